@@ -1,0 +1,5 @@
+//! Wire formats and the sans-IO spanning-tree engine of Satellite.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod wire;
