@@ -1,0 +1,108 @@
+//! Lock-free per-worker counters, aggregated when scraped.
+//!
+//! Each counter has exactly one writer (its worker), which keeps running
+//! totals in plain integers and stores them into the shared atomics once per
+//! poll iteration with a relaxed store — an ordinary `mov` on x86, no locked
+//! instruction on the packet path. Readers (metrics, `satctl`) sum over
+//! workers.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::frame::DropReason;
+
+/// Shared, per-port counters of one worker.
+#[derive(Default)]
+pub struct PortCounters {
+    pub rx_packets: AtomicU64,
+    pub rx_bytes: AtomicU64,
+    pub tx_packets: AtomicU64,
+    pub tx_bytes: AtomicU64,
+    pub punted: AtomicU64,
+    pub drops: [AtomicU64; DropReason::COUNT],
+}
+
+/// A plain copy of [`PortCounters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortTally {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub punted: u64,
+    pub drops: [u64; DropReason::COUNT],
+}
+
+impl PortTally {
+    /// Adds another tally (summing workers).
+    pub fn add(&mut self, o: &PortTally) {
+        self.rx_packets += o.rx_packets;
+        self.rx_bytes += o.rx_bytes;
+        self.tx_packets += o.tx_packets;
+        self.tx_bytes += o.tx_bytes;
+        self.punted += o.punted;
+        for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
+            *a += b;
+        }
+    }
+
+    pub fn drop_count(&self, r: DropReason) -> u64 {
+        self.drops[r as usize]
+    }
+
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+
+    /// Stores this (running) tally into the shared counters.
+    #[inline]
+    pub fn store(&self, to: &PortCounters) {
+        to.rx_packets.store(self.rx_packets, Relaxed);
+        to.rx_bytes.store(self.rx_bytes, Relaxed);
+        to.tx_packets.store(self.tx_packets, Relaxed);
+        to.tx_bytes.store(self.tx_bytes, Relaxed);
+        to.punted.store(self.punted, Relaxed);
+        for (a, b) in to.drops.iter().zip(self.drops.iter()) {
+            a.store(*b, Relaxed);
+        }
+    }
+}
+
+impl PortCounters {
+    pub fn read(&self) -> PortTally {
+        let mut t = PortTally {
+            rx_packets: self.rx_packets.load(Relaxed),
+            rx_bytes: self.rx_bytes.load(Relaxed),
+            tx_packets: self.tx_packets.load(Relaxed),
+            tx_bytes: self.tx_bytes.load(Relaxed),
+            punted: self.punted.load(Relaxed),
+            ..PortTally::default()
+        };
+        for (a, b) in t.drops.iter_mut().zip(self.drops.iter()) {
+            *a = b.load(Relaxed);
+        }
+        t
+    }
+}
+
+/// All counters of one worker.
+pub struct WorkerCounters {
+    pub ports: Box<[PortCounters]>,
+    /// Learn events lost because the queue to the control lcore was full
+    /// (the address is learned on a later frame).
+    pub learn_queue_full: AtomicU64,
+    /// TSC cycles spent in poll iterations that received packets.
+    pub busy_cycles: AtomicU64,
+    /// Packets processed in those iterations.
+    pub busy_packets: AtomicU64,
+}
+
+impl WorkerCounters {
+    pub fn new(ports: usize) -> Self {
+        WorkerCounters {
+            ports: (0..ports).map(|_| PortCounters::default()).collect(),
+            learn_queue_full: AtomicU64::new(0),
+            busy_cycles: AtomicU64::new(0),
+            busy_packets: AtomicU64::new(0),
+        }
+    }
+}

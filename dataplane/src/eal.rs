@@ -1,0 +1,93 @@
+//! EAL initialisation from Rust arguments.
+
+use std::ffi::{CStr, CString};
+use std::os::raw::c_char;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static EAL_STARTED: AtomicBool = AtomicBool::new(false);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EalError {
+    #[error("the EAL was already initialised in this process (DPDK allows it once)")]
+    AlreadyInitialised,
+    #[error("EAL argument contains a NUL byte: {0:?}")]
+    NulInArgument(String),
+    #[error("rte_eal_init failed: {0}")]
+    InitFailed(String),
+}
+
+/// DPDK's error text for `rte_errno` as it stands now.
+pub fn last_error() -> String {
+    // SAFETY: sat_errno reads a thread-local; rte_strerror returns a pointer
+    // to a static or thread-local NUL-terminated string, valid until the next
+    // call on this thread, and we copy it out at once.
+    unsafe {
+        let code = dpdk_sys::sat_errno();
+        let p = dpdk_sys::rte_strerror(code);
+        if p.is_null() {
+            format!("rte_errno {code}")
+        } else {
+            format!("{} (rte_errno {code})", CStr::from_ptr(p).to_string_lossy())
+        }
+    }
+}
+
+/// The initialised Environment Abstraction Layer. Dropping it runs
+/// `rte_eal_cleanup`, so keep it alive for as long as any port or mempool.
+pub struct Eal {
+    _private: (),
+}
+
+impl Eal {
+    /// Initialises the EAL with `args` (without the program name). Typical
+    /// lab arguments: `--no-huge -m 256 --no-pci --file-prefix NAME --vdev ...`.
+    pub fn init<S: AsRef<str>>(args: &[S]) -> Result<Eal, EalError> {
+        if EAL_STARTED.swap(true, Ordering::SeqCst) {
+            return Err(EalError::AlreadyInitialised);
+        }
+        let mut owned = vec![CString::new("satellited").expect("static string")];
+        for a in args {
+            let a = a.as_ref();
+            owned.push(CString::new(a).map_err(|_| EalError::NulInArgument(a.to_owned()))?);
+        }
+        // rte_eal_init may permute argv; give it a private array of pointers
+        // into strings that outlive the call (DPDK keeps no reference to argv
+        // after init except through its own copies).
+        let mut argv: Vec<*mut c_char> = owned.iter().map(|s| s.as_ptr() as *mut c_char).collect();
+        let argc = argv.len() as i32;
+        // SAFETY: argv holds argc valid NUL-terminated strings that live until
+        // the end of this function; the EAL is initialised at most once per
+        // process (guarded by EAL_STARTED).
+        let rc = unsafe { dpdk_sys::rte_eal_init(argc, argv.as_mut_ptr()) };
+        if rc < 0 {
+            return Err(EalError::InitFailed(last_error()));
+        }
+        // DPDK's log keeps pointers into argv on some paths; leak the strings
+        // (a few bytes, once per process) rather than risk a dangling pointer.
+        std::mem::forget(owned);
+        Ok(Eal { _private: () })
+    }
+
+    /// TSC frequency in Hz, for converting cycle counts.
+    pub fn tsc_hz(&self) -> u64 {
+        // SAFETY: plain read of a value the EAL computed at init.
+        unsafe { dpdk_sys::sat_get_tsc_hz() }
+    }
+}
+
+impl Drop for Eal {
+    fn drop(&mut self) {
+        // SAFETY: called once, after every user of the EAL (held by lifetimes
+        // in the daemon's shutdown order) is gone.
+        unsafe {
+            dpdk_sys::rte_eal_cleanup();
+        }
+    }
+}
+
+/// Reads the time-stamp counter: the cycle count used for cycles/packet.
+#[inline]
+pub fn rdtsc() -> u64 {
+    // SAFETY: rdtsc has no preconditions.
+    unsafe { dpdk_sys::sat_rdtsc() }
+}

@@ -1,0 +1,352 @@
+//! Per-frame classification: the worker's decision for one frame, as a pure
+//! function of the frame's bytes and the current snapshot, so it is unit
+//! tested and benchmarked without DPDK.
+
+use crate::fdb::FdbKey;
+use crate::snapshot::{ForwardingSnapshot, PortIndex};
+
+/// Length of an untagged Ethernet header.
+pub const ETH_HEADER_LEN: usize = 14;
+/// Destination of 802.1D BPDUs (Bridge Group Address).
+pub const BRIDGE_GROUP_ADDRESS: [u8; 6] = [0x01, 0x80, 0xC2, 0x00, 0x00, 0x00];
+/// Destination of SSTP PDUs (see SSTP.md: a reserved group address that
+/// standard bridges never forward).
+pub const SSTP_GROUP_ADDRESS: [u8; 6] = [0x01, 0x80, 0xC2, 0x00, 0x00, 0x0E];
+/// EtherTypes recognised as VLAN tags when walking a tag stack.
+pub const DEFAULT_TPIDS: [u16; 4] = [0x8100, 0x88A8, 0x9100, 0x9200];
+/// Deepest tag stack the data path accepts.
+pub const MAX_TAGS: usize = 3;
+
+/// Why a frame was dropped. Each is a counter and a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum DropReason {
+    /// Shorter than an Ethernet header: nothing to switch on.
+    Runt,
+    /// Longer than the configured maximum frame size.
+    Oversize,
+    /// Source MAC is multicast, broadcast or all zero: no station sends
+    /// that, so the frame is garbage (and must not be learned).
+    InvalidSrcMac,
+    /// A VLAN tag stack cut short by the end of the frame.
+    VlanTruncated,
+    /// More VLAN tags than the data path accepts.
+    VlanTooDeep,
+    /// IEEE 802.1D reserved link-local group address (01-80-C2-00-00-0x)
+    /// that is not a protocol we speak: never forwarded.
+    LinkLocal,
+    /// The ingress port is not forwarding (spanning tree, or down).
+    PortBlocked,
+    /// The destination lives on the port the frame came in on.
+    Hairpin,
+    /// Flooding found no other forwarding port.
+    NoEgress,
+    /// The device's TX queue was full.
+    TxFull,
+    /// A BPDU arrived on an edge port with BPDU guard.
+    BpduGuard,
+    /// The queue to the control lcore was full.
+    PuntQueueFull,
+    /// The header spans more than the first mbuf segment.
+    Fragmented,
+}
+
+impl DropReason {
+    pub const ALL: [DropReason; 13] = [
+        DropReason::Runt,
+        DropReason::Oversize,
+        DropReason::InvalidSrcMac,
+        DropReason::VlanTruncated,
+        DropReason::VlanTooDeep,
+        DropReason::LinkLocal,
+        DropReason::PortBlocked,
+        DropReason::Hairpin,
+        DropReason::NoEgress,
+        DropReason::TxFull,
+        DropReason::BpduGuard,
+        DropReason::PuntQueueFull,
+        DropReason::Fragmented,
+    ];
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// Stable label for metrics and `satctl`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Runt => "runt",
+            DropReason::Oversize => "oversize",
+            DropReason::InvalidSrcMac => "invalid_src_mac",
+            DropReason::VlanTruncated => "vlan_truncated",
+            DropReason::VlanTooDeep => "vlan_too_deep",
+            DropReason::LinkLocal => "link_local",
+            DropReason::PortBlocked => "port_blocked",
+            DropReason::Hairpin => "hairpin",
+            DropReason::NoEgress => "no_egress",
+            DropReason::TxFull => "tx_full",
+            DropReason::BpduGuard => "bpdu_guard",
+            DropReason::PuntQueueFull => "punt_queue_full",
+            DropReason::Fragmented => "fragmented_header",
+        }
+    }
+}
+
+/// Control frames the worker hands to the control lcore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PuntKind {
+    /// 802.1D/802.1w BPDU (LLC 42-42-03 to the Bridge Group Address).
+    Bpdu,
+    /// Satellite link-state PDU.
+    Sstp,
+}
+
+/// The worker's decision for one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Forward(PortIndex),
+    Flood,
+    Punt(PuntKind),
+    Drop(DropReason),
+}
+
+/// What the worker should tell the control lcore about the frame's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LearnHint {
+    /// Source unknown, or known on another port.
+    Learn(FdbKey),
+    /// Known here, but the entry's age stamp is old: keep it alive.
+    Refresh(FdbKey),
+}
+
+/// The parts of an Ethernet header the switch decides on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L2Header {
+    pub dst: [u8; 6],
+    pub src: [u8; 6],
+    /// VID of the outermost tag, 0 when untagged.
+    pub outer_vid: u16,
+    pub tags: u8,
+    /// EtherType (or 802.3 length) after the tag stack.
+    pub ethertype: u16,
+}
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+/// Parses the Ethernet header and walks up to [`MAX_TAGS`] VLAN tags.
+#[inline]
+pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
+    if frame.len() < ETH_HEADER_LEN {
+        return Err(DropReason::Runt);
+    }
+    let mut dst = [0u8; 6];
+    let mut src = [0u8; 6];
+    dst.copy_from_slice(&frame[0..6]);
+    src.copy_from_slice(&frame[6..12]);
+    let mut at = 12;
+    let mut ethertype = be16(frame, at).ok_or(DropReason::Runt)?;
+    let mut tags = 0u8;
+    let mut outer_vid = 0u16;
+    while DEFAULT_TPIDS.contains(&ethertype) {
+        if tags as usize == MAX_TAGS {
+            return Err(DropReason::VlanTooDeep);
+        }
+        let tci = be16(frame, at + 2).ok_or(DropReason::VlanTruncated)?;
+        if tags == 0 {
+            outer_vid = tci & 0x0FFF;
+        }
+        tags += 1;
+        at += 4;
+        ethertype = be16(frame, at).ok_or(DropReason::VlanTruncated)?;
+    }
+    Ok(L2Header { dst, src, outer_vid, tags, ethertype })
+}
+
+#[inline]
+fn is_multicast(mac: &[u8; 6]) -> bool {
+    mac[0] & 1 == 1
+}
+
+/// Decides what to do with one received frame.
+///
+/// `pkt_len` is the whole packet's length (all segments); `frame` is the
+/// first segment. `now_secs` is the coarse clock the FDB stamps entries with.
+#[inline]
+pub fn classify(
+    frame: &[u8],
+    pkt_len: u32,
+    in_port: PortIndex,
+    snap: &ForwardingSnapshot,
+    now_secs: u32,
+) -> (Verdict, Option<LearnHint>) {
+    if pkt_len > snap.max_frame_len {
+        return (Verdict::Drop(DropReason::Oversize), None);
+    }
+    let hdr = match parse_l2(frame) {
+        Ok(h) => h,
+        Err(DropReason::Runt) if pkt_len as usize >= ETH_HEADER_LEN => {
+            return (Verdict::Drop(DropReason::Fragmented), None)
+        }
+        Err(r) => return (Verdict::Drop(r), None),
+    };
+    if is_multicast(&hdr.src) || hdr.src == [0; 6] {
+        return (Verdict::Drop(DropReason::InvalidSrcMac), None);
+    }
+    // Reserved link-local group: 01-80-C2-00-00-00 .. 0F. Never forwarded.
+    if hdr.dst[..5] == BRIDGE_GROUP_ADDRESS[..5] && hdr.dst[5] & 0xF0 == 0 {
+        let port = snap.port(in_port);
+        return match hdr.dst[5] {
+            0x00 if hdr.tags == 0 => {
+                if port.is_some_and(|p| p.bpdu_guard) {
+                    (Verdict::Drop(DropReason::BpduGuard), None)
+                } else {
+                    (Verdict::Punt(PuntKind::Bpdu), None)
+                }
+            }
+            0x0E if hdr.ethertype == crate::frame::SSTP_ETHERTYPE => {
+                (Verdict::Punt(PuntKind::Sstp), None)
+            }
+            _ => (Verdict::Drop(DropReason::LinkLocal), None),
+        };
+    }
+    let Some(port) = snap.port(in_port) else {
+        return (Verdict::Drop(DropReason::PortBlocked), None);
+    };
+    let src_key = FdbKey::new(hdr.outer_vid, hdr.src);
+    let learn = if port.learning {
+        match snap.fdb.get(src_key) {
+            Some(e) if e.port == in_port => {
+                (now_secs.wrapping_sub(e.stamp) > snap.refresh_after_secs)
+                    .then_some(LearnHint::Refresh(src_key))
+            }
+            _ => Some(LearnHint::Learn(src_key)),
+        }
+    } else {
+        None
+    };
+    if !port.forwarding {
+        return (Verdict::Drop(DropReason::PortBlocked), learn);
+    }
+    if is_multicast(&hdr.dst) {
+        return (Verdict::Flood, learn);
+    }
+    let verdict = match snap.fdb.get(FdbKey::new(hdr.outer_vid, hdr.dst)) {
+        Some(e) if e.port == in_port => Verdict::Drop(DropReason::Hairpin),
+        Some(e) if snap.port(e.port).is_some_and(|p| p.forwarding) => Verdict::Forward(e.port),
+        _ => Verdict::Flood,
+    };
+    (verdict, learn)
+}
+
+/// EtherType of SSTP PDUs (IEEE 802 local experimental, see SSTP.md).
+pub const SSTP_ETHERTYPE: u16 = 0x88B5;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fdb::Fdb;
+    use crate::snapshot::{PortView, SnapshotBuilder};
+
+    const A: [u8; 6] = [0x02, 0, 0, 0, 0, 0xA];
+    const B: [u8; 6] = [0x02, 0, 0, 0, 0, 0xB];
+
+    fn frame(dst: [u8; 6], src: [u8; 6], tags: &[u16], ethertype: u16) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&src);
+        for (i, vid) in tags.iter().enumerate() {
+            let tpid: u16 = if i + 1 == tags.len() { 0x8100 } else { 0x88A8 };
+            f.extend_from_slice(&tpid.to_be_bytes());
+            f.extend_from_slice(&vid.to_be_bytes());
+        }
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.resize(f.len().max(60), 0);
+        f
+    }
+
+    fn snap(fdb: &Fdb, ports: usize) -> ForwardingSnapshot {
+        SnapshotBuilder::new(ports).build(1, fdb.view())
+    }
+
+    #[test]
+    fn unknown_unicast_floods_and_learns() {
+        let fdb = Fdb::new(1024, 1024, 300);
+        let s = snap(&fdb, 3);
+        let f = frame(B, A, &[], 0x0800);
+        let (v, l) = classify(&f, f.len() as u32, 0, &s, 0);
+        assert_eq!(v, Verdict::Flood);
+        assert_eq!(l, Some(LearnHint::Learn(FdbKey::new(0, A))));
+    }
+
+    #[test]
+    fn known_unicast_forwards_and_hairpin_drops() {
+        let mut fdb = Fdb::new(1024, 1024, 300);
+        fdb.learn(FdbKey::new(0, B), 2, 0);
+        fdb.learn(FdbKey::new(0, A), 0, 0);
+        let s = snap(&fdb, 3);
+        let f = frame(B, A, &[], 0x0800);
+        assert_eq!(classify(&f, 60, 0, &s, 0), (Verdict::Forward(2), None));
+        // B's frame to A arriving on A's own port is a hairpin.
+        let f = frame(A, B, &[], 0x0800);
+        assert_eq!(classify(&f, 60, 0, &s, 0).0, Verdict::Drop(DropReason::Hairpin));
+    }
+
+    #[test]
+    fn vlan_separates_fdb_entries() {
+        let mut fdb = Fdb::new(1024, 1024, 300);
+        fdb.learn(FdbKey::new(10, B), 2, 0);
+        let s = snap(&fdb, 3);
+        let f = frame(B, A, &[10], 0x0800);
+        assert_eq!(classify(&f, 60, 0, &s, 0).0, Verdict::Forward(2));
+        let f = frame(B, A, &[20], 0x0800);
+        assert_eq!(classify(&f, 60, 0, &s, 0).0, Verdict::Flood);
+        let f = frame(B, A, &[10, 5, 7], 0x0800);
+        assert_eq!(classify(&f, 60, 0, &s, 0).0, Verdict::Forward(2));
+    }
+
+    #[test]
+    fn malformed_frames_have_reasons() {
+        let fdb = Fdb::new(16, 16, 300);
+        let s = snap(&fdb, 2);
+        assert_eq!(classify(&[0u8; 10], 10, 0, &s, 0).0, Verdict::Drop(DropReason::Runt));
+        let f = frame(B, A, &[], 0x0800);
+        assert_eq!(classify(&f, 9000, 0, &s, 0).0, Verdict::Drop(DropReason::Oversize));
+        let f = frame(B, [0xFF; 6], &[], 0x0800);
+        assert_eq!(classify(&f, 60, 0, &s, 0).0, Verdict::Drop(DropReason::InvalidSrcMac));
+        let f = frame(B, A, &[1, 2, 3, 4], 0x0800);
+        assert_eq!(classify(&f, 60, 0, &s, 0).0, Verdict::Drop(DropReason::VlanTooDeep));
+        let mut f = frame(B, A, &[1], 0x0800);
+        f.truncate(16);
+        assert_eq!(classify(&f, 16, 0, &s, 0).0, Verdict::Drop(DropReason::VlanTruncated));
+    }
+
+    #[test]
+    fn bpdus_are_punted_never_forwarded() {
+        let fdb = Fdb::new(16, 16, 300);
+        let s = snap(&fdb, 2);
+        let f = frame(BRIDGE_GROUP_ADDRESS, A, &[], 0x0026);
+        assert_eq!(classify(&f, 52, 0, &s, 0).0, Verdict::Punt(PuntKind::Bpdu));
+        let f = frame([0x01, 0x80, 0xC2, 0, 0, 0x02], A, &[], 0x8809);
+        assert_eq!(classify(&f, 60, 0, &s, 0).0, Verdict::Drop(DropReason::LinkLocal));
+    }
+
+    #[test]
+    fn blocked_port_neither_forwards_nor_learns_when_discarding() {
+        let fdb = Fdb::new(16, 16, 300);
+        let mut b = SnapshotBuilder::new(2);
+        b.ports[0] = PortView { learning: false, forwarding: false, ..PortView::default() };
+        let s = b.build(1, fdb.view());
+        let f = frame(B, A, &[], 0x0800);
+        assert_eq!(classify(&f, 60, 0, &s, 0), (Verdict::Drop(DropReason::PortBlocked), None));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let fdb = Fdb::new(16, 16, 300);
+            let s = snap(&fdb, 2);
+            let _ = classify(&bytes, bytes.len() as u32, 0, &s, 0);
+            let _ = classify(&bytes, bytes.len() as u32, 7, &s, 0);
+        }
+    }
+}
