@@ -1,0 +1,118 @@
+//! Edge-port filters of Satellite: VLAN stacks, Interstellar tenant
+//! isolation and ARPless (ARP anti-spoofing plus an in-switch responder).
+//!
+//! Everything here is a pure function of a frame's bytes, one port's
+//! [`EdgePortPolicy`] and the shared, immutable [`FilterTables`]. The crate
+//! guarantees that [`filter_ingress`] and [`filter_egress`] never panic on
+//! any input, never allocate, and end every frame in a named verdict whose
+//! drop reasons ([`DropReason::ALL`]) are stable metrics labels. It leaves
+//! to others: mbufs and transmission (the data plane applies the returned
+//! [`TagAction`] and sends replies), FDB lookups, learning (it only asks for
+//! bindings through [`FilterVerdict::Learn`]) and building the tables
+//! (the control thread). Fabric ports are not filtered here: frames on them
+//! were policed where they entered the network.
+#![forbid(unsafe_code)]
+
+pub mod arp;
+pub mod arpless;
+pub mod interstellar;
+pub mod mac;
+pub mod policy;
+pub mod verdict;
+pub mod vlan;
+
+pub use interstellar::{
+    InterstellarError, InterstellarId, InterstellarMac, InterstellarPolicy, Oui, VmIndex,
+};
+pub use mac::MacAddr;
+pub use policy::{
+    ArplessMode, EdgePortPolicy, EdgePortPolicyBuilder, FilterTables, FilterTablesBuilder,
+    Ipv4Binding, PolicyError,
+};
+pub use verdict::{DropReason, EgressFrame, EgressVerdict, FilterVerdict, IngressClass};
+pub use vlan::{PortMode, TagAction, Vid, VidSet, VlanConfig, VlanTag};
+
+/// A reply buffer large enough for any reply: 14-byte header, up to
+/// [`vlan::MAX_TAGS`] tags, 28 bytes of ARP.
+pub const REPLY_BUF_LEN: usize =
+    mac::ETHERNET_HEADER_LEN + vlan::MAX_TAGS * vlan::TAG_LEN + arp::ArpRepr::BUFFER_LEN;
+
+/// Filters one frame received on an edge port.
+///
+/// Order: header and VLAN stack; port VLAN mode; source MAC (valid, and the
+/// port's own when the port has MACs); ARPless (ARP/RARP on ARPless ports:
+/// may answer into `reply_buf`, at least [`REPLY_BUF_LEN`] bytes to fit
+/// every reply); Interstellar rule for unicast destinations. Group
+/// destinations pass here and are scoped per port by [`filter_egress`].
+pub fn filter_ingress(
+    frame: &[u8],
+    port: &EdgePortPolicy,
+    tables: &FilterTables,
+    reply_buf: &mut [u8],
+) -> FilterVerdict {
+    let parsed = match vlan::parse(frame, &tables.vlan) {
+        Ok(p) => p,
+        Err(e) => return FilterVerdict::Drop(e.into()),
+    };
+    let iv = match vlan::classify_ingress(&parsed, port.mode(), &tables.vlan) {
+        Ok(v) => v,
+        Err(r) => return FilterVerdict::Drop(r),
+    };
+    if !parsed.src.is_valid_source() {
+        return FilterVerdict::Drop(DropReason::InvalidSrcMac);
+    }
+    if !port.macs().is_empty() && !port.owns_mac(parsed.src) {
+        return FilterVerdict::Drop(DropReason::SpoofedSrcMac);
+    }
+    let class = IngressClass {
+        vid: iv.vid,
+        outer_tagged: iv.outer_tagged,
+        action: iv.action,
+        dst: parsed.dst,
+        src: parsed.src,
+        ether_type: parsed.ether_type,
+        payload_offset: parsed.payload_offset,
+        sender_iid: port.interstellar().map(|p| p.iid()),
+    };
+    if port.arpless() != ArplessMode::Off && arpless::is_arp_ethertype(parsed.ether_type) {
+        match arpless::handle(frame, &parsed, &class, port, tables, reply_buf) {
+            FilterVerdict::Pass(_) => {}
+            other => return other,
+        }
+    }
+    if let Some(is) = port.interstellar() {
+        if !parsed.dst.is_group() {
+            if let Err(r) = is.check_unicast_dst(parsed.dst, &tables.global_ouis) {
+                return FilterVerdict::Drop(r);
+            }
+        }
+    }
+    FilterVerdict::Pass(class)
+}
+
+/// Decides whether `frame` may leave through edge port `dst_port`, and how
+/// to rewrite its tags. Fabric ports are not filtered.
+///
+/// Interstellar ports accept a frame iff the source MAC's IID is in their
+/// IID set or its OUI is allowed for them. Plain ports accept everything
+/// except broadcast/multicast sent from an Interstellar port, which
+/// FILTERS.md scopes to edge ports of the sender's Interstellar.
+pub fn filter_egress(
+    frame: &EgressFrame,
+    dst_port: &EdgePortPolicy,
+    tables: &FilterTables,
+) -> EgressVerdict {
+    let action = match vlan::egress_action(frame.vid, frame.outer_tagged, dst_port.mode()) {
+        Ok(a) => a,
+        Err(r) => return EgressVerdict::Drop(r),
+    };
+    let allowed = match dst_port.interstellar() {
+        Some(p) => p.allows_src(frame.src, &tables.global_ouis),
+        None => !(frame.dst.is_group() && frame.sender_iid.is_some()),
+    };
+    if allowed {
+        EgressVerdict::Transmit(action)
+    } else {
+        EgressVerdict::Drop(DropReason::InterstellarEgressMismatch)
+    }
+}

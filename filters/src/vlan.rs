@@ -1,0 +1,576 @@
+//! VLAN stacks: parsing up to a configured number of 802.1Q/802.1ad tags,
+//! port modes (access, trunk, tunnel), and in-place tag push/pop.
+//!
+//! Frames are never copied here: [`parse`] reads the header once and hands
+//! back offsets; rewrites move only the 12 address bytes, the way a DPDK
+//! `rte_pktmbuf_prepend`/`rte_pktmbuf_adj` pair would.
+
+use crate::mac::{MacAddr, ETHERNET_HEADER_LEN};
+use crate::verdict::DropReason;
+
+/// A 12-bit VLAN identifier. 0 means "priority tag / untagged", 4095 is reserved.
+pub type Vid = u16;
+
+/// Customer tag (802.1Q C-tag).
+pub const TPID_CTAG: u16 = 0x8100;
+/// Service tag (802.1ad S-tag), pushed by tunnel ports.
+pub const TPID_STAG: u16 = 0x88A8;
+/// Pre-standard QinQ TPID still found on older gear.
+pub const TPID_QINQ_9100: u16 = 0x9100;
+/// Pre-standard QinQ TPID still found on older gear.
+pub const TPID_QINQ_9200: u16 = 0x9200;
+
+/// Hard upper bound on the configurable depth; sizes the inline stack array
+/// so parsing never allocates.
+pub const MAX_TAGS: usize = 8;
+/// Default depth of FILTERS.md.
+pub const DEFAULT_DEPTH: usize = 3;
+/// How many distinct TPIDs a configuration may recognise.
+pub const MAX_TPIDS: usize = 8;
+/// Bytes one tag adds to the frame.
+pub const TAG_LEN: usize = 4;
+/// Bytes of destination + source MAC that move when a tag is pushed or popped.
+const ADDRS_LEN: usize = 12;
+
+/// One VLAN tag: TPID plus the decoded TCI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+pub struct VlanTag {
+    /// Tag protocol identifier (the EtherType that announced the tag).
+    pub tpid: u16,
+    /// Priority code point (3 bits).
+    pub pcp: u8,
+    /// Drop eligible indicator.
+    pub dei: bool,
+    /// VLAN identifier (12 bits).
+    pub vid: Vid,
+}
+
+impl VlanTag {
+    /// Decodes a tag from its TPID and 16-bit TCI.
+    #[inline]
+    pub const fn from_tci(tpid: u16, tci: u16) -> VlanTag {
+        VlanTag {
+            tpid,
+            pcp: (tci >> 13) as u8,
+            dei: tci & 0x1000 != 0,
+            vid: tci & 0x0fff,
+        }
+    }
+
+    /// The 16-bit TCI; out-of-range PCP/VID bits are masked off.
+    #[inline]
+    pub const fn tci(&self) -> u16 {
+        (((self.pcp & 0x7) as u16) << 13) | ((self.dei as u16) << 12) | (self.vid & 0x0fff)
+    }
+
+    /// The four wire bytes (TPID, TCI), big-endian.
+    #[inline]
+    pub const fn to_bytes(&self) -> [u8; 4] {
+        let t = self.tpid.to_be_bytes();
+        let c = self.tci().to_be_bytes();
+        [t[0], t[1], c[0], c[1]]
+    }
+}
+
+/// Why a VLAN configuration was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VlanConfigError {
+    /// More TPIDs than [`MAX_TPIDS`].
+    #[error("at most {MAX_TPIDS} TPIDs can be configured, got {0}")]
+    TooManyTpids(usize),
+    /// Depth 0 would drop every tagged frame; above [`MAX_TAGS`] it cannot be parsed inline.
+    #[error("VLAN depth must be 1..={MAX_TAGS}, got {0}")]
+    DepthOutOfRange(usize),
+    /// A TPID below 0x0600 is a length field, not an EtherType.
+    #[error("TPID {0:#06x} is not an EtherType")]
+    InvalidTpid(u16),
+}
+
+/// Which EtherTypes announce a tag, and how many tags a frame may carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VlanConfig {
+    tpids: [u16; MAX_TPIDS],
+    n_tpids: u8,
+    max_depth: u8,
+}
+
+impl Default for VlanConfig {
+    /// TPIDs 0x8100, 0x88A8, 0x9100, 0x9200 and depth 3, as FILTERS.md says.
+    fn default() -> Self {
+        VlanConfig::new(
+            &[TPID_CTAG, TPID_STAG, TPID_QINQ_9100, TPID_QINQ_9200],
+            DEFAULT_DEPTH,
+        )
+        .expect("default VLAN config is valid")
+    }
+}
+
+impl VlanConfig {
+    /// Validates a TPID set and depth.
+    pub fn new(tpids: &[u16], max_depth: usize) -> Result<VlanConfig, VlanConfigError> {
+        if tpids.len() > MAX_TPIDS {
+            return Err(VlanConfigError::TooManyTpids(tpids.len()));
+        }
+        if max_depth == 0 || max_depth > MAX_TAGS {
+            return Err(VlanConfigError::DepthOutOfRange(max_depth));
+        }
+        let mut set = [0u16; MAX_TPIDS];
+        for (slot, &t) in set.iter_mut().zip(tpids) {
+            if t < 0x0600 {
+                return Err(VlanConfigError::InvalidTpid(t));
+            }
+            *slot = t;
+        }
+        Ok(VlanConfig {
+            tpids: set,
+            n_tpids: tpids.len() as u8,
+            max_depth: max_depth as u8,
+        })
+    }
+
+    /// Whether `ether_type` announces a VLAN tag.
+    #[inline]
+    pub fn is_tpid(&self, ether_type: u16) -> bool {
+        self.tpids[..self.n_tpids as usize].contains(&ether_type)
+    }
+
+    /// Most tags a frame may carry.
+    #[inline]
+    pub fn max_depth(&self) -> usize {
+        self.max_depth as usize
+    }
+}
+
+/// The tags of one frame, outermost first, stored inline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct VlanStack {
+    tags: [VlanTag; MAX_TAGS],
+    len: u8,
+}
+
+impl VlanStack {
+    /// The tags, outermost first.
+    #[inline]
+    pub fn as_slice(&self) -> &[VlanTag] {
+        &self.tags[..self.len as usize]
+    }
+
+    /// Number of tags.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// True for an untagged frame.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The outermost tag, if any.
+    #[inline]
+    pub fn outer(&self) -> Option<&VlanTag> {
+        self.as_slice().first()
+    }
+
+    /// The outer VID; 0 for untagged or priority-tagged frames, which belong
+    /// to the port's native/access VLAN.
+    #[inline]
+    pub fn outer_vid(&self) -> Vid {
+        self.outer().map_or(0, |t| t.vid)
+    }
+
+    fn push(&mut self, tag: VlanTag) {
+        if let Some(slot) = self.tags.get_mut(self.len as usize) {
+            *slot = tag;
+            self.len += 1;
+        }
+    }
+}
+
+/// An Ethernet header with its VLAN stack, as offsets into the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParsedFrame {
+    /// Destination MAC.
+    pub dst: MacAddr,
+    /// Source MAC.
+    pub src: MacAddr,
+    /// Tags, outermost first.
+    pub stack: VlanStack,
+    /// The EtherType after the last tag.
+    pub ether_type: u16,
+    /// Offset of the first payload byte.
+    pub payload_offset: usize,
+}
+
+/// Why a frame's header could not be parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VlanError {
+    /// Fewer than 14 bytes.
+    #[error("frame shorter than an Ethernet header")]
+    FrameTooShort,
+    /// A tag or the final EtherType is cut off.
+    #[error("VLAN stack truncated")]
+    Truncated,
+    /// More tags than the configured depth.
+    #[error("VLAN stack deeper than configured")]
+    TooDeep,
+}
+
+impl From<VlanError> for DropReason {
+    fn from(e: VlanError) -> DropReason {
+        match e {
+            VlanError::FrameTooShort => DropReason::FrameTooShort,
+            VlanError::Truncated => DropReason::VlanTruncated,
+            VlanError::TooDeep => DropReason::VlanTooDeep,
+        }
+    }
+}
+
+#[inline]
+fn be16(frame: &[u8], at: usize) -> Option<u16> {
+    let b = frame.get(at..at + 2)?;
+    Some(u16::from_be_bytes([b[0], b[1]]))
+}
+
+/// Parses the Ethernet header and VLAN stack of `frame`.
+pub fn parse(frame: &[u8], cfg: &VlanConfig) -> Result<ParsedFrame, VlanError> {
+    if frame.len() < ETHERNET_HEADER_LEN {
+        return Err(VlanError::FrameTooShort);
+    }
+    let dst = MacAddr::from_slice(&frame[0..6]).ok_or(VlanError::FrameTooShort)?;
+    let src = MacAddr::from_slice(&frame[6..12]).ok_or(VlanError::FrameTooShort)?;
+    let mut stack = VlanStack::default();
+    let mut off = ADDRS_LEN;
+    loop {
+        let et = be16(frame, off).ok_or(VlanError::Truncated)?;
+        if !cfg.is_tpid(et) {
+            return Ok(ParsedFrame {
+                dst,
+                src,
+                stack,
+                ether_type: et,
+                payload_offset: off + 2,
+            });
+        }
+        if stack.len() >= cfg.max_depth() {
+            return Err(VlanError::TooDeep);
+        }
+        let tci = be16(frame, off + 2).ok_or(VlanError::Truncated)?;
+        stack.push(VlanTag::from_tci(et, tci));
+        off += TAG_LEN;
+    }
+}
+
+/// A set of VIDs as a 4096-bit bitmap: constant-time lookup, no allocation.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VidSet([u64; 64]);
+
+impl Default for VidSet {
+    fn default() -> Self {
+        VidSet([0; 64])
+    }
+}
+
+impl core::fmt::Debug for VidSet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_set()
+            .entries((0..4096u16).filter(|&v| self.contains(v)))
+            .finish()
+    }
+}
+
+impl VidSet {
+    /// The empty set.
+    pub fn new() -> VidSet {
+        VidSet::default()
+    }
+
+    /// Adds `vid`; returns false (and adds nothing) for 0 and 4095, which
+    /// 802.1Q reserves and which can therefore never be allowed.
+    pub fn insert(&mut self, vid: Vid) -> bool {
+        if vid == 0 || vid >= 4095 {
+            return false;
+        }
+        self.0[(vid >> 6) as usize] |= 1 << (vid & 63);
+        true
+    }
+
+    /// Whether `vid` is in the set.
+    #[inline]
+    pub fn contains(&self, vid: Vid) -> bool {
+        vid < 4096 && self.0[(vid >> 6) as usize] & (1 << (vid & 63)) != 0
+    }
+}
+
+impl FromIterator<Vid> for VidSet {
+    fn from_iter<I: IntoIterator<Item = Vid>>(iter: I) -> Self {
+        let mut s = VidSet::new();
+        for v in iter {
+            s.insert(v);
+        }
+        s
+    }
+}
+
+/// How a port maps frames to VLANs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortMode {
+    /// Untagged ↔ one VID. Ingress accepts untagged and priority-tagged
+    /// (VID 0) frames, and frames whose outer tag already carries `vid`;
+    /// any other tagged frame is dropped (`vlan_access_tagged`).
+    Access {
+        /// The access VLAN.
+        vid: Vid,
+    },
+    /// Tagged frames for the allowed VIDs; untagged frames go to `native`
+    /// if set, otherwise they are dropped.
+    Trunk {
+        /// VIDs accepted and sent tagged.
+        allowed: VidSet,
+        /// VLAN of untagged frames; sent untagged on egress.
+        native: Option<Vid>,
+    },
+    /// QinQ: every ingress frame gets an S-tag with `svid` pushed in front of
+    /// whatever tags the customer sent; egress pops it.
+    Tunnel {
+        /// Service VLAN.
+        svid: Vid,
+    },
+}
+
+/// A header rewrite the data plane applies to a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TagAction {
+    /// Leave the header alone.
+    None,
+    /// Insert this tag as the new outermost tag ([`push_tag`]).
+    Push(VlanTag),
+    /// Remove the outermost tag ([`pop_tag`]).
+    Pop,
+}
+
+/// The VLAN a frame belongs to inside the switch and how to rewrite it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IngressVlan {
+    /// FDB key.
+    pub vid: Vid,
+    /// Whether, after `action`, the outermost tag in the buffer carries `vid`.
+    pub outer_tagged: bool,
+    /// Rewrite to apply on ingress.
+    pub action: TagAction,
+}
+
+/// Maps a parsed frame on a port to its VLAN.
+///
+/// Only tunnel ports rewrite on ingress (the S-tag must exist on every later
+/// hop); access frames stay untagged and egress pushes a tag only where a
+/// trunk needs one, so the common access→access path never moves bytes.
+pub fn classify_ingress(
+    frame: &ParsedFrame,
+    mode: &PortMode,
+    cfg: &VlanConfig,
+) -> Result<IngressVlan, DropReason> {
+    let outer = frame.stack.outer_vid();
+    let untagged = IngressVlan {
+        vid: 0,
+        outer_tagged: false,
+        action: TagAction::None,
+    };
+    match mode {
+        PortMode::Access { vid } => {
+            if outer == 0 {
+                Ok(IngressVlan {
+                    vid: *vid,
+                    ..untagged
+                })
+            } else if outer == *vid {
+                Ok(IngressVlan {
+                    vid: *vid,
+                    outer_tagged: true,
+                    ..untagged
+                })
+            } else {
+                Err(DropReason::VlanAccessTagged)
+            }
+        }
+        PortMode::Trunk { allowed, native } => {
+            if outer == 0 {
+                match native {
+                    Some(n) => Ok(IngressVlan {
+                        vid: *n,
+                        ..untagged
+                    }),
+                    None => Err(DropReason::VlanUntaggedNotAllowed),
+                }
+            } else if allowed.contains(outer) {
+                Ok(IngressVlan {
+                    vid: outer,
+                    outer_tagged: true,
+                    ..untagged
+                })
+            } else {
+                Err(DropReason::VlanNotAllowed)
+            }
+        }
+        PortMode::Tunnel { svid } => {
+            if frame.stack.len() + 1 > cfg.max_depth() {
+                return Err(DropReason::VlanTooDeep);
+            }
+            // Uniform QoS: the S-tag inherits the customer's outer priority.
+            let pcp = frame.stack.outer().map_or(0, |t| t.pcp);
+            Ok(IngressVlan {
+                vid: *svid,
+                outer_tagged: true,
+                action: TagAction::Push(VlanTag {
+                    tpid: TPID_STAG,
+                    pcp,
+                    dei: false,
+                    vid: *svid,
+                }),
+            })
+        }
+    }
+}
+
+/// The FDB key of a frame arriving on a port: its outer VID, or the port's
+/// native/access VLAN when untagged; the tunnel's S-VID on tunnel ports.
+pub fn fdb_vid(frame: &ParsedFrame, mode: &PortMode, cfg: &VlanConfig) -> Result<Vid, DropReason> {
+    classify_ingress(frame, mode, cfg).map(|c| c.vid)
+}
+
+/// The rewrite for sending a frame of VLAN `vid` out of a port in `mode`.
+/// `outer_tagged` is [`IngressVlan::outer_tagged`] of the frame.
+pub fn egress_action(
+    vid: Vid,
+    outer_tagged: bool,
+    mode: &PortMode,
+) -> Result<TagAction, DropReason> {
+    let strip = if outer_tagged {
+        TagAction::Pop
+    } else {
+        TagAction::None
+    };
+    match mode {
+        PortMode::Access { vid: a } | PortMode::Tunnel { svid: a } => {
+            if vid == *a {
+                Ok(strip)
+            } else {
+                Err(DropReason::VlanNotAllowed)
+            }
+        }
+        PortMode::Trunk { allowed, native } => {
+            if *native == Some(vid) {
+                Ok(strip)
+            } else if allowed.contains(vid) {
+                Ok(if outer_tagged {
+                    TagAction::None
+                } else {
+                    TagAction::Push(VlanTag {
+                        tpid: TPID_CTAG,
+                        pcp: 0,
+                        dei: false,
+                        vid,
+                    })
+                })
+            } else {
+                Err(DropReason::VlanNotAllowed)
+            }
+        }
+    }
+}
+
+/// Why a tag could not be pushed or popped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TagEditError {
+    /// `start..end` is not inside the buffer.
+    #[error("frame range outside the buffer")]
+    BadRange,
+    /// Fewer than 4 bytes of headroom before `start`.
+    #[error("no headroom for a VLAN tag")]
+    NoHeadroom,
+    /// The frame is too short to hold (or lose) a tag.
+    #[error("frame too short for the tag edit")]
+    FrameTooShort,
+}
+
+/// The 16 bytes that begin the frame after pushing `tag`: destination,
+/// source, then the tag. For a DPDK mbuf: `rte_pktmbuf_prepend(m, 4)` and
+/// write these 16 bytes at the new data start (the rest is untouched).
+pub fn pushed_header(frame: &[u8], tag: VlanTag) -> Option<[u8; 16]> {
+    let addrs = frame.get(..ADDRS_LEN)?;
+    let mut out = [0u8; 16];
+    out[..ADDRS_LEN].copy_from_slice(addrs);
+    out[ADDRS_LEN..].copy_from_slice(&tag.to_bytes());
+    Some(out)
+}
+
+/// The 12 address bytes to write after popping the outer tag. For a DPDK
+/// mbuf: `rte_pktmbuf_adj(m, 4)` and write these at the new data start.
+pub fn popped_header(frame: &[u8]) -> Option<[u8; 12]> {
+    if frame.len() < ADDRS_LEN + TAG_LEN + 2 {
+        return None;
+    }
+    frame.get(..ADDRS_LEN)?.try_into().ok()
+}
+
+/// Pushes `tag` as the outermost tag of the frame held in `buf[start..end]`,
+/// using 4 bytes of headroom before `start`. Returns the new start (the
+/// frame is then `buf[new_start..end]`, 4 bytes longer). The caller must
+/// check depth (see [`classify_ingress`]).
+pub fn push_tag(
+    buf: &mut [u8],
+    start: usize,
+    end: usize,
+    tag: VlanTag,
+) -> Result<usize, TagEditError> {
+    if start > end || end > buf.len() {
+        return Err(TagEditError::BadRange);
+    }
+    if end - start < ETHERNET_HEADER_LEN {
+        return Err(TagEditError::FrameTooShort);
+    }
+    let new_start = start.checked_sub(TAG_LEN).ok_or(TagEditError::NoHeadroom)?;
+    buf.copy_within(start..start + ADDRS_LEN, new_start);
+    buf[new_start + ADDRS_LEN..new_start + ADDRS_LEN + TAG_LEN].copy_from_slice(&tag.to_bytes());
+    Ok(new_start)
+}
+
+/// Removes the outermost tag of the frame held in `buf[start..end]`; the
+/// caller knows (from [`parse`]) that there is one. Returns the new start
+/// (4 bytes later; the freed bytes become headroom) and the removed tag.
+pub fn pop_tag(buf: &mut [u8], start: usize, end: usize) -> Result<(usize, VlanTag), TagEditError> {
+    if start > end || end > buf.len() {
+        return Err(TagEditError::BadRange);
+    }
+    if end - start < ETHERNET_HEADER_LEN + TAG_LEN {
+        return Err(TagEditError::FrameTooShort);
+    }
+    let t = start + ADDRS_LEN;
+    let tag = VlanTag::from_tci(
+        u16::from_be_bytes([buf[t], buf[t + 1]]),
+        u16::from_be_bytes([buf[t + 2], buf[t + 3]]),
+    );
+    buf.copy_within(start..start + ADDRS_LEN, start + TAG_LEN);
+    Ok((start + TAG_LEN, tag))
+}
+
+/// Applies `action` to `buf[start..end]`; returns the new start.
+pub fn apply_tag_action(
+    buf: &mut [u8],
+    start: usize,
+    end: usize,
+    action: TagAction,
+) -> Result<usize, TagEditError> {
+    match action {
+        TagAction::None => {
+            if start > end || end > buf.len() {
+                Err(TagEditError::BadRange)
+            } else {
+                Ok(start)
+            }
+        }
+        TagAction::Push(tag) => push_tag(buf, start, end, tag),
+        TagAction::Pop => pop_tag(buf, start, end).map(|(s, _)| s),
+    }
+}
