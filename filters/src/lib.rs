@@ -21,6 +21,9 @@ pub mod policy;
 pub mod verdict;
 pub mod vlan;
 
+#[cfg(test)]
+mod tests;
+
 pub use interstellar::{
     InterstellarError, InterstellarId, InterstellarMac, InterstellarPolicy, Oui, VmIndex,
 };

@@ -314,6 +314,9 @@ impl FromIterator<Vid> for VidSet {
 }
 
 /// How a port maps frames to VLANs.
+// The trunk bitmap stays inline: one policy per port, and no pointer chase
+// on the per-packet VID check.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PortMode {
     /// Untagged ↔ one VID. Ingress accepts untagged and priority-tagged
@@ -572,5 +575,312 @@ pub fn apply_tag_action(
         }
         TagAction::Push(tag) => push_tag(buf, start, end, tag),
         TagAction::Pop => pop_tag(buf, start, end).map(|(s, _)| s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DST: [u8; 6] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    const SRC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+
+    fn frame(tags: &[[u8; 4]], ether_type: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&DST);
+        f.extend_from_slice(&SRC);
+        for t in tags {
+            f.extend_from_slice(t);
+        }
+        f.extend_from_slice(&ether_type.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn trunk(vids: &[Vid], native: Option<Vid>) -> PortMode {
+        PortMode::Trunk {
+            allowed: vids.iter().copied().collect(),
+            native,
+        }
+    }
+
+    #[test]
+    fn untagged() {
+        let f = frame(&[], 0x0800, &[0x45]);
+        let p = parse(&f, &VlanConfig::default()).unwrap();
+        assert!(p.stack.is_empty());
+        assert_eq!(p.ether_type, 0x0800);
+        assert_eq!(p.payload_offset, 14);
+        assert_eq!(p.dst, MacAddr(DST));
+        assert_eq!(p.src, MacAddr(SRC));
+        assert_eq!(p.stack.outer_vid(), 0);
+    }
+
+    #[test]
+    fn triple_tagged_fixture() {
+        // S-tag 0x88a8 pcp 5 dei vid 100, 0x9100 vid 4094, C-tag pcp 0 vid 1; ARP.
+        let f = [
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1, //
+            0x88, 0xa8, 0xb0, 0x64, //
+            0x91, 0x00, 0x0f, 0xfe, //
+            0x81, 0x00, 0x00, 0x01, //
+            0x08, 0x06, 0xaa,
+        ];
+        let p = parse(&f, &VlanConfig::default()).unwrap();
+        assert_eq!(
+            p.stack.as_slice(),
+            &[
+                VlanTag {
+                    tpid: 0x88a8,
+                    pcp: 5,
+                    dei: true,
+                    vid: 100
+                },
+                VlanTag {
+                    tpid: 0x9100,
+                    pcp: 0,
+                    dei: false,
+                    vid: 4094
+                },
+                VlanTag {
+                    tpid: 0x8100,
+                    pcp: 0,
+                    dei: false,
+                    vid: 1
+                },
+            ]
+        );
+        assert_eq!(p.stack.outer_vid(), 100);
+        assert_eq!(p.ether_type, 0x0806);
+        assert_eq!(p.payload_offset, 26);
+    }
+
+    #[test]
+    fn too_deep_and_truncated() {
+        let t = [0x81, 0x00, 0x00, 0x05];
+        let cfg = VlanConfig::default();
+        assert_eq!(
+            parse(&frame(&[t, t, t, t], 0x0800, &[]), &cfg),
+            Err(VlanError::TooDeep)
+        );
+        assert!(parse(&frame(&[t, t, t], 0x0800, &[]), &cfg).is_ok());
+        // Depth 1: a second tag is too deep.
+        let one = VlanConfig::new(&[TPID_CTAG], 1).unwrap();
+        assert_eq!(
+            parse(&frame(&[t, t], 0x0800, &[]), &one),
+            Err(VlanError::TooDeep)
+        );
+        // Cut inside the TCI, and right after a complete tag.
+        let f = frame(&[t], 0x0800, &[]);
+        assert_eq!(parse(&f[..15], &cfg), Err(VlanError::Truncated));
+        assert_eq!(parse(&f[..16], &cfg), Err(VlanError::Truncated));
+        assert_eq!(parse(&f[..17], &cfg), Err(VlanError::Truncated));
+        assert!(parse(&f[..18], &cfg).is_ok());
+        assert_eq!(parse(&f[..13], &cfg), Err(VlanError::FrameTooShort));
+        assert_eq!(
+            DropReason::from(VlanError::TooDeep),
+            DropReason::VlanTooDeep
+        );
+    }
+
+    #[test]
+    fn tpid_set_is_configurable() {
+        let t = [0x91, 0x00, 0x00, 0x07];
+        let only_ctag = VlanConfig::new(&[TPID_CTAG], 3).unwrap();
+        let p = parse(&frame(&[t], 0x0800, &[]), &only_ctag).unwrap();
+        assert!(
+            p.stack.is_empty(),
+            "0x9100 is an EtherType when not configured"
+        );
+        assert_eq!(p.ether_type, 0x9100);
+        assert_eq!(
+            VlanConfig::new(&[0x0500], 3),
+            Err(VlanConfigError::InvalidTpid(0x0500))
+        );
+        assert_eq!(
+            VlanConfig::new(&[TPID_CTAG], 0),
+            Err(VlanConfigError::DepthOutOfRange(0))
+        );
+        assert_eq!(
+            VlanConfig::new(&[TPID_CTAG], 9),
+            Err(VlanConfigError::DepthOutOfRange(9))
+        );
+        assert_eq!(
+            VlanConfig::new(&[TPID_CTAG; 9], 3),
+            Err(VlanConfigError::TooManyTpids(9))
+        );
+    }
+
+    #[test]
+    fn access_mode() {
+        let cfg = VlanConfig::default();
+        let mode = PortMode::Access { vid: 10 };
+        let un = parse(&frame(&[], 0x0800, &[]), &cfg).unwrap();
+        let c = classify_ingress(&un, &mode, &cfg).unwrap();
+        assert_eq!(
+            (c.vid, c.outer_tagged, c.action),
+            (10, false, TagAction::None)
+        );
+        let prio = parse(&frame(&[[0x81, 0, 0xa0, 0]], 0x0800, &[]), &cfg).unwrap();
+        assert_eq!(classify_ingress(&prio, &mode, &cfg).unwrap().vid, 10);
+        assert!(!classify_ingress(&prio, &mode, &cfg).unwrap().outer_tagged);
+        let own = parse(&frame(&[[0x81, 0, 0, 10]], 0x0800, &[]), &cfg).unwrap();
+        assert!(classify_ingress(&own, &mode, &cfg).unwrap().outer_tagged);
+        let other = parse(&frame(&[[0x81, 0, 0, 11]], 0x0800, &[]), &cfg).unwrap();
+        assert_eq!(
+            classify_ingress(&other, &mode, &cfg),
+            Err(DropReason::VlanAccessTagged)
+        );
+        assert_eq!(fdb_vid(&un, &mode, &cfg), Ok(10));
+    }
+
+    #[test]
+    fn trunk_mode() {
+        let cfg = VlanConfig::default();
+        let t20 = parse(&frame(&[[0x81, 0, 0, 20]], 0x0800, &[]), &cfg).unwrap();
+        let t30 = parse(&frame(&[[0x81, 0, 0, 30]], 0x0800, &[]), &cfg).unwrap();
+        let un = parse(&frame(&[], 0x0800, &[]), &cfg).unwrap();
+        let m = trunk(&[20], None);
+        assert_eq!(fdb_vid(&t20, &m, &cfg), Ok(20));
+        assert_eq!(fdb_vid(&t30, &m, &cfg), Err(DropReason::VlanNotAllowed));
+        assert_eq!(
+            fdb_vid(&un, &m, &cfg),
+            Err(DropReason::VlanUntaggedNotAllowed)
+        );
+        assert_eq!(fdb_vid(&un, &trunk(&[20], Some(5)), &cfg), Ok(5));
+        // 4095 can never be allowed.
+        let reserved = parse(&frame(&[[0x81, 0, 0x0f, 0xff]], 0x0800, &[]), &cfg).unwrap();
+        let mut all = VidSet::new();
+        for v in 0..=4095 {
+            all.insert(v);
+        }
+        assert!(!all.contains(0) && !all.contains(4095) && all.contains(4094));
+        let m = PortMode::Trunk {
+            allowed: all,
+            native: None,
+        };
+        assert_eq!(
+            fdb_vid(&reserved, &m, &cfg),
+            Err(DropReason::VlanNotAllowed)
+        );
+    }
+
+    #[test]
+    fn tunnel_mode_pushes_stag_and_respects_depth() {
+        let cfg = VlanConfig::default();
+        let m = PortMode::Tunnel { svid: 300 };
+        let c2 = parse(
+            &frame(&[[0x81, 0, 0x60, 7], [0x81, 0, 0, 8]], 0x0800, &[]),
+            &cfg,
+        )
+        .unwrap();
+        let c = classify_ingress(&c2, &m, &cfg).unwrap();
+        assert_eq!(c.vid, 300);
+        assert!(c.outer_tagged);
+        assert_eq!(
+            c.action,
+            TagAction::Push(VlanTag {
+                tpid: TPID_STAG,
+                pcp: 3,
+                dei: false,
+                vid: 300
+            })
+        );
+        let c3 = parse(&frame(&[[0x81, 0, 0, 7]; 3], 0x0800, &[]), &cfg).unwrap();
+        assert_eq!(
+            classify_ingress(&c3, &m, &cfg),
+            Err(DropReason::VlanTooDeep)
+        );
+    }
+
+    #[test]
+    fn egress_actions() {
+        let ctag = |vid| {
+            TagAction::Push(VlanTag {
+                tpid: TPID_CTAG,
+                pcp: 0,
+                dei: false,
+                vid,
+            })
+        };
+        let access = PortMode::Access { vid: 10 };
+        assert_eq!(egress_action(10, false, &access), Ok(TagAction::None));
+        assert_eq!(egress_action(10, true, &access), Ok(TagAction::Pop));
+        assert_eq!(
+            egress_action(11, false, &access),
+            Err(DropReason::VlanNotAllowed)
+        );
+        let t = trunk(&[10, 20], Some(20));
+        assert_eq!(egress_action(10, false, &t), Ok(ctag(10)));
+        assert_eq!(egress_action(10, true, &t), Ok(TagAction::None));
+        assert_eq!(egress_action(20, true, &t), Ok(TagAction::Pop));
+        assert_eq!(egress_action(20, false, &t), Ok(TagAction::None));
+        assert_eq!(egress_action(30, true, &t), Err(DropReason::VlanNotAllowed));
+        let tun = PortMode::Tunnel { svid: 300 };
+        assert_eq!(egress_action(300, true, &tun), Ok(TagAction::Pop));
+        assert_eq!(
+            egress_action(301, true, &tun),
+            Err(DropReason::VlanNotAllowed)
+        );
+    }
+
+    #[test]
+    fn push_then_pop_fixture() {
+        let payload = [0x45, 0x00];
+        let f = frame(&[], 0x0800, &payload);
+        let mut buf = [0u8; 64];
+        let start = 8;
+        let end = start + f.len();
+        buf[start..end].copy_from_slice(&f);
+        let tag = VlanTag {
+            tpid: TPID_CTAG,
+            pcp: 1,
+            dei: false,
+            vid: 0x123,
+        };
+        let s = push_tag(&mut buf, start, end, tag).unwrap();
+        assert_eq!(s, 4);
+        assert_eq!(
+            &buf[s..end],
+            &frame(&[[0x81, 0x00, 0x21, 0x23]], 0x0800, &payload)[..]
+        );
+        assert_eq!(&buf[s..s + 16], &pushed_header(&f, tag).unwrap());
+        let before_pop = buf;
+        let (s2, popped) = pop_tag(&mut buf, s, end).unwrap();
+        assert_eq!((s2, popped), (start, tag));
+        assert_eq!(&buf[s2..end], &f[..]);
+        assert_eq!(
+            &buf[s2..s2 + 12],
+            &popped_header(&before_pop[s..end]).unwrap()
+        );
+    }
+
+    #[test]
+    fn tag_edit_errors() {
+        let mut buf = [0u8; 32];
+        let t = VlanTag::default();
+        assert_eq!(push_tag(&mut buf, 2, 20, t), Err(TagEditError::NoHeadroom));
+        assert_eq!(push_tag(&mut buf, 4, 40, t), Err(TagEditError::BadRange));
+        assert_eq!(
+            push_tag(&mut buf, 4, 10, t),
+            Err(TagEditError::FrameTooShort)
+        );
+        assert_eq!(pop_tag(&mut buf, 0, 17), Err(TagEditError::FrameTooShort));
+        assert_eq!(pop_tag(&mut buf, 5, 4), Err(TagEditError::BadRange));
+        assert_eq!(apply_tag_action(&mut buf, 4, 20, TagAction::None), Ok(4));
+        assert_eq!(popped_header(&[0u8; 17]), None);
+        assert_eq!(pushed_header(&[0u8; 11], t), None);
+    }
+
+    #[test]
+    fn tci_roundtrip() {
+        let t = VlanTag {
+            tpid: TPID_STAG,
+            pcp: 7,
+            dei: true,
+            vid: 4094,
+        };
+        assert_eq!(VlanTag::from_tci(t.tpid, t.tci()), t);
+        assert_eq!(t.to_bytes(), [0x88, 0xa8, 0xff, 0xfe]);
     }
 }
