@@ -94,6 +94,7 @@ impl TryFrom<String> for MacAddr {
 /// 4096 plus the 12-bit system ID extension) followed by the bridge MAC.
 /// The derived ordering is the standard's: numerically lower is better.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct BridgeId {
     /// Priority including the system ID extension (low 12 bits).
     pub priority: u16,
@@ -127,6 +128,32 @@ impl fmt::Display for BridgeId {
     }
 }
 
+impl From<BridgeId> for String {
+    fn from(b: BridgeId) -> String {
+        b.to_string()
+    }
+}
+
+impl core::str::FromStr for BridgeId {
+    type Err = String;
+    /// Parses tcpdump's notation, `8000.02:00:00:00:00:01`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (p, m) = s
+            .split_once('.')
+            .ok_or_else(|| format!("bridge ID {s:?} is not PRIO.MAC"))?;
+        let priority =
+            u16::from_str_radix(p, 16).map_err(|_| format!("bad priority {p:?} in {s:?}"))?;
+        Ok(BridgeId::new(priority, m.parse()?))
+    }
+}
+
+impl TryFrom<String> for BridgeId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
 impl fmt::Debug for BridgeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
@@ -136,6 +163,7 @@ impl fmt::Debug for BridgeId {
 /// A Port Identifier (9.2.7): 4-bit priority (in units of 16) and 12-bit
 /// port number. Lower is better.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct PortId(pub u16);
 
 impl PortId {
@@ -157,6 +185,22 @@ impl PortId {
 impl fmt::Display for PortId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04x}", self.0)
+    }
+}
+
+impl From<PortId> for String {
+    fn from(p: PortId) -> String {
+        p.to_string()
+    }
+}
+
+impl TryFrom<String> for PortId {
+    type Error = String;
+    /// Parses four hex digits, as displayed.
+    fn try_from(s: String) -> Result<Self, String> {
+        u16::from_str_radix(&s, 16)
+            .map(PortId)
+            .map_err(|_| format!("bad port ID {s:?}"))
     }
 }
 
