@@ -33,6 +33,10 @@ fn main() {
         .or_else(|| cflags.map(|c| c.split_whitespace().map(str::to_owned).collect()))
         .unwrap_or_default();
 
+    // rte_vdev_init lives in the vdev bus driver, which pkg-config's
+    // application libs leave out.
+    println!("cargo:rustc-link-lib=rte_bus_vdev");
+
     let mut build = cc::Build::new();
     build.file("shim.c").opt_level(3).warnings(false);
     for inc in &dpdk.include_paths {

@@ -1,0 +1,128 @@
+//! satellited — the Satellite switch daemon.
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use satellite::config::{Config, PortConfig};
+use satellite::daemon::Daemon;
+use satellite::{metrics, server};
+
+/// Poll-mode userspace Ethernet switch on DPDK.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// TOML configuration file (see configs/). Without one, defaults apply.
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+    /// Add a port on this kernel interface (AF_XDP or AF_PACKET). Repeatable.
+    #[arg(long = "iface", short = 'i')]
+    ifaces: Vec<String>,
+    /// Extra EAL arguments, one string (e.g. '--vdev net_null0 --vdev net_null1').
+    #[arg(long, allow_hyphen_values = true)]
+    eal: Option<String>,
+    /// Name of this switch (socket path, log lines, EAL file prefix).
+    #[arg(long)]
+    name: Option<String>,
+    /// Control socket path (default /run/satellite/NAME.sock).
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// Serve Prometheus /metrics on this address, e.g. 127.0.0.1:9477.
+    #[arg(long)]
+    metrics: Option<String>,
+    /// Number of worker lcores.
+    #[arg(long)]
+    workers: Option<u16>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let args = Args::parse();
+    let mut cfg = match &args.config {
+        Some(path) => match Config::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("satellited: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::default(),
+    };
+    for i in &args.ifaces {
+        if !cfg.ports.iter().any(|p| &p.name == i) {
+            cfg.ports.push(PortConfig {
+                name: i.clone(),
+                dpdk: false,
+                backend: Default::default(),
+                kind: Default::default(),
+            });
+        }
+    }
+    if let Some(e) = &args.eal {
+        cfg.dataplane.eal.extend(e.split_whitespace().map(str::to_owned));
+    }
+    if let Some(n) = args.name {
+        cfg.bridge.name = Some(n);
+    }
+    if let Some(s) = args.socket {
+        cfg.control.socket = Some(s);
+    }
+    if let Some(m) = args.metrics {
+        cfg.metrics.listen = Some(m);
+    }
+    if let Some(w) = args.workers {
+        cfg.dataplane.workers = w;
+    }
+    if let Err((key, msg)) = cfg.validate() {
+        eprintln!("satellited: {key}: {msg}");
+        return ExitCode::from(2);
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
+            eprintln!("satellited: cannot handle signal {sig}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    let socket = cfg.socket_path();
+    let metrics_addr = cfg.metrics.listen.clone();
+    let mut daemon = match Daemon::start(cfg) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("satellited: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (tx, rx) = crossbeam::channel::bounded(64);
+    if let Err(e) = server::spawn(&socket, tx.clone()) {
+        eprintln!("satellited: {e}");
+        daemon.shutdown();
+        return ExitCode::FAILURE;
+    }
+    if let Some(addr) = metrics_addr {
+        if let Err(e) = metrics::spawn(&addr, tx.clone()) {
+            eprintln!("satellited: {e}");
+            daemon.shutdown();
+            let _ = std::fs::remove_file(&socket);
+            return ExitCode::FAILURE;
+        }
+    }
+    drop(tx);
+    tracing::info!("satellited running");
+    daemon.run(rx, &stop);
+    daemon.shutdown();
+    let _ = std::fs::remove_file(&socket);
+    ExitCode::SUCCESS
+}

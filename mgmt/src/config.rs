@@ -1,0 +1,360 @@
+//! The daemon's configuration: TOML file, command-line overrides, defaults.
+//!
+//! Every field has a default, so `satellited --iface eth1 --iface eth2` runs
+//! with no file at all. A bad file is rejected with its path, the line and
+//! the key at fault (see [`ConfigError`]).
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A configuration error that names where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Read { file: String, source: std::io::Error },
+    #[error("{file}:{line}: key `{key}`: {message}")]
+    Invalid { file: String, line: usize, key: String, message: String },
+    #[error("{file}:{line}: {message}")]
+    Syntax { file: String, line: usize, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How a port reaches its kernel interface.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// AF_XDP when a BPF file system is mounted, else AF_PACKET.
+    #[default]
+    Auto,
+    AfPacket,
+    AfXdp,
+}
+
+/// Port role in the fabric (ARCHITECTURE.md "Port kinds").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortKind {
+    /// Fabric when a BPDU is heard, edge when none is within migrate time.
+    #[default]
+    Auto,
+    Edge,
+    Fabric,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BridgeConfig {
+    /// Name of this switch: used for the control socket, the EAL file
+    /// prefix and log lines. Default: `satellite`.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataplaneConfig {
+    /// Worker lcores (threads polling ports).
+    pub workers: u16,
+    /// CPU core of each worker; default: the last cores of the machine.
+    pub worker_cores: Vec<usize>,
+    /// Extra EAL arguments (PCI devices, vhost-user, ring ports ...).
+    pub eal: Vec<String>,
+    /// EAL memory in MB when running without hugepages.
+    pub memory_mb: u32,
+    /// Mbufs in the packet pool.
+    pub mbufs: u32,
+    /// Descriptors per RX/TX queue.
+    pub ring_size: u16,
+    /// Longest sleep of an idle worker, microseconds (0: never sleep).
+    pub max_idle_sleep_us: u64,
+    /// Longest frame accepted, bytes, headers included.
+    pub max_frame_len: u32,
+}
+
+impl Default for DataplaneConfig {
+    fn default() -> Self {
+        DataplaneConfig {
+            workers: 1,
+            worker_cores: Vec::new(),
+            eal: Vec::new(),
+            memory_mb: 256,
+            mbufs: 8191,
+            ring_size: 1024,
+            max_idle_sleep_us: 200,
+            max_frame_len: satellite_dataplane::snapshot::DEFAULT_MAX_FRAME_LEN,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FdbConfig {
+    /// Most entries in the table.
+    pub capacity: usize,
+    /// Most entries learned on one port.
+    pub per_port_limit: u32,
+    /// Seconds an unused entry lives (802.1D default 300).
+    pub aging_time: u32,
+}
+
+impl Default for FdbConfig {
+    fn default() -> Self {
+        FdbConfig { capacity: 1 << 20, per_port_limit: 1 << 18, aging_time: 300 }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlConfig {
+    /// Unix socket for satctl. Default: /run/satellite/NAME.sock.
+    pub socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Address for Prometheus `/metrics`, e.g. "127.0.0.1:9477". Unset: off.
+    pub listen: Option<String>,
+}
+
+/// One switch port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortConfig {
+    /// Kernel interface (AF_XDP/AF_PACKET) or, with `dpdk = true`, a DPDK
+    /// device name given through `dataplane.eal` (e.g. a PCI address).
+    pub name: String,
+    #[serde(default)]
+    pub dpdk: bool,
+    #[serde(default)]
+    pub backend: Backend,
+    #[serde(default)]
+    pub kind: PortKind,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub bridge: BridgeConfig,
+    pub dataplane: DataplaneConfig,
+    pub fdb: FdbConfig,
+    pub control: ControlConfig,
+    pub metrics: MetricsConfig,
+    #[serde(rename = "port")]
+    pub ports: Vec<PortConfig>,
+}
+
+fn line_of(src: &str, offset: usize) -> usize {
+    src[..offset.min(src.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// Finds the line of a dotted key path (`fdb.aging_time`, `port.1.name`)
+/// in the source, for errors found after parsing.
+fn line_of_key(src: &str, path: &str) -> Option<usize> {
+    use toml_edit::{Item, TableLike, Value};
+    let doc = toml_edit::ImDocument::parse(src).ok()?;
+    let mut table: &dyn TableLike = doc.as_table();
+    let mut best = None;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let Some((key, item)) = table.get_key_value(part) else { break };
+        best = key.span().or(best);
+        table = match item {
+            Item::Table(t) => t,
+            Item::Value(Value::InlineTable(t)) => t,
+            Item::ArrayOfTables(a) => {
+                let Some(t) = parts.next().and_then(|i| i.parse().ok()).and_then(|i| a.get(i))
+                else {
+                    break;
+                };
+                best = t.span().or(best);
+                t
+            }
+            _ => break,
+        };
+    }
+    best.map(|s| line_of(src, s.start))
+}
+
+impl Config {
+    /// Reads and validates a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let src = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+        Self::parse(&src, &file)
+    }
+
+    /// Parses and validates `src`; `file` names it in errors.
+    pub fn parse(src: &str, file: &str) -> Result<Config, ConfigError> {
+        let de = toml::Deserializer::new(src);
+        let cfg: Config = match serde_path_to_error::deserialize(de) {
+            Ok(c) => c,
+            Err(e) => {
+                let key = e.path().to_string();
+                let inner = e.into_inner();
+                let line = inner
+                    .span()
+                    .map(|s| line_of(src, s.start))
+                    .or_else(|| line_of_key(src, &key))
+                    .unwrap_or(1);
+                let message = inner.message().trim().to_string();
+                if key.is_empty() || key == "." {
+                    return Err(ConfigError::Syntax { file: file.into(), line, message });
+                }
+                return Err(ConfigError::Invalid { file: file.into(), line, key, message });
+            }
+        };
+        cfg.validate().map_err(|(key, message)| ConfigError::Invalid {
+            file: file.into(),
+            line: line_of_key(src, &key).unwrap_or(1),
+            key,
+            message,
+        })?;
+        Ok(cfg)
+    }
+
+    /// Checks values serde cannot: ranges and relations. Returns the dotted
+    /// key at fault and why.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let d = &self.dataplane;
+        if d.workers == 0 || d.workers > 64 {
+            return Err(("dataplane.workers".into(), "must be between 1 and 64".into()));
+        }
+        if !d.worker_cores.is_empty() && d.worker_cores.len() != d.workers as usize {
+            return Err((
+                "dataplane.worker_cores".into(),
+                format!("lists {} cores for {} workers", d.worker_cores.len(), d.workers),
+            ));
+        }
+        if d.memory_mb < 32 {
+            return Err(("dataplane.memory_mb".into(), "must be at least 32".into()));
+        }
+        if d.mbufs < 1024 {
+            return Err(("dataplane.mbufs".into(), "must be at least 1024".into()));
+        }
+        if !(64..=4096).contains(&d.ring_size) || !d.ring_size.is_power_of_two() {
+            return Err((
+                "dataplane.ring_size".into(),
+                "must be a power of two between 64 and 4096".into(),
+            ));
+        }
+        if !(64..=9216 + 26).contains(&d.max_frame_len) {
+            return Err(("dataplane.max_frame_len".into(), "must be between 64 and 9242".into()));
+        }
+        if self.fdb.capacity == 0 || self.fdb.capacity > 16 << 20 {
+            return Err(("fdb.capacity".into(), "must be between 1 and 16777216".into()));
+        }
+        if self.fdb.per_port_limit == 0 {
+            return Err(("fdb.per_port_limit".into(), "must be at least 1".into()));
+        }
+        if !(10..=1_000_000).contains(&self.fdb.aging_time) {
+            return Err((
+                "fdb.aging_time".into(),
+                "must be between 10 and 1000000 seconds (802.1D range)".into(),
+            ));
+        }
+        if let Some(l) = &self.metrics.listen {
+            if l.parse::<std::net::SocketAddr>().is_err() {
+                return Err(("metrics.listen".into(), format!("{l:?} is not an address:port")));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, p) in self.ports.iter().enumerate() {
+            if p.name.is_empty() {
+                return Err((format!("port.{i}.name"), "must not be empty".into()));
+            }
+            if !seen.insert(&p.name) {
+                return Err((format!("port.{i}.name"), format!("port {:?} listed twice", p.name)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The switch's name.
+    pub fn name(&self) -> &str {
+        self.bridge.name.as_deref().unwrap_or("satellite")
+    }
+
+    /// The control socket's path.
+    pub fn socket_path(&self) -> PathBuf {
+        self.control
+            .socket
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("/run/satellite/{}.sock", self.name())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let c = Config::parse("", "x.toml").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.fdb.aging_time, 300);
+        assert_eq!(c.fdb.capacity, 1 << 20);
+    }
+
+    #[test]
+    fn full_example_parses() {
+        let src = r#"
+[bridge]
+name = "s1"
+[dataplane]
+workers = 1
+max_idle_sleep_us = 100
+[fdb]
+aging_time = 60
+[metrics]
+listen = "127.0.0.1:9477"
+[[port]]
+name = "veth1"
+backend = "af_packet"
+kind = "edge"
+[[port]]
+name = "veth2"
+"#;
+        let c = Config::parse(src, "x.toml").unwrap();
+        assert_eq!(c.name(), "s1");
+        assert_eq!(c.ports.len(), 2);
+        assert_eq!(c.ports[0].kind, PortKind::Edge);
+        assert_eq!(c.ports[1].backend, Backend::Auto);
+        assert_eq!(c.fdb.aging_time, 60);
+    }
+
+    fn err(src: &str) -> String {
+        Config::parse(src, "bad.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let e = err("[fdb]\naging_time = 60\nagingtime = 5\n");
+        assert!(e.starts_with("bad.toml:3:"), "{e}");
+        assert!(e.contains("agingtime"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = err("[bridge]\nname = \"x\"\n\n[fdb]\naging_time = \"soon\"\n");
+        assert!(e.starts_with("bad.toml:5:"), "{e}");
+        assert!(e.contains("fdb.aging_time"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_names_the_key_and_line() {
+        let e = err("[fdb]\n\naging_time = 1\n");
+        assert!(e.starts_with("bad.toml:3: key `fdb.aging_time`"), "{e}");
+        let e = err("[[port]]\nname = \"a\"\n[[port]]\nname = \"a\"\n");
+        assert!(e.contains("port.1.name"), "{e}");
+        assert!(e.starts_with("bad.toml:4:"), "{e}");
+    }
+
+    #[test]
+    fn syntax_error_names_the_line() {
+        let e = err("[fdb]\naging_time = = 3\n");
+        assert!(e.starts_with("bad.toml:2:"), "{e}");
+    }
+}

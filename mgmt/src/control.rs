@@ -1,0 +1,128 @@
+//! The control socket protocol between `satctl` and `satellited`.
+//!
+//! One JSON object per line each way: a [`Request`], then a [`Response`].
+//! Plain JSON keeps the socket scriptable (`socat`, `nc -U`) and lets
+//! `satctl --json` print the daemon's answer as it came.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    ShowPorts,
+    ShowFdb,
+    ShowStats,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Response {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub data: serde_json::Value,
+}
+
+impl Response {
+    pub fn ok(data: impl Serialize) -> Response {
+        Response { ok: true, error: None, data: serde_json::to_value(data).unwrap_or_default() }
+    }
+    pub fn err(msg: impl Into<String>) -> Response {
+        Response { ok: false, error: Some(msg.into()), data: serde_json::Value::Null }
+    }
+}
+
+/// One port as `show ports` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortInfo {
+    pub index: u16,
+    pub name: String,
+    pub backend: String,
+    pub dpdk_port: u16,
+    pub mac: String,
+    pub link_up: bool,
+    pub speed_mbps: u32,
+    pub kind: String,
+    pub learning: bool,
+    pub forwarding: bool,
+    pub fdb_entries: u32,
+}
+
+/// One FDB entry as `show fdb` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FdbRow {
+    pub vlan: u16,
+    pub mac: String,
+    pub port: String,
+    pub age_secs: u32,
+}
+
+/// Counters of one port.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PortStats {
+    pub name: String,
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub punted: u64,
+    /// Drops by reason (every reason present, zero included).
+    pub drops: BTreeMap<String, u64>,
+    /// What the device itself counted as lost (no RX descriptor, no mbuf).
+    pub rx_missed: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FdbStatsReport {
+    pub entries: u64,
+    pub capacity: u64,
+    pub learned: u64,
+    pub moved: u64,
+    pub aged: u64,
+    pub flushed: u64,
+    pub table_full: u64,
+    pub port_limit: u64,
+    pub learn_queue_full: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerStats {
+    pub index: usize,
+    pub busy_cycles: u64,
+    pub busy_packets: u64,
+}
+
+/// `show stats`, and everything `/metrics` exports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatsReport {
+    pub bridge: String,
+    pub uptime_secs: f64,
+    pub ports: Vec<PortStats>,
+    pub fdb: FdbStatsReport,
+    pub snapshot_publishes: u64,
+    pub snapshot_epoch: u64,
+    pub workers: Vec<WorkerStats>,
+    pub mempool_available: u64,
+    pub tsc_hz: u64,
+    /// Control frames received by the control lcore, by kind.
+    pub control_frames: BTreeMap<String, u64>,
+}
+
+/// Sends one request to the daemon at `socket` and returns its answer.
+pub fn call(socket: &Path, req: &Request) -> Result<Response, String> {
+    let stream = UnixStream::connect(socket)
+        .map_err(|e| format!("cannot connect to {}: {e} (is satellited running?)", socket.display()))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let mut w = &stream;
+    let mut line = serde_json::to_string(req).map_err(|e| e.to_string())?;
+    line.push('\n');
+    w.write_all(line.as_bytes()).map_err(|e| format!("write: {e}"))?;
+    let mut reply = String::new();
+    BufReader::new(&stream).read_line(&mut reply).map_err(|e| format!("read: {e}"))?;
+    serde_json::from_str(&reply).map_err(|e| format!("bad reply from daemon: {e}"))
+}

@@ -1,0 +1,118 @@
+//! Prometheus `/metrics`, named in node_exporter style.
+//!
+//! Counters live in the data plane as per-worker atomics; on each scrape the
+//! control lcore sums them into a [`StatsReport`], and this module renders
+//! it into a fresh registry, so the exporter holds no state of its own.
+
+use crossbeam::channel::Sender;
+use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use tracing::{info, warn};
+
+use crate::control::{Request, StatsReport};
+use crate::daemon::Envelope;
+use crate::server::ask;
+
+fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(c.clone())).expect("unique metric");
+    c
+}
+
+fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
+/// Renders a report in the Prometheus text format.
+pub fn render(s: &StatsReport) -> String {
+    let r = Registry::new();
+    let rx_p = counter(&r, "satellite_port_rx_packets_total", "Frames received on the port.", &["port"]);
+    let rx_b = counter(&r, "satellite_port_rx_bytes_total", "Bytes received on the port.", &["port"]);
+    let tx_p = counter(&r, "satellite_port_tx_packets_total", "Frames sent on the port.", &["port"]);
+    let tx_b = counter(&r, "satellite_port_tx_bytes_total", "Bytes sent on the port.", &["port"]);
+    let punt = counter(&r, "satellite_port_punted_packets_total", "Control frames handed to the control lcore.", &["port"]);
+    let drops = counter(&r, "satellite_port_drops_total", "Frames dropped, by reason.", &["port", "reason"]);
+    let missed = counter(&r, "satellite_port_rx_missed_total", "Frames the device lost before the switch saw them.", &["port"]);
+    for p in &s.ports {
+        let l = [p.name.as_str()];
+        rx_p.with_label_values(&l).inc_by(p.rx_packets);
+        rx_b.with_label_values(&l).inc_by(p.rx_bytes);
+        tx_p.with_label_values(&l).inc_by(p.tx_packets);
+        tx_b.with_label_values(&l).inc_by(p.tx_bytes);
+        punt.with_label_values(&l).inc_by(p.punted);
+        missed.with_label_values(&l).inc_by(p.rx_missed);
+        for (reason, n) in &p.drops {
+            drops.with_label_values(&[p.name.as_str(), reason.as_str()]).inc_by(*n);
+        }
+    }
+    let g = gauge(&r, "satellite_fdb_entries", "Entries in the filtering database.", &[]);
+    g.with_label_values(&[]).set(s.fdb.entries as i64);
+    let g = gauge(&r, "satellite_fdb_capacity_entries", "Most entries the filtering database holds.", &[]);
+    g.with_label_values(&[]).set(s.fdb.capacity as i64);
+    let c = counter(&r, "satellite_fdb_events_total", "Filtering database events, by kind.", &["event"]);
+    for (k, v) in [
+        ("learned", s.fdb.learned),
+        ("moved", s.fdb.moved),
+        ("aged", s.fdb.aged),
+        ("flushed", s.fdb.flushed),
+        ("table_full", s.fdb.table_full),
+        ("port_limit", s.fdb.port_limit),
+        ("learn_queue_full", s.fdb.learn_queue_full),
+    ] {
+        c.with_label_values(&[k]).inc_by(v);
+    }
+    let c = counter(&r, "satellite_snapshot_publishes_total", "Forwarding snapshots published.", &[]);
+    c.with_label_values(&[]).inc_by(s.snapshot_publishes);
+    let c = counter(&r, "satellite_control_frames_total", "Control frames received by the control lcore, by kind.", &["kind"]);
+    for (k, v) in &s.control_frames {
+        c.with_label_values(&[k.as_str()]).inc_by(*v);
+    }
+    let c = counter(&r, "satellite_worker_busy_cycles_total", "TSC cycles workers spent in polls that found packets.", &["worker"]);
+    let p = counter(&r, "satellite_worker_busy_packets_total", "Packets handled in those polls.", &["worker"]);
+    for w in &s.workers {
+        let l = [w.index.to_string()];
+        c.with_label_values(&[l[0].as_str()]).inc_by(w.busy_cycles);
+        p.with_label_values(&[l[0].as_str()]).inc_by(w.busy_packets);
+    }
+    let g = gauge(&r, "satellite_mempool_available_mbufs", "Free mbufs in the packet pool.", &[]);
+    g.with_label_values(&[]).set(s.mempool_available as i64);
+    let up = GaugeVec::new(Opts::new("satellite_uptime_seconds", "Seconds since satellited started."), &[]).expect("valid");
+    r.register(Box::new(up.clone())).expect("unique");
+    up.with_label_values(&[]).set(s.uptime_secs);
+
+    let mut buf = Vec::new();
+    TextEncoder::new().encode(&r.gather(), &mut buf).expect("text encoding cannot fail");
+    String::from_utf8(buf).expect("prometheus text is UTF-8")
+}
+
+/// Serves `/metrics` on `addr` from a thread.
+pub fn spawn(addr: &str, to: Sender<Envelope>) -> Result<(), String> {
+    let server = tiny_http::Server::http(addr).map_err(|e| format!("metrics listen {addr}: {e}"))?;
+    info!(%addr, "metrics listening");
+    std::thread::Builder::new()
+        .name("metrics".into())
+        .spawn(move || {
+            for req in server.incoming_requests() {
+                let resp = if req.url() == "/metrics" {
+                    let r = ask(&to, Request::ShowStats);
+                    match serde_json::from_value::<StatsReport>(r.data) {
+                        Ok(s) if r.ok => tiny_http::Response::from_string(render(&s)).with_header(
+                            "Content-Type: text/plain; version=0.0.4"
+                                .parse::<tiny_http::Header>()
+                                .expect("static header"),
+                        ),
+                        _ => tiny_http::Response::from_string("control lcore unavailable\n")
+                            .with_status_code(503),
+                    }
+                } else {
+                    tiny_http::Response::from_string("see /metrics\n").with_status_code(404)
+                };
+                if let Err(e) = req.respond(resp) {
+                    warn!("metrics response: {e}");
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
