@@ -15,6 +15,8 @@
 
 pub mod arp;
 pub mod arpless;
+#[doc(hidden)]
+pub mod bench_fixtures;
 pub mod interstellar;
 pub mod mac;
 pub mod policy;
