@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 struct Cli {
     /// Scenario file to run.
     file: Option<std::path::PathBuf>,
+    /// Print every action of every bridge to stderr.
+    #[arg(long)]
+    trace: bool,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -80,7 +83,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let report = Scenario::from_json(&text).and_then(|s| s.run());
+            let report = Scenario::from_json(&text).and_then(|s| s.run_traced(cli.trace));
             match report {
                 Ok(r) => {
                     println!(

@@ -714,21 +714,47 @@ impl Bridge {
 
     /// Runs every machine until none makes a transition: the standard's
     /// machines are concurrent, and this reaches the same fixed point.
+    /// PTX runs only once the others have settled, so that one event sends
+    /// one BPDU carrying its final content rather than a burst of
+    /// intermediate ones that would use up the transmit hold count.
     fn run(&mut self) {
         for _ in 0..MAX_PASSES {
+            self.settle();
             let mut changed = false;
             for i in 0..self.ports.len() {
-                changed |= self.port_receive(i);
-                changed |= self.port_protocol_migration(i);
-                changed |= self.bridge_detection(i);
-                changed |= self.port_information(i);
+                changed |= self.port_transmit(i);
+            }
+            if !changed {
+                return;
+            }
+        }
+        debug_assert!(false, "state machines did not settle");
+    }
+
+    /// Runs every machine but PTX to a fixed point.
+    fn settle(&mut self) {
+        for _ in 0..MAX_PASSES {
+            let mut changed = false;
+            // Per port, PRX, PPM, BDM and PIM settle before PRS looks: a
+            // received message is fully recorded (or aged at once, when
+            // its Message Age is spent) before roles are computed.
+            for i in 0..self.ports.len() {
+                for _ in 0..MAX_PASSES {
+                    let c = self.port_receive(i)
+                        | self.port_protocol_migration(i)
+                        | self.bridge_detection(i)
+                        | self.port_information(i);
+                    if !c {
+                        break;
+                    }
+                    changed = true;
+                }
             }
             changed |= self.port_role_selection();
             for i in 0..self.ports.len() {
                 changed |= self.port_role_transitions(i);
                 changed |= self.port_state_transition(i);
                 changed |= self.topology_change(i);
-                changed |= self.port_transmit(i);
             }
             if !changed {
                 return;

@@ -146,6 +146,8 @@ pub struct Network {
     pub now: Duration,
     /// Counters.
     pub stats: Stats,
+    /// Print every action to stderr (for debugging scenarios).
+    pub trace: bool,
     queue: BinaryHeap<Scheduled>,
     seq: u64,
     rng: Rng,
@@ -160,6 +162,7 @@ impl Network {
             segments: Vec::new(),
             now: Duration::ZERO,
             stats: Stats::default(),
+            trace: false,
             queue: BinaryHeap::new(),
             seq: 0,
             rng: Rng::new(seed),
@@ -335,6 +338,13 @@ impl Network {
         let mut actions = std::mem::take(&mut self.actions);
         self.bridges[b].bridge.handle(self.now, ev, &mut actions);
         for a in actions.drain(..) {
+            if self.trace {
+                eprintln!(
+                    "{:10.6} {} {a:?}",
+                    self.now.as_secs_f64(),
+                    self.bridges[b].name
+                );
+            }
             match a {
                 Action::Transmit { port, bpdu } => {
                     self.stats.bpdus_sent += 1;

@@ -365,7 +365,13 @@ impl Scenario {
 
     /// Runs the scenario; `Err` only for a malformed scenario.
     pub fn run(&self) -> Result<Report, String> {
+        self.run_traced(false)
+    }
+
+    /// Runs the scenario, printing every action to stderr if `trace`.
+    pub fn run_traced(&self, trace: bool) -> Result<Report, String> {
         let mut net = self.build()?;
+        net.trace = trace;
         let mut failures = Vec::new();
         let mut mark = Duration::ZERO;
         for (n, step) in self.steps.iter().enumerate() {
