@@ -1,1 +1,419 @@
+//! Unit tests of the machines, driving one bridge by hand with BPDUs that
+//! a neighbour would send.
 
+use super::*;
+use crate::wire::{BpduBody, BpduTime, Flags, PortRoleFlag, PriorityBpdu};
+
+const S: Duration = Duration::from_secs(1);
+
+fn mac(n: u8) -> MacAddr {
+    MacAddr([2, 0, 0, 0, 0, n])
+}
+
+fn bridge(n: u8, ports: u16) -> (Bridge, Vec<Action>) {
+    let mut b = Bridge::new(BridgeConfig::new(mac(n))).unwrap();
+    for p in 1..=ports {
+        b.add_port(PortConfig::new(p)).unwrap();
+    }
+    let mut out = Vec::new();
+    for p in 1..=ports {
+        b.handle(
+            Duration::ZERO,
+            Event::PortUp {
+                port: p,
+                speed_mbps: Some(1000),
+            },
+            &mut out,
+        );
+    }
+    (b, out)
+}
+
+/// A BPDU from bridge `n` claiming `root` with `cost`, sent from its port `port`.
+fn from(n: u8, root: u8, cost: u32, port: u16, flags: u8) -> PriorityBpdu {
+    PriorityBpdu {
+        flags: Flags(flags),
+        root_id: BridgeId::new(0x8000, mac(root)),
+        root_path_cost: cost,
+        bridge_id: BridgeId::new(0x8000, mac(n)),
+        port_id: PortId::new(128, port),
+        message_age: BpduTime::from_secs(if root == n { 0 } else { 1 }),
+        max_age: BpduTime::from_secs(20),
+        hello_time: BpduTime::from_secs(2),
+        forward_delay: BpduTime::from_secs(15),
+    }
+}
+
+fn designated(flags: u8) -> u8 {
+    let mut f = Flags(flags);
+    f.set_role(PortRoleFlag::Designated);
+    f.0
+}
+
+fn sent(out: &[Action], port: u16) -> Vec<Bpdu> {
+    out.iter()
+        .filter_map(|a| match a {
+            Action::Transmit { port: p, bpdu } if *p == port => Some(*bpdu),
+            _ => None,
+        })
+        .collect()
+}
+
+fn tick_until(b: &mut Bridge, until: Duration, out: &mut Vec<Action>) {
+    while let Some(t) = b.poll_timeout() {
+        if t > until {
+            break;
+        }
+        b.handle(t, Event::Tick, out);
+    }
+}
+
+fn port(b: &Bridge, n: u16) -> PortStatus {
+    b.status().ports.into_iter().find(|p| p.port == n).unwrap()
+}
+
+#[test]
+fn config_is_validated() {
+    let mut c = BridgeConfig::new(mac(1));
+    c.priority = 4097;
+    assert_eq!(
+        Bridge::new(c).unwrap_err(),
+        ConfigError::BridgePriority(4097)
+    );
+    c.priority = 61440;
+    c.max_age = 40; // needs Forward Delay >= 21
+    assert!(matches!(Bridge::new(c), Err(ConfigError::Timers { .. })));
+    c.max_age = 20;
+    c.force_version = 1;
+    assert_eq!(Bridge::new(c).unwrap_err(), ConfigError::ForceVersion(1));
+    c.force_version = 2;
+    let mut b = Bridge::new(c).unwrap();
+    assert_eq!(
+        b.add_port(PortConfig::new(0)),
+        Err(ConfigError::PortNumber(0))
+    );
+    assert_eq!(
+        b.add_port(PortConfig::new(4096)),
+        Err(ConfigError::PortNumber(4096))
+    );
+    let mut p = PortConfig::new(1);
+    p.priority = 24;
+    assert_eq!(b.add_port(p), Err(ConfigError::PortPriority(24)));
+    p.priority = 240;
+    p.path_cost = Some(0);
+    assert_eq!(b.add_port(p), Err(ConfigError::PathCost(0)));
+    p.path_cost = None;
+    assert_eq!(b.add_port(p), Ok(1));
+    assert_eq!(b.add_port(p), Err(ConfigError::DuplicatePort(1)));
+    let mut out = Vec::new();
+    assert_eq!(
+        b.try_handle(S, Event::SetBridgePriority(100), &mut out),
+        Err(ConfigError::BridgePriority(100))
+    );
+    assert_eq!(
+        b.try_handle(S, Event::PortDown { port: 9 }, &mut out),
+        Err(ConfigError::NoSuchPort(9))
+    );
+}
+
+#[test]
+fn path_costs_follow_table_17_3() {
+    for (mbps, cost) in [
+        (10, 2_000_000),
+        (100, 200_000),
+        (1_000, 20_000),
+        (10_000, 2_000),
+        (100_000, 200),
+        (1_000_000, 20),
+        (10_000_000, 2),
+        (100_000_000, 1),
+    ] {
+        assert_eq!(path_cost_from_speed(mbps), cost, "{mbps} Mb/s");
+    }
+    let (b, _) = bridge(1, 1);
+    assert_eq!(port(&b, 1).path_cost, 20_000);
+}
+
+#[test]
+fn ptx_sends_proposal_then_hellos_and_respects_hold_count() {
+    let (mut b, out) = bridge(1, 1);
+    let tx = sent(&out, 1);
+    assert_eq!(tx.len(), 1, "one BPDU when the port comes up: {tx:?}");
+    let BpduBody::Rst(f) = tx[0].body else {
+        panic!("{tx:?}")
+    };
+    assert!(f.flags.proposal());
+    assert_eq!(f.flags.role(), PortRoleFlag::Designated);
+    assert_eq!(f.root_id, b.status().bridge_id);
+    assert_eq!(b.poll_timeout(), Some(S));
+    let mut out = Vec::new();
+    tick_until(&mut b, 10 * S, &mut out);
+    // Hello every 2 s.
+    let n = sent(&out, 1).len();
+    assert!((4..=6).contains(&n), "{n} hellos in 10 s");
+    // A storm of superior-then-inferior BPDUs: at most TxHoldCount per second.
+    let mut out = Vec::new();
+    for i in 0..40u32 {
+        let bp = if i % 2 == 0 {
+            from(0, 0, 0, 1, designated(0))
+        } else {
+            from(0, 9, 0, 1, designated(0))
+        };
+        b.handle(
+            10 * S,
+            Event::BpduReceived {
+                port: 1,
+                bpdu: Bpdu::rst(bp),
+            },
+            &mut out,
+        );
+    }
+    assert!(sent(&out, 1).len() <= 6, "{}", sent(&out, 1).len());
+}
+
+#[test]
+fn pim_accepts_superior_info_and_ages_it_out() {
+    let (mut b, _) = bridge(5, 2);
+    let mut out = Vec::new();
+    let bp = Bpdu::rst(from(1, 1, 0, 3, designated(0)));
+    b.handle(S / 2, Event::BpduReceived { port: 2, bpdu: bp }, &mut out);
+    let st = b.status();
+    assert_eq!(st.root_id.mac, mac(1));
+    assert_eq!(st.root_port, Some(2));
+    assert_eq!(st.root_path_cost, 20_000);
+    assert_eq!(port(&b, 2).designated_port, PortId::new(128, 3));
+    // Root port without competitors forwards at once (reRooted).
+    assert_eq!(port(&b, 2).state, PortState::Forwarding);
+    // No more BPDUs: rcvdInfoWhile = 3 x Hello = 6 s, then it ages out.
+    tick_until(&mut b, 5 * S, &mut out);
+    assert_eq!(
+        b.status().root_id.mac,
+        mac(1),
+        "still valid before 3 x hello"
+    );
+    tick_until(&mut b, 6 * S, &mut out);
+    let st = b.status();
+    assert_eq!(st.root_id, st.bridge_id, "aged out, back to being root");
+    assert_eq!(port(&b, 2).role, PortRole::Designated);
+}
+
+#[test]
+fn prt_answers_a_proposal_with_an_agreement() {
+    let (mut b, _) = bridge(5, 2);
+    let mut out = Vec::new();
+    let bp = Bpdu::rst(from(1, 1, 0, 1, designated(Flags::PROPOSAL)));
+    b.handle(S / 2, Event::BpduReceived { port: 1, bpdu: bp }, &mut out);
+    let tx = sent(&out, 1);
+    let agreement = tx.iter().any(|x| match x.body {
+        BpduBody::Rst(f) => f.flags.agreement() && f.flags.role() == PortRoleFlag::Root,
+        _ => false,
+    });
+    assert!(agreement, "{tx:?}");
+    // Port 2 was synced (made discarding) before agreeing, then proposes.
+    let tx2 = sent(&out, 2);
+    assert!(
+        tx2.iter()
+            .any(|x| matches!(x.body, BpduBody::Rst(f) if f.flags.proposal())),
+        "{tx2:?}"
+    );
+    assert_eq!(port(&b, 2).state, PortState::Discarding);
+    // Its neighbour agrees: port 2 forwards at once.
+    let mut ag = from(7, 1, 40_000, 1, Flags::AGREEMENT);
+    ag.flags.set_role(PortRoleFlag::Root);
+    b.handle(
+        S / 2,
+        Event::BpduReceived {
+            port: 2,
+            bpdu: Bpdu::rst(ag),
+        },
+        &mut out,
+    );
+    assert_eq!(port(&b, 2).state, PortState::Forwarding);
+}
+
+#[test]
+fn prt_designated_port_without_agreement_waits() {
+    // 17.20.6: forwardDelay is HelloTime on an RSTP port, after fdWhile
+    // (Max Age from BEGIN) has run out. (Not an edge port: no auto-edge.)
+    let mut b = Bridge::new(BridgeConfig::new(mac(1))).unwrap();
+    let mut p = PortConfig::new(1);
+    p.auto_edge = false;
+    b.add_port(p).unwrap();
+    let mut out = Vec::new();
+    b.handle(
+        Duration::ZERO,
+        Event::PortUp {
+            port: 1,
+            speed_mbps: None,
+        },
+        &mut out,
+    );
+    tick_until(&mut b, 19 * S, &mut out);
+    assert_eq!(port(&b, 1).state, PortState::Discarding);
+    tick_until(&mut b, 21 * S, &mut out);
+    assert_eq!(port(&b, 1).state, PortState::Learning);
+    tick_until(&mut b, 23 * S, &mut out);
+    assert_eq!(port(&b, 1).state, PortState::Forwarding);
+}
+
+#[test]
+fn ppm_migrates_to_stp_and_back_on_mcheck() {
+    let (mut b, _) = bridge(1, 1);
+    let mut out = Vec::new();
+    tick_until(&mut b, 4 * S, &mut out); // past Migrate Time: SENSING
+    let cfg = Bpdu::config(from(9, 9, 0, 1, 0));
+    b.handle(4 * S, Event::BpduReceived { port: 1, bpdu: cfg }, &mut out);
+    assert_eq!(port(&b, 1).protocol, ProtocolInUse::Stp);
+    let mut out = Vec::new();
+    tick_until(&mut b, 8 * S, &mut out);
+    let tx = sent(&out, 1);
+    assert!(
+        !tx.is_empty() && tx.iter().all(|x| matches!(x.body, BpduBody::Config(_))),
+        "{tx:?}"
+    );
+    b.handle(8 * S, Event::McheckRequest { port: 1 }, &mut out);
+    assert_eq!(port(&b, 1).protocol, ProtocolInUse::Rstp);
+}
+
+#[test]
+fn tcm_acknowledges_tcn_and_flushes_other_ports() {
+    let mut c = BridgeConfig::new(mac(1));
+    c.force_version = 0;
+    let mut b = Bridge::new(c).unwrap();
+    b.add_port(PortConfig::new(1)).unwrap();
+    b.add_port(PortConfig::new(2)).unwrap();
+    let mut out = Vec::new();
+    for p in [1, 2] {
+        b.handle(
+            Duration::ZERO,
+            Event::PortUp {
+                port: p,
+                speed_mbps: None,
+            },
+            &mut out,
+        );
+    }
+    // STP timing: 20 s (fdWhile from BEGIN) + 2 x 15 s.
+    tick_until(&mut b, 51 * S, &mut out);
+    assert_eq!(port(&b, 1).state, PortState::Forwarding);
+    let mut out = Vec::new();
+    b.handle(
+        51 * S,
+        Event::BpduReceived {
+            port: 1,
+            bpdu: Bpdu::tcn(),
+        },
+        &mut out,
+    );
+    assert!(out.contains(&Action::FlushFdb { port: 2 }), "{out:?}");
+    assert!(!out.contains(&Action::FlushFdb { port: 1 }), "{out:?}");
+    // STP: the acknowledgment rides on the next Configuration BPDU.
+    tick_until(&mut b, 53 * S, &mut out);
+    let tca = sent(&out, 1).iter().any(|x| match x.body {
+        BpduBody::Config(f) => f.flags.topology_change_ack() && f.flags.topology_change(),
+        _ => false,
+    });
+    assert!(tca, "{out:?}");
+    let st = b.status();
+    assert!(st.topology_change && st.topology_change_count >= 1);
+    assert_eq!(port(&b, 1).counters.rx_tcn, 1);
+}
+
+#[test]
+fn bdm_admin_edge_forwards_at_once_and_a_bpdu_revokes_it() {
+    let mut b = Bridge::new(BridgeConfig::new(mac(1))).unwrap();
+    let mut p = PortConfig::new(1);
+    p.admin_edge = true;
+    b.add_port(p).unwrap();
+    let mut out = Vec::new();
+    b.handle(
+        Duration::ZERO,
+        Event::PortUp {
+            port: 1,
+            speed_mbps: None,
+        },
+        &mut out,
+    );
+    assert!(port(&b, 1).edge);
+    assert_eq!(port(&b, 1).state, PortState::Forwarding);
+    let bp = Bpdu::rst(from(9, 9, 0, 1, designated(0)));
+    b.handle(S / 2, Event::BpduReceived { port: 1, bpdu: bp }, &mut out);
+    assert!(!port(&b, 1).edge);
+}
+
+#[test]
+fn bdm_auto_edge_after_migrate_time() {
+    let (mut b, _) = bridge(1, 1);
+    let mut out = Vec::new();
+    tick_until(&mut b, 2 * S, &mut out);
+    assert!(!port(&b, 1).edge);
+    tick_until(&mut b, 4 * S, &mut out);
+    assert!(port(&b, 1).edge);
+    assert_eq!(port(&b, 1).state, PortState::Forwarding);
+}
+
+#[test]
+fn prx_discards_invalid_config_bpdus() {
+    let (mut b, _) = bridge(5, 1);
+    let mut out = Vec::new();
+    let mut f = from(1, 1, 0, 1, 0);
+    f.message_age = BpduTime::from_secs(20); // = Max Age: invalid (9.3.4 a)
+    b.handle(
+        S / 2,
+        Event::BpduReceived {
+            port: 1,
+            bpdu: Bpdu::config(f),
+        },
+        &mut out,
+    );
+    assert_eq!(port(&b, 1).counters.rx_discarded, 1);
+    assert_eq!(b.status().root_port, None);
+    b.handle(S / 2, Event::PortDown { port: 1 }, &mut out);
+    let bp = Bpdu::config(from(1, 1, 0, 1, 0));
+    b.handle(S / 2, Event::BpduReceived { port: 1, bpdu: bp }, &mut out);
+    assert_eq!(port(&b, 1).counters.rx_discarded, 2);
+    assert_eq!(port(&b, 1).role, PortRole::Disabled);
+}
+
+#[test]
+fn pst_reports_every_state_change() {
+    let (mut b, out) = bridge(5, 1);
+    assert!(out.contains(&Action::SetPortState {
+        port: 1,
+        learning: false,
+        forwarding: false
+    }));
+    let mut out = Vec::new();
+    let bp = Bpdu::rst(from(1, 1, 0, 1, designated(0)));
+    b.handle(S / 2, Event::BpduReceived { port: 1, bpdu: bp }, &mut out);
+    let states: Vec<_> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::SetPortState {
+                learning,
+                forwarding,
+                ..
+            } => Some((*learning, *forwarding)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states, vec![(true, false), (true, true)]);
+    assert!(out.contains(&Action::RoleChanged {
+        port: 1,
+        role: PortRole::Root
+    }));
+}
+
+#[test]
+fn bridge_priority_change_takes_the_root() {
+    let (mut b, _) = bridge(5, 1);
+    let mut out = Vec::new();
+    let bp = Bpdu::rst(from(1, 1, 0, 1, designated(0)));
+    b.handle(S / 2, Event::BpduReceived { port: 1, bpdu: bp }, &mut out);
+    assert_eq!(b.status().root_port, Some(1));
+    b.handle(S / 2, Event::SetBridgePriority(4096), &mut out);
+    let st = b.status();
+    assert_eq!(st.root_id, st.bridge_id);
+    assert_eq!(st.bridge_id.priority, 4096);
+    assert_eq!(port(&b, 1).role, PortRole::Designated);
+}

@@ -128,6 +128,7 @@ pub fn torus(dims: &[usize], run_s: f64) -> Scenario {
         description: format!("Generated: {n} bridges, root {} by lowest address", name(0)),
         seed: 1,
         latency_ms: 1.0,
+        boot_spread_ms: 1000.0,
         bridges,
         links,
         lans: Vec::new(),

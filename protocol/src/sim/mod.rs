@@ -84,6 +84,7 @@ pub struct SimBridge {
 #[derive(Debug, Clone)]
 enum Payload {
     Timer(BridgeIdx),
+    Boot(BridgeIdx),
     Deliver {
         bridge: BridgeIdx,
         port: PortNumber,
@@ -148,6 +149,9 @@ pub struct Network {
     pub stats: Stats,
     /// Print every action to stderr (for debugging scenarios).
     pub trace: bool,
+    /// Bridges added later boot at a random time within this span, so
+    /// that their one-second ticks are not aligned (0: all boot at once).
+    pub boot_spread: Duration,
     queue: BinaryHeap<Scheduled>,
     seq: u64,
     rng: Rng,
@@ -163,6 +167,7 @@ impl Network {
             now: Duration::ZERO,
             stats: Stats::default(),
             trace: false,
+            boot_spread: Duration::ZERO,
             queue: BinaryHeap::new(),
             seq: 0,
             rng: Rng::new(seed),
@@ -170,8 +175,8 @@ impl Network {
         }
     }
 
-    /// Adds a bridge; it starts at a random phase within its first second
-    /// so that bridges' one-second ticks are not artificially aligned.
+    /// Adds a bridge. It boots now, or at a random time within
+    /// [`Network::boot_spread`] from now.
     pub fn add_bridge(
         &mut self,
         name: &str,
@@ -187,19 +192,25 @@ impl Network {
             }
         }
         let idx = self.bridges.len();
+        let spread = self.boot_spread.as_micros() as u64;
+        let boot = if spread == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_micros(self.rng.next_u64() % spread)
+        };
         self.bridges.push(SimBridge {
             name: name.to_string(),
             bridge,
             attached: HashMap::new(),
             admin_down: Vec::new(),
             speeds,
-            alive: true,
+            alive: boot.is_zero(),
             oper_up: HashMap::new(),
             scheduled: None,
         });
-        let phase = Duration::from_micros(self.rng.next_u64() % 1_000_000);
-        self.push(self.now + phase, Payload::Timer(idx));
-        self.bridges[idx].scheduled = Some(self.now + phase);
+        if !boot.is_zero() {
+            self.push(self.now + boot, Payload::Boot(idx));
+        }
         Ok(idx)
     }
 
@@ -409,6 +420,10 @@ impl Network {
                         self.handle(b, Event::Tick);
                     }
                 }
+                Payload::Boot(b) => {
+                    self.bridges[b].alive = true;
+                    self.refresh_carrier();
+                }
                 Payload::Deliver {
                     bridge,
                     port,
@@ -447,6 +462,15 @@ impl Network {
     /// component of live bridges agrees on one root. Returns a description
     /// of the first problem.
     pub fn check_tree(&self) -> Result<(), String> {
+        self.check_tree_parts(true)
+    }
+
+    /// Checks only that no forwarding loop exists.
+    pub fn check_loop_free(&self) -> Result<(), String> {
+        self.check_tree_parts(false)
+    }
+
+    fn check_tree_parts(&self, roots_too: bool) -> Result<(), String> {
         let n = self.bridges.len();
         let mut parent: Vec<usize> = (0..n + self.segments.len()).collect();
         fn find(p: &mut [usize], mut x: usize) -> usize {
@@ -482,6 +506,9 @@ impl Network {
                 }
                 parent[x] = y;
             }
+        }
+        if !roots_too {
+            return Ok(());
         }
         // Bridges joined by forwarding ports must agree on the root.
         let mut roots: HashMap<usize, crate::wire::BridgeId> = HashMap::new();

@@ -27,6 +27,9 @@ pub struct Scenario {
     /// Default one-way latency of links and LANs, milliseconds.
     #[serde(default = "one_f")]
     pub latency_ms: f64,
+    /// Bridges boot at random times within this many ms (default 0).
+    #[serde(default)]
+    pub boot_spread_ms: f64,
     /// Bridges.
     pub bridges: Vec<BridgeSpec>,
     /// Point-to-point links.
@@ -292,6 +295,7 @@ impl Scenario {
     /// Builds the network the scenario describes.
     pub fn build(&self) -> Result<Network, String> {
         let mut net = Network::new(self.seed);
+        net.boot_spread = Duration::from_secs_f64(self.boot_spread_ms / 1000.0);
         let lan_ports: Vec<&PortRef> = self.lans.iter().flat_map(|l| &l.ports).collect();
         for b in &self.bridges {
             let cfg = BridgeConfig {
