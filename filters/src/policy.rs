@@ -216,6 +216,17 @@ impl EdgePortPolicy {
     }
 }
 
+#[inline]
+fn ip_key(vid: Vid, ip: Ipv4Addr) -> u64 {
+    (u64::from(vid) << 32) | u64::from(u32::from(ip))
+}
+
+#[inline]
+fn mac_key(vid: Vid, mac: MacAddr) -> u64 {
+    let m = mac.0;
+    (u64::from(vid) << 48) | u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]])
+}
+
 /// Switch-wide tables shared by every worker: VLAN parsing rules, the
 /// global Interstellar OUIs, and every known binding (local and learnt from
 /// other Satellite switches through SSTP LSPs, so any switch can answer for
@@ -226,8 +237,10 @@ pub struct FilterTables {
     pub(crate) global_ouis: OuiSet,
     /// (vid, ip) → MACs. Usually one; two tenants may reuse an IP, and the
     /// responder picks the one the asking port may reach.
-    pub(crate) by_ip: Map<(Vid, Ipv4Addr), Box<[MacAddr]>>,
-    pub(crate) by_mac: Map<(Vid, MacAddr), Ipv4Addr>,
+    /// Keys are packed into one u64 ([`ip_key`], [`mac_key`]) so a lookup
+    /// hashes one word.
+    pub(crate) by_ip: Map<u64, Box<[MacAddr]>>,
+    pub(crate) by_mac: Map<u64, Ipv4Addr>,
     pub(crate) responder_mac: MacAddr,
     pub(crate) responder_ip: Ipv4Addr,
 }
@@ -272,14 +285,14 @@ impl FilterTablesBuilder {
 
     /// Freezes the tables.
     pub fn build(self) -> FilterTables {
-        let mut by_ip: Map<(Vid, Ipv4Addr), Vec<MacAddr>> = Map::default();
-        let mut by_mac: Map<(Vid, MacAddr), Ipv4Addr> = Map::default();
+        let mut by_ip: Map<u64, Vec<MacAddr>> = Map::default();
+        let mut by_mac: Map<u64, Ipv4Addr> = Map::default();
         for b in &self.bindings {
-            let v = by_ip.entry((b.vid, b.ip)).or_default();
+            let v = by_ip.entry(ip_key(b.vid, b.ip)).or_default();
             if !v.contains(&b.mac) {
                 v.push(b.mac);
             }
-            by_mac.insert((b.vid, b.mac), b.ip);
+            by_mac.insert(mac_key(b.vid, b.mac), b.ip);
         }
         FilterTables {
             vlan: self.vlan,
@@ -326,12 +339,12 @@ impl FilterTables {
     /// MACs bound to `ip` in `vid`.
     #[inline]
     pub fn macs_for_ip(&self, vid: Vid, ip: Ipv4Addr) -> &[MacAddr] {
-        self.by_ip.get(&(vid, ip)).map_or(&[], |m| m)
+        self.by_ip.get(&ip_key(vid, ip)).map_or(&[], |m| m)
     }
 
     /// IP bound to `mac` in `vid`.
     #[inline]
     pub fn ip_for_mac(&self, vid: Vid, mac: MacAddr) -> Option<Ipv4Addr> {
-        self.by_mac.get(&(vid, mac)).copied()
+        self.by_mac.get(&mac_key(vid, mac)).copied()
     }
 }

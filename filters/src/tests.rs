@@ -198,7 +198,7 @@ fn arp_reply_carries_the_request_vlan_stack() {
         };
         assert_eq!(len, 60, "padded to the minimum even with three tags");
         let p = vlan::parse(&buf[..len], &VlanConfig::default()).unwrap();
-        assert_eq!(p.stack.as_slice(), &tags[..]);
+        assert_eq!(p.stack.iter().collect::<Vec<_>>(), &tags[..]);
         assert_eq!(&buf[12..12 + 4 * depth], &req[12..12 + 4 * depth]);
         let (et, repr) = reply_repr(&buf, len);
         assert_eq!(et, ETHERTYPE_ARP);
@@ -631,7 +631,7 @@ fn tunnel_port_pushes_on_ingress_and_pops_on_egress() {
     let end = buf.len();
     let s = vlan::push_tag(&mut buf, 4, end, tag).unwrap();
     let p = vlan::parse(&buf[s..], &VlanConfig::default()).unwrap();
-    assert_eq!(p.stack.as_slice(), &[tag, ctag(7)]);
+    assert_eq!(p.stack.iter().collect::<Vec<_>>(), &[tag, ctag(7)]);
     let out = filter_egress(&EgressFrame::from(&class), &port, &t);
     assert_eq!(out, EgressVerdict::Transmit(TagAction::Pop));
 }

@@ -114,13 +114,14 @@ impl VlanConfig {
         if max_depth == 0 || max_depth > MAX_TAGS {
             return Err(VlanConfigError::DepthOutOfRange(max_depth));
         }
-        let mut set = [0u16; MAX_TPIDS];
-        for (slot, &t) in set.iter_mut().zip(tpids) {
-            if t < 0x0600 {
-                return Err(VlanConfigError::InvalidTpid(t));
-            }
-            *slot = t;
+        if let Some(&t) = tpids.iter().find(|&&t| t < 0x0600) {
+            return Err(VlanConfigError::InvalidTpid(t));
         }
+        // Unused slots repeat a configured TPID (or hold 0xFFFF, reserved),
+        // so the membership test can compare all slots at once.
+        let fill = tpids.first().copied().unwrap_or(0xffff);
+        let mut set = [fill; MAX_TPIDS];
+        set[..tpids.len()].copy_from_slice(tpids);
         Ok(VlanConfig {
             tpids: set,
             n_tpids: tpids.len() as u8,
@@ -131,7 +132,15 @@ impl VlanConfig {
     /// Whether `ether_type` announces a VLAN tag.
     #[inline]
     pub fn is_tpid(&self, ether_type: u16) -> bool {
-        self.tpids[..self.n_tpids as usize].contains(&ether_type)
+        // Fixed-length compare: branch-free, vectorisable.
+        self.tpids
+            .iter()
+            .fold(false, |hit, &t| hit | (t == ether_type))
+    }
+
+    /// The configured TPIDs.
+    pub fn tpids(&self) -> &[u16] {
+        &self.tpids[..self.n_tpids as usize]
     }
 
     /// Most tags a frame may carry.
@@ -141,20 +150,15 @@ impl VlanConfig {
     }
 }
 
-/// The tags of one frame, outermost first, stored inline.
+/// The tags of one frame, outermost first, stored inline as the raw 32-bit
+/// wire words (TPID, TCI) so parsing is one load and one store per tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct VlanStack {
-    tags: [VlanTag; MAX_TAGS],
+    words: [u32; MAX_TAGS],
     len: u8,
 }
 
 impl VlanStack {
-    /// The tags, outermost first.
-    #[inline]
-    pub fn as_slice(&self) -> &[VlanTag] {
-        &self.tags[..self.len as usize]
-    }
-
     /// Number of tags.
     #[inline]
     pub fn len(&self) -> usize {
@@ -167,22 +171,44 @@ impl VlanStack {
         self.len == 0
     }
 
+    /// Tag `i` (0 = outermost).
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<VlanTag> {
+        if i < self.len() {
+            self.words
+                .get(i)
+                .map(|&w| VlanTag::from_tci((w >> 16) as u16, w as u16))
+        } else {
+            None
+        }
+    }
+
+    /// The tags, outermost first.
+    pub fn iter(&self) -> impl Iterator<Item = VlanTag> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
     /// The outermost tag, if any.
     #[inline]
-    pub fn outer(&self) -> Option<&VlanTag> {
-        self.as_slice().first()
+    pub fn outer(&self) -> Option<VlanTag> {
+        self.get(0)
     }
 
     /// The outer VID; 0 for untagged or priority-tagged frames, which belong
     /// to the port's native/access VLAN.
     #[inline]
     pub fn outer_vid(&self) -> Vid {
-        self.outer().map_or(0, |t| t.vid)
+        if self.len == 0 {
+            0
+        } else {
+            (self.words[0] & 0x0fff) as Vid
+        }
     }
 
-    fn push(&mut self, tag: VlanTag) {
-        if let Some(slot) = self.tags.get_mut(self.len as usize) {
-            *slot = tag;
+    #[inline]
+    fn push(&mut self, word: u32) {
+        if let Some(slot) = self.words.get_mut(self.len as usize) {
+            *slot = word;
             self.len += 1;
         }
     }
@@ -234,6 +260,7 @@ fn be16(frame: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Parses the Ethernet header and VLAN stack of `frame`.
+#[inline]
 pub fn parse(frame: &[u8], cfg: &VlanConfig) -> Result<ParsedFrame, VlanError> {
     if frame.len() < ETHERNET_HEADER_LEN {
         return Err(VlanError::FrameTooShort);
@@ -256,8 +283,8 @@ pub fn parse(frame: &[u8], cfg: &VlanConfig) -> Result<ParsedFrame, VlanError> {
         if stack.len() >= cfg.max_depth() {
             return Err(VlanError::TooDeep);
         }
-        let tci = be16(frame, off + 2).ok_or(VlanError::Truncated)?;
-        stack.push(VlanTag::from_tci(et, tci));
+        let word = frame.get(off..off + TAG_LEN).ok_or(VlanError::Truncated)?;
+        stack.push(u32::from_be_bytes([word[0], word[1], word[2], word[3]]));
         off += TAG_LEN;
     }
 }
@@ -628,7 +655,7 @@ mod tests {
         ];
         let p = parse(&f, &VlanConfig::default()).unwrap();
         assert_eq!(
-            p.stack.as_slice(),
+            p.stack.iter().collect::<Vec<_>>(),
             &[
                 VlanTag {
                     tpid: 0x88a8,
