@@ -11,6 +11,39 @@
 //! bindings through [`FilterVerdict::Learn`]) and building the tables
 //! (the control thread). Fabric ports are not filtered here: frames on them
 //! were policed where they entered the network.
+//!
+//! ```
+//! use std::net::Ipv4Addr;
+//! use satellite_filters::*;
+//!
+//! let iid = InterstellarId::new(42).unwrap();
+//! let me = InterstellarMac::compose(iid, VmIndex::new(1).unwrap());
+//! let peer = InterstellarMac::compose(iid, VmIndex::new(2).unwrap());
+//! let bind = |ip, mac| Ipv4Binding { vid: 10, ip, mac };
+//! let tables = FilterTables::builder()
+//!     .bindings([bind(Ipv4Addr::new(10, 0, 0, 1), me), bind(Ipv4Addr::new(10, 0, 0, 2), peer)])
+//!     .build();
+//! let port = EdgePortPolicy::builder(PortMode::Access { vid: 10 })
+//!     .macs([me])
+//!     .interstellar(InterstellarPolicy::new(iid, [], []))
+//!     .arpless(ArplessMode::Enforce, [bind(Ipv4Addr::new(10, 0, 0, 1), me)])
+//!     .build()
+//!     .unwrap();
+//!
+//! // who-has 10.0.0.2 tell 10.0.0.1
+//! let mut frame = Vec::new();
+//! frame.extend_from_slice(&MacAddr::BROADCAST.0);
+//! frame.extend_from_slice(&me.0);
+//! frame.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+//! frame.extend_from_slice(&me.0);
+//! frame.extend_from_slice(&[10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2]);
+//!
+//! let mut reply = [0u8; REPLY_BUF_LEN];
+//! let verdict = filter_ingress(&frame, &port, &tables, &mut reply);
+//! assert_eq!(verdict, FilterVerdict::Reply { len: 60 });
+//! assert_eq!(&reply[..6], &me.0); // back to the asker
+//! assert_eq!(&reply[6..12], &peer.0); // from the owner of 10.0.0.2
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod arp;

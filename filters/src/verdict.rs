@@ -89,6 +89,19 @@ pub enum FilterVerdict {
     Drop(DropReason),
 }
 
+impl FilterVerdict {
+    /// Metrics label of the verdict: `pass`, `reply`, `learn`, or the drop
+    /// reason's label.
+    pub const fn label(&self) -> &'static str {
+        match self {
+            FilterVerdict::Pass(_) => "pass",
+            FilterVerdict::Reply { .. } => "reply",
+            FilterVerdict::Learn { .. } => "learn",
+            FilterVerdict::Drop(r) => r.as_str(),
+        }
+    }
+}
+
 /// The outcome of [`crate::filter_egress`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EgressVerdict {
