@@ -924,3 +924,70 @@ proptest! {
         }
     }
 }
+
+/// Carries `frame` from an ingress port in `from` across a fabric trunk to
+/// an egress port in `to`, applying every rewrite the filters ask for, as
+/// the data planes of two switches would. Returns the bytes sent out, or
+/// the drop reason.
+fn journey(frame: &[u8], from: PortMode, to: PortMode) -> Result<Vec<u8>, DropReason> {
+    let t = FilterTables::default();
+    let fabric = PortMode::Trunk {
+        allowed: [VID, 20].into_iter().collect(),
+        native: None,
+    };
+    let fabric_port = EdgePortPolicy::builder(fabric.clone()).build().unwrap();
+    let ingress = EdgePortPolicy::builder(from).build().unwrap();
+    let egress = EdgePortPolicy::builder(to).build().unwrap();
+    let mut reply = [0u8; REPLY_BUF_LEN];
+    let class = match filter_ingress(frame, &ingress, &t, &mut reply) {
+        FilterVerdict::Pass(c) => c,
+        FilterVerdict::Drop(r) => return Err(r),
+        other => panic!("{other:?}"),
+    };
+    let apply = |bytes: &[u8], action: TagAction| {
+        let mut buf = vec![0u8; 8 + bytes.len()];
+        buf[8..].copy_from_slice(bytes);
+        let end = buf.len();
+        let s = vlan::apply_tag_action(&mut buf, 8, end, action).unwrap();
+        buf[s..].to_vec()
+    };
+    // Switch 1: ingress rewrite, then out of the fabric trunk.
+    let mut f = apply(frame, class.action);
+    let EgressVerdict::Transmit(a) = filter_egress(&EgressFrame::from(&class), &fabric_port, &t)
+    else {
+        return Err(DropReason::VlanNotAllowed);
+    };
+    f = apply(&f, a);
+    // Switch 2: the fabric trunk classifies by the outer tag.
+    let p = vlan::parse(&f, t.vlan()).unwrap();
+    let c2 = vlan::classify_ingress(&p, &fabric, t.vlan())?;
+    assert_eq!(c2.vid, class.vid, "the VLAN survives the fabric hop");
+    let out = EgressFrame {
+        vid: c2.vid,
+        outer_tagged: c2.outer_tagged,
+        ..EgressFrame::from(&class)
+    };
+    match filter_egress(&out, &egress, &t) {
+        EgressVerdict::Transmit(a) => Ok(apply(&f, a)),
+        EgressVerdict::Drop(r) => Err(r),
+    }
+}
+
+proptest! {
+    #[test]
+    fn access_and_tunnel_frames_leave_as_they_came(
+        payload in prop::collection::vec(any::<u8>(), 46..64),
+        customer in prop::collection::vec(arb_tag().prop_filter("configured TPID", |t| t.tpid != 0x1234), 0..3),
+    ) {
+        // Untagged access → access in the same VLAN: byte-identical.
+        let f = eth(b(), g(), &[], ETHERTYPE_IPV4, &payload);
+        let acc = PortMode::Access { vid: VID };
+        prop_assert_eq!(journey(&f, acc.clone(), acc.clone()), Ok(f.clone()));
+        // Another access VLAN never sees it.
+        prop_assert_eq!(journey(&f, acc.clone(), PortMode::Access { vid: 20 }), Err(DropReason::VlanNotAllowed));
+        // Customer frame with up to two tags through a QinQ tunnel: identical.
+        let f = eth(b(), g(), &customer, ETHERTYPE_IPV4, &payload);
+        let tun = PortMode::Tunnel { svid: VID };
+        prop_assert_eq!(journey(&f, tun.clone(), tun), Ok(f.clone()));
+    }
+}
