@@ -234,7 +234,9 @@ pub enum Event {
         /// New priority.
         priority: u8,
     },
-    /// Change AdminEdgePort.
+    /// Change AdminEdgePort. As in 17.25, an enabled port enters or leaves
+    /// the EDGE state on its next PortDown/PortUp (or, for auto-edge, by
+    /// the Bridge Detection machine's own rules).
     SetAdminEdge {
         /// The port.
         port: PortNumber,
@@ -398,7 +400,8 @@ pub struct BridgeStatus {
     /// Times the bridge entered topology change (a tcWhile started while
     /// none was running).
     pub topology_change_count: u64,
-    /// Time since the last topology change, if any.
+    /// Time since the last topology change, if any (seconds in JSON).
+    #[serde(serialize_with = "secs_opt")]
     pub time_since_topology_change: Option<Duration>,
     /// Whether any tcWhile is running.
     pub topology_change: bool,
@@ -761,6 +764,13 @@ impl Bridge {
             }
         }
         debug_assert!(false, "state machines did not settle");
+    }
+}
+
+fn secs_opt<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs_f64()),
+        None => s.serialize_none(),
     }
 }
 
