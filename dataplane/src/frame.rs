@@ -21,7 +21,9 @@ pub const MAX_TAGS: usize = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum DropReason {
-    /// Shorter than an Ethernet header: nothing to switch on.
+    /// Shorter than an Ethernet header, or shorter than its own 802.3
+    /// length field says (IEEE 802.3 clause 3.2.6: such a frame is invalid).
+    /// Unpadded frames are not runts: veth delivers ARP in 42 octets.
     Runt,
     /// Longer than the configured maximum frame size.
     Oversize,
@@ -126,6 +128,8 @@ pub struct L2Header {
     pub tags: u8,
     /// EtherType (or 802.3 length) after the tag stack.
     pub ethertype: u16,
+    /// Offset of the first octet after the EtherType/length field.
+    pub payload_offset: usize,
 }
 
 #[inline]
@@ -159,7 +163,7 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
         at += 4;
         ethertype = be16(frame, at).ok_or(DropReason::VlanTruncated)?;
     }
-    Ok(L2Header { dst, src, outer_vid, tags, ethertype })
+    Ok(L2Header { dst, src, outer_vid, tags, ethertype, payload_offset: at + 2 })
 }
 
 #[inline]
@@ -189,6 +193,11 @@ pub fn classify(
         }
         Err(r) => return (Verdict::Drop(r), None),
     };
+    // An 802.3 length field (values up to 1500) that promises more than the
+    // frame holds marks a truncated frame.
+    if hdr.ethertype <= 1500 && hdr.payload_offset + hdr.ethertype as usize > pkt_len as usize {
+        return (Verdict::Drop(DropReason::Runt), None);
+    }
     if is_multicast(&hdr.src) || hdr.src == [0; 6] {
         return (Verdict::Drop(DropReason::InvalidSrcMac), None);
     }
@@ -309,6 +318,13 @@ mod tests {
         let fdb = Fdb::new(16, 16, 300);
         let s = snap(&fdb, 2);
         assert_eq!(classify(&[0u8; 10], 10, 0, &s, 0).0, Verdict::Drop(DropReason::Runt));
+        let mut f = frame(B, A, &[], 100);
+        f.truncate(20);
+        assert_eq!(classify(&f, 20, 0, &s, 0).0, Verdict::Drop(DropReason::Runt));
+        // A short but honest 802.3 frame (an unpadded TCN BPDU's size) passes.
+        let mut f = frame(B, A, &[], 7);
+        f.truncate(21);
+        assert_eq!(classify(&f, 21, 0, &s, 0).0, Verdict::Flood);
         let f = frame(B, A, &[], 0x0800);
         assert_eq!(classify(&f, 9000, 0, &s, 0).0, Verdict::Drop(DropReason::Oversize));
         let f = frame(B, [0xFF; 6], &[], 0x0800);
