@@ -79,7 +79,9 @@ impl FdbView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LearnOutcome {
     New,
-    Moved { from: PortIndex },
+    Moved {
+        from: PortIndex,
+    },
     Refreshed,
     /// The table is at capacity; the address stays unknown (flooded).
     TableFull,
@@ -288,7 +290,7 @@ impl Fdb {
     /// dirty flag.
     pub fn view(&self) -> FdbView {
         FdbView {
-            shards: self.shards.iter().cloned().collect::<Vec<_>>().into(),
+            shards: self.shards.to_vec().into(),
             hasher: self.hasher.clone(),
         }
     }
@@ -334,9 +336,15 @@ mod tests {
         let mut f = Fdb::new(3, 2, 300);
         assert_eq!(f.learn(FdbKey::new(0, mac(1)), 0, 0), LearnOutcome::New);
         assert_eq!(f.learn(FdbKey::new(0, mac(2)), 0, 0), LearnOutcome::New);
-        assert_eq!(f.learn(FdbKey::new(0, mac(3)), 0, 0), LearnOutcome::PortLimit);
+        assert_eq!(
+            f.learn(FdbKey::new(0, mac(3)), 0, 0),
+            LearnOutcome::PortLimit
+        );
         assert_eq!(f.learn(FdbKey::new(0, mac(3)), 1, 0), LearnOutcome::New);
-        assert_eq!(f.learn(FdbKey::new(0, mac(4)), 1, 0), LearnOutcome::TableFull);
+        assert_eq!(
+            f.learn(FdbKey::new(0, mac(4)), 1, 0),
+            LearnOutcome::TableFull
+        );
         assert_eq!(f.len(), 3);
         assert_eq!(f.stats().table_full, 1);
         assert_eq!(f.stats().port_limit, 1);
@@ -372,7 +380,10 @@ mod tests {
     fn holds_many_entries() {
         let mut f = Fdb::new(200_000, 200_000, 300);
         for i in 0..100_000 {
-            assert_eq!(f.learn(FdbKey::new(0, mac(i)), (i % 4) as u16, 0), LearnOutcome::New);
+            assert_eq!(
+                f.learn(FdbKey::new(0, mac(i)), (i % 4) as u16, 0),
+                LearnOutcome::New
+            );
         }
         let v = f.view();
         for i in (0..100_000).step_by(997) {

@@ -163,7 +163,14 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
         at += 4;
         ethertype = be16(frame, at).ok_or(DropReason::VlanTruncated)?;
     }
-    Ok(L2Header { dst, src, outer_vid, tags, ethertype, payload_offset: at + 2 })
+    Ok(L2Header {
+        dst,
+        src,
+        outer_vid,
+        tags,
+        ethertype,
+        payload_offset: at + 2,
+    })
 }
 
 #[inline]
@@ -224,10 +231,9 @@ pub fn classify(
     let src_key = FdbKey::new(hdr.outer_vid, hdr.src);
     let learn = if port.learning {
         match snap.fdb.get(src_key) {
-            Some(e) if e.port == in_port => {
-                (now_secs.wrapping_sub(e.stamp) > snap.refresh_after_secs)
-                    .then_some(LearnHint::Refresh(src_key))
-            }
+            Some(e) if e.port == in_port => (now_secs.wrapping_sub(e.stamp)
+                > snap.refresh_after_secs)
+                .then_some(LearnHint::Refresh(src_key)),
             _ => Some(LearnHint::Learn(src_key)),
         }
     } else {
@@ -297,7 +303,10 @@ mod tests {
         assert_eq!(classify(&f, 60, 0, &s, 0), (Verdict::Forward(2), None));
         // B's frame to A arriving on A's own port is a hairpin.
         let f = frame(A, B, &[], 0x0800);
-        assert_eq!(classify(&f, 60, 0, &s, 0).0, Verdict::Drop(DropReason::Hairpin));
+        assert_eq!(
+            classify(&f, 60, 0, &s, 0).0,
+            Verdict::Drop(DropReason::Hairpin)
+        );
     }
 
     #[test]
@@ -317,23 +326,41 @@ mod tests {
     fn malformed_frames_have_reasons() {
         let fdb = Fdb::new(16, 16, 300);
         let s = snap(&fdb, 2);
-        assert_eq!(classify(&[0u8; 10], 10, 0, &s, 0).0, Verdict::Drop(DropReason::Runt));
+        assert_eq!(
+            classify(&[0u8; 10], 10, 0, &s, 0).0,
+            Verdict::Drop(DropReason::Runt)
+        );
         let mut f = frame(B, A, &[], 100);
         f.truncate(20);
-        assert_eq!(classify(&f, 20, 0, &s, 0).0, Verdict::Drop(DropReason::Runt));
+        assert_eq!(
+            classify(&f, 20, 0, &s, 0).0,
+            Verdict::Drop(DropReason::Runt)
+        );
         // A short but honest 802.3 frame (an unpadded TCN BPDU's size) passes.
         let mut f = frame(B, A, &[], 7);
         f.truncate(21);
         assert_eq!(classify(&f, 21, 0, &s, 0).0, Verdict::Flood);
         let f = frame(B, A, &[], 0x0800);
-        assert_eq!(classify(&f, 9000, 0, &s, 0).0, Verdict::Drop(DropReason::Oversize));
+        assert_eq!(
+            classify(&f, 9000, 0, &s, 0).0,
+            Verdict::Drop(DropReason::Oversize)
+        );
         let f = frame(B, [0xFF; 6], &[], 0x0800);
-        assert_eq!(classify(&f, 60, 0, &s, 0).0, Verdict::Drop(DropReason::InvalidSrcMac));
+        assert_eq!(
+            classify(&f, 60, 0, &s, 0).0,
+            Verdict::Drop(DropReason::InvalidSrcMac)
+        );
         let f = frame(B, A, &[1, 2, 3, 4], 0x0800);
-        assert_eq!(classify(&f, 60, 0, &s, 0).0, Verdict::Drop(DropReason::VlanTooDeep));
+        assert_eq!(
+            classify(&f, 60, 0, &s, 0).0,
+            Verdict::Drop(DropReason::VlanTooDeep)
+        );
         let mut f = frame(B, A, &[1], 0x0800);
         f.truncate(16);
-        assert_eq!(classify(&f, 16, 0, &s, 0).0, Verdict::Drop(DropReason::VlanTruncated));
+        assert_eq!(
+            classify(&f, 16, 0, &s, 0).0,
+            Verdict::Drop(DropReason::VlanTruncated)
+        );
     }
 
     #[test]
@@ -343,17 +370,27 @@ mod tests {
         let f = frame(BRIDGE_GROUP_ADDRESS, A, &[], 0x0026);
         assert_eq!(classify(&f, 52, 0, &s, 0).0, Verdict::Punt(PuntKind::Bpdu));
         let f = frame([0x01, 0x80, 0xC2, 0, 0, 0x02], A, &[], 0x8809);
-        assert_eq!(classify(&f, 60, 0, &s, 0).0, Verdict::Drop(DropReason::LinkLocal));
+        assert_eq!(
+            classify(&f, 60, 0, &s, 0).0,
+            Verdict::Drop(DropReason::LinkLocal)
+        );
     }
 
     #[test]
     fn blocked_port_neither_forwards_nor_learns_when_discarding() {
         let fdb = Fdb::new(16, 16, 300);
         let mut b = SnapshotBuilder::new(2);
-        b.ports[0] = PortView { learning: false, forwarding: false, ..PortView::default() };
+        b.ports[0] = PortView {
+            learning: false,
+            forwarding: false,
+            ..PortView::default()
+        };
         let s = b.build(1, fdb.view());
         let f = frame(B, A, &[], 0x0800);
-        assert_eq!(classify(&f, 60, 0, &s, 0), (Verdict::Drop(DropReason::PortBlocked), None));
+        assert_eq!(
+            classify(&f, 60, 0, &s, 0),
+            (Verdict::Drop(DropReason::PortBlocked), None)
+        );
     }
 
     proptest::proptest! {

@@ -136,7 +136,6 @@ impl Mbuf {
             dpdk_sys::sat_prefetch0(p as *const _);
         }
     }
-
 }
 
 impl Drop for Mbuf {
@@ -169,7 +168,10 @@ impl<const N: usize> Default for MbufBatch<N> {
 
 impl<const N: usize> MbufBatch<N> {
     pub const fn new() -> Self {
-        MbufBatch { ptrs: [std::ptr::null_mut(); N], len: 0 }
+        MbufBatch {
+            ptrs: [std::ptr::null_mut(); N],
+            len: 0,
+        }
     }
     #[inline]
     pub fn len(&self) -> usize {

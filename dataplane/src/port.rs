@@ -9,9 +9,17 @@ pub enum PortError {
     #[error("no DPDK port named {0:?} (is the device on the EAL command line?)")]
     NoSuchPort(String),
     #[error("creating virtual device {name} ({args}) failed: {reason}")]
-    VdevFailed { name: String, args: String, reason: String },
+    VdevFailed {
+        name: String,
+        args: String,
+        reason: String,
+    },
     #[error("port {port}: {op} failed: {reason}")]
-    Dpdk { port: String, op: &'static str, reason: String },
+    Dpdk {
+        port: String,
+        op: &'static str,
+        reason: String,
+    },
 }
 
 /// Link status as DPDK reports it.
@@ -48,7 +56,10 @@ pub fn create_vdev(name: &str, args: &str) -> Result<(), PortError> {
     // SAFETY: both strings are valid NUL-terminated for the call; the EAL is up.
     let rc = unsafe { dpdk_sys::rte_vdev_init(cname.as_ptr(), cargs.as_ptr()) };
     if rc != 0 {
-        return Err(fail(format!("rte_vdev_init returned {rc}: {}", last_error())));
+        return Err(fail(format!(
+            "rte_vdev_init returned {rc}: {}",
+            last_error()
+        )));
     }
     Ok(())
 }
@@ -82,7 +93,11 @@ fn check(port: &str, op: &'static str, rc: i32) -> Result<(), PortError> {
     if rc < 0 {
         // DPDK ethdev calls return -errno rather than setting rte_errno.
         let reason = std::io::Error::from_raw_os_error(-rc).to_string();
-        return Err(PortError::Dpdk { port: port.into(), op, reason });
+        return Err(PortError::Dpdk {
+            port: port.into(),
+            op,
+            reason,
+        });
     }
     Ok(())
 }
@@ -109,7 +124,9 @@ impl EthPort {
             return format!("port{id}");
         }
         // SAFETY: DPDK NUL-terminates within the buffer.
-        unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// Configures `rx_queues`/`tx_queues` queues of `ring_size` descriptors,
@@ -165,7 +182,11 @@ impl EthPort {
         let mut addr = dpdk_sys::rte_ether_addr::default();
         // SAFETY: valid port and out pointer.
         unsafe { dpdk_sys::rte_eth_macaddr_get(id, &mut addr) };
-        Ok(EthPort { id, name, mac: addr.addr_bytes })
+        Ok(EthPort {
+            id,
+            name,
+            mac: addr.addr_bytes,
+        })
     }
 
     pub fn id(&self) -> u16 {

@@ -32,7 +32,11 @@ impl Default for PortView {
     /// A port with no spanning-tree restriction: the foundation's plain
     /// learning switch.
     fn default() -> Self {
-        PortView { learning: true, forwarding: true, bpdu_guard: false }
+        PortView {
+            learning: true,
+            forwarding: true,
+            bpdu_guard: false,
+        }
     }
 }
 
@@ -96,7 +100,10 @@ pub struct Publisher {
 
 impl Publisher {
     pub fn new(first: ForwardingSnapshot) -> Self {
-        Publisher { current: Arc::new(ArcSwap::from_pointee(first)), publishes: AtomicU64::new(0) }
+        Publisher {
+            current: Arc::new(ArcSwap::from_pointee(first)),
+            publishes: AtomicU64::new(0),
+        }
     }
 
     /// Publishes `next`: one atomic swap. Readers holding the previous
@@ -115,7 +122,9 @@ impl Publisher {
     /// A per-worker cache: after the first load, checking for a newer
     /// snapshot is one atomic load and a pointer compare.
     pub fn reader(&self) -> SnapshotReader {
-        SnapshotReader { cache: arc_swap::Cache::new(Arc::clone(&self.current)) }
+        SnapshotReader {
+            cache: arc_swap::Cache::new(Arc::clone(&self.current)),
+        }
     }
 
     /// An owned reference to the current snapshot (for management code

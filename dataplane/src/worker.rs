@@ -112,7 +112,9 @@ struct LearnFilter {
 impl LearnFilter {
     const BITS: u32 = 12;
     fn new() -> Self {
-        LearnFilter { slots: vec![(u64::MAX, u64::MAX); 1 << Self::BITS].into_boxed_slice() }
+        LearnFilter {
+            slots: vec![(u64::MAX, u64::MAX); 1 << Self::BITS].into_boxed_slice(),
+        }
     }
     /// True when `key` should be reported now.
     #[inline]
@@ -146,8 +148,12 @@ pub fn run(
     let mut reader = publisher.reader();
     let mut backoff = IdleBackoff::new(plan.max_idle_sleep);
     let mut rx: MbufBatch<BURST> = MbufBatch::new();
-    let mut lanes: Vec<TxLane> =
-        (0..nports).map(|_| TxLane { batch: MbufBatch::new(), pending_bytes: 0 }).collect();
+    let mut lanes: Vec<TxLane> = (0..nports)
+        .map(|_| TxLane {
+            batch: MbufBatch::new(),
+            pending_bytes: 0,
+        })
+        .collect();
     let mut tally = vec![PortTally::default(); nports];
     let mut learn_filter = LearnFilter::new();
     let mut learn_lost = 0u64;
@@ -207,7 +213,10 @@ pub fn run(
                 let (verdict, learn) = classify(m.data(), len, in_port, snap, now);
                 if let Some(LearnHint::Learn(key) | LearnHint::Refresh(key)) = learn {
                     if learn_filter.first_time(key, in_port, snap.epoch)
-                        && shared.learn.push(LearnEvent { key, port: in_port }).is_err()
+                        && shared
+                            .learn
+                            .push(LearnEvent { key, port: in_port })
+                            .is_err()
                     {
                         learn_lost += 1;
                     }
@@ -250,7 +259,11 @@ pub fn run(
                     }
                     Verdict::Punt(kind) => {
                         let t = &mut tally[in_port as usize];
-                        match shared.punt.push(Punted { port: in_port, kind, mbuf: m }) {
+                        match shared.punt.push(Punted {
+                            port: in_port,
+                            kind,
+                            mbuf: m,
+                        }) {
                             Ok(()) => t.punted += 1,
                             Err(_) => t.drops[DropReason::PuntQueueFull as usize] += 1,
                         }
