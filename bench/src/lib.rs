@@ -1,0 +1,189 @@
+//! satellite-bench: synthetic traffic for Satellite's benchmarks.
+//!
+//! This crate guarantees that the micro benchmarks (`benches/datapath.rs`),
+//! the callgrind loop (`examples/classify_loop.rs`) and the throughput
+//! harness (`scripts/bench.sh`, through the `satellite-pcapgen` binary) all
+//! see the same frames: 64-byte frames (60 octets captured, FCS excluded),
+//! `n` stations per side, side A's station `i` talking to side B's station
+//! `i` and back, so that once both sides have been heard every destination
+//! is known. It measures nothing by itself and is not part of the test
+//! suite; the switch under test is built and driven by others.
+
+#![forbid(unsafe_code)]
+
+use std::io::{self, Write};
+
+use satellite_dataplane::fdb::{Fdb, FdbKey};
+use satellite_dataplane::snapshot::{ForwardingSnapshot, PortIndex, SnapshotBuilder};
+
+/// Captured length of every generated frame: 64 octets on the wire minus
+/// the 4-octet FCS, which captures do not hold.
+pub const FRAME_LEN: usize = 60;
+
+/// VLAN tags of the triple-tagged mix, outermost first: (TPID, VID).
+pub const TRIPLE_TAGS: [(u16, u16); 3] = [(0x88A8, 100), (0x8100, 200), (0x8100, 300)];
+
+/// Which side of the switch a station sits on; side A is switch port 0,
+/// side B switch port 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    A,
+    B,
+}
+
+impl Side {
+    pub fn port(self) -> PortIndex {
+        match self {
+            Side::A => 0,
+            Side::B => 1,
+        }
+    }
+    pub fn peer(self) -> Side {
+        match self {
+            Side::A => Side::B,
+            Side::B => Side::A,
+        }
+    }
+    fn octet(self) -> u8 {
+        match self {
+            Side::A => 0x0A,
+            Side::B => 0x0B,
+        }
+    }
+}
+
+/// The traffic mix: stations per side and whether frames carry three tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mix {
+    pub macs_per_side: u32,
+    pub triple_tagged: bool,
+}
+
+impl Mix {
+    /// VID the switch keys its FDB on (the outermost tag's, 0 untagged).
+    pub fn outer_vid(self) -> u16 {
+        if self.triple_tagged {
+            TRIPLE_TAGS[0].1
+        } else {
+            0
+        }
+    }
+}
+
+/// Station `i` of `side`: a locally administered unicast address.
+pub fn station_mac(side: Side, i: u32) -> [u8; 6] {
+    let b = i.to_be_bytes();
+    [0x02, side.octet(), b[0], b[1], b[2], b[3]]
+}
+
+/// The frame station `i` of `side` sends to its mirror on the other side.
+pub fn frame(mix: Mix, side: Side, i: u32) -> [u8; FRAME_LEN] {
+    let mut f = [0u8; FRAME_LEN];
+    f[0..6].copy_from_slice(&station_mac(side.peer(), i));
+    f[6..12].copy_from_slice(&station_mac(side, i));
+    let mut at = 12;
+    if mix.triple_tagged {
+        for (tpid, vid) in TRIPLE_TAGS {
+            f[at..at + 2].copy_from_slice(&tpid.to_be_bytes());
+            f[at + 2..at + 4].copy_from_slice(&vid.to_be_bytes());
+            at += 4;
+        }
+    }
+    // IPv4 EtherType; the payload stays zero (no switch here looks at it).
+    f[at..at + 2].copy_from_slice(&0x0800u16.to_be_bytes());
+    f
+}
+
+/// Writes one side's capture in classic pcap format (microsecond stamps,
+/// Ethernet link type), one frame per station.
+pub fn write_pcap(out: &mut impl Write, mix: Mix, side: Side) -> io::Result<()> {
+    let mut hdr = Vec::with_capacity(24);
+    hdr.extend_from_slice(&0xA1B2_C3D4u32.to_le_bytes());
+    hdr.extend_from_slice(&2u16.to_le_bytes());
+    hdr.extend_from_slice(&4u16.to_le_bytes());
+    hdr.extend_from_slice(&0i32.to_le_bytes());
+    hdr.extend_from_slice(&0u32.to_le_bytes());
+    hdr.extend_from_slice(&65535u32.to_le_bytes());
+    hdr.extend_from_slice(&1u32.to_le_bytes());
+    out.write_all(&hdr)?;
+    for i in 0..mix.macs_per_side {
+        let mut rec = [0u8; 16 + FRAME_LEN];
+        rec[0..4].copy_from_slice(&(i / 1_000_000).to_le_bytes());
+        rec[4..8].copy_from_slice(&(i % 1_000_000).to_le_bytes());
+        rec[8..12].copy_from_slice(&(FRAME_LEN as u32).to_le_bytes());
+        rec[12..16].copy_from_slice(&(FRAME_LEN as u32).to_le_bytes());
+        rec[16..].copy_from_slice(&frame(mix, side, i));
+        out.write_all(&rec)?;
+    }
+    Ok(())
+}
+
+/// An FDB that has learned every station of both sides on its own port,
+/// as the switch's is once warm. Sized so no limit gets in the way.
+pub fn learned_fdb(mix: Mix) -> Fdb {
+    let n = mix.macs_per_side as usize;
+    let mut fdb = Fdb::new(2 * n + 1024, 2 * n as u32 + 1024, 300);
+    for i in 0..mix.macs_per_side {
+        for side in [Side::A, Side::B] {
+            fdb.learn(
+                FdbKey::new(mix.outer_vid(), station_mac(side, i)),
+                side.port(),
+                0,
+            );
+        }
+    }
+    fdb.mark_published();
+    fdb
+}
+
+/// A two-port snapshot over `fdb`, both ports learning and forwarding.
+pub fn two_port_snapshot(fdb: &Fdb) -> ForwardingSnapshot {
+    SnapshotBuilder::new(2).build(1, fdb.view())
+}
+
+/// Every frame of both sides interleaved (A0, B0, A1, B1, ...) with the
+/// port it arrives on: the order a worker polling both ports sees them in,
+/// burst granularity aside.
+pub fn interleaved_frames(mix: Mix) -> Vec<([u8; FRAME_LEN], PortIndex)> {
+    (0..mix.macs_per_side)
+        .flat_map(|i| [Side::A, Side::B].map(|s| (frame(mix, s, i), s.port())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use satellite_dataplane::frame::{classify, parse_l2, Verdict};
+
+    #[test]
+    fn mirrored_frames_forward_to_the_other_side() {
+        for triple_tagged in [false, true] {
+            let mix = Mix {
+                macs_per_side: 64,
+                triple_tagged,
+            };
+            let fdb = learned_fdb(mix);
+            let snap = two_port_snapshot(&fdb);
+            for (f, port) in interleaved_frames(mix) {
+                let h = parse_l2(&f).unwrap();
+                assert_eq!(h.tags, if triple_tagged { 3 } else { 0 });
+                assert_eq!(
+                    classify(&f, FRAME_LEN as u32, port, &snap, 0),
+                    (Verdict::Forward(1 - port), None)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn pcap_has_one_record_per_station() {
+        let mix = Mix {
+            macs_per_side: 10,
+            triple_tagged: false,
+        };
+        let mut v = Vec::new();
+        write_pcap(&mut v, mix, Side::B).unwrap();
+        assert_eq!(v.len(), 24 + 10 * (16 + FRAME_LEN));
+        assert_eq!(&v[24 + 16 + 6..24 + 16 + 12], &station_mac(Side::B, 0));
+    }
+}
