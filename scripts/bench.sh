@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# Throughput harness (MEASURE.md, "Throughput: the data path").
+#
+# One command: builds satellited and the capture generator, then, one thing
+# at a time and each with ONE forwarding core pinned to CPU 1 (everything
+# else on CPU 0), replays the same two captures through
+#   satellited, dpdk-testpmd io, dpdk-testpmd macswap, Open vSwitch NORMAL
+# for 1 k, 64 k and 1 M stations per side, untagged and triple-tagged, and
+# prints Mpps, cycles/packet and the ratio to testpmd io of the same run.
+#
+# Devices: two `net_pcap` ports, each `rx_pcap=<side>.pcap,infinite_rx=1`
+# with no TX file (the PMD counts and frees what it is given). Every switch
+# gets exactly these two devices, so RX cost (an mbuf allocation and a 60-
+# byte copy per frame) and TX cost are the same for all of them; net_null
+# was not used because it cannot carry distinct MACs. infinite_rx keeps the
+# whole capture in mbufs, so each run is sized for 2 × MACS mbufs.
+#
+# Environment knobs: BENCH_MACS ("1024 65536 1048576"), BENCH_MIXES
+# ("untagged triple"), BENCH_WARMUP (s, 3), BENCH_SECONDS (s, 8),
+# BENCH_ONLY ("io macswap sat ovs"), BENCH_OUT (table file, bench/last-run.md),
+# BENCH_NO_BUILD=1 (use the binaries already in target/release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+if [[ $(id -u) -ne 0 ]]; then exec sudo -E "$0" "$@"; fi
+
+MACS_LIST=${BENCH_MACS:-"1024 65536 1048576"}
+MIXES=${BENCH_MIXES:-"untagged triple"}
+WARM=${BENCH_WARMUP:-3}
+SECS=${BENCH_SECONDS:-8}
+ONLY=${BENCH_ONLY:-"io macswap sat ovs"}
+OUT=${BENCH_OUT:-$ROOT/bench/last-run.md}
+OVS_VSWITCHD_DPDK=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+FWD_CPU=1
+CTL_CPU=0
+
+WORK=$(mktemp -d /tmp/satbench.XXXXXX)
+PIDS=()
+
+# Stops every process this script started, by PID, politely then firmly.
+stop_pid() {
+    local pid=$1 i
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+    PIDS=()
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '%s\n' "$*" >&2; }
+
+# ---- prerequisites -----------------------------------------------------
+if [[ ! -x $OVS_VSWITCHD_DPDK ]]; then
+    log "== installing openvswitch-switch-dpdk"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y openvswitch-switch-dpdk >/dev/null
+fi
+command -v dpdk-testpmd >/dev/null || {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y dpdk >/dev/null
+}
+if [[ -z ${BENCH_NO_BUILD:-} ]]; then
+    log "== building (release)"
+    cargo build --release -q -p satellite -p satellite-bench --bins
+fi
+BIN=$ROOT/target/release
+TSC_HZ=""
+
+# ---- helpers -----------------------------------------------------------
+# Memory for N frames per side held in default-size mbufs (2,176-byte data
+# room, ~2.5 KB each with headers), plus slack for rings and caches.
+mem_mb() { echo $(( (2 * $1 + 32768) * 5 / 2 / 1024 + 256 )); }
+mbufs() { echo $(( 2 * $1 + 32768 )); }
+
+vdevs() {
+    echo "--vdev net_pcap0,rx_pcap=$WORK/a.pcap,infinite_rx=1 --vdev net_pcap1,rx_pcap=$WORK/b.pcap,infinite_rx=1"
+}
+
+# Result rows: macs mix switch mpps cycles note
+ROWS=$WORK/rows.tsv
+: >"$ROWS"
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; log "   -> $3: $4 Mpps, $5 cycles/pkt $6"; }
+
+# testpmd in MODE. Rate: the per-second Tx-pps of both ports, averaged over
+# the measurement window; cycles/packet: testpmd's own --record-core-cycles
+# figure (busy TSC cycles of the forwarding lcore / packets received).
+run_testpmd() {
+    local n=$1 mix=$2 mode=$3 out=$WORK/testpmd-$mode.log
+    # shellcheck disable=SC2046
+    dpdk-testpmd -l $CTL_CPU,$FWD_CPU --main-lcore $CTL_CPU --no-huge -m "$(mem_mb "$n")" \
+        --no-pci --file-prefix "satbench-tp-$$" --log-level='*:warning' $(vdevs) -- \
+        --forward-mode="$mode" --nb-cores=1 --total-num-mbufs="$(mbufs "$n")" \
+        --record-core-cycles --stats-period 1 </dev/null >"$out" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    sleep $((WARM + SECS + 1))
+    stop_pid "$pid"
+    python3 - "$out" "$WARM" "$SECS" <<'EOF' >"$WORK/res"
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+warm, secs = int(sys.argv[2]), int(sys.argv[3])
+tx = [int(v) for v in re.findall(r"Tx-pps:\s+(\d+)", text)]
+periods = [tx[i] + tx[i + 1] for i in range(0, len(tx) - 1, 2)]
+win = periods[warm:warm + secs] or periods[-secs:] or [0]
+cyc = re.findall(r"CPU cycles/packet=([\d.]+)", text)
+mhz = re.findall(r"at (\d+) MHz Clock", text)
+print(f"{sum(win) / len(win) / 1e6:.3f} {float(cyc[-1]) if cyc else float('nan'):.0f} {mhz[-1] if mhz else ''}")
+EOF
+    local mpps cyc mhz
+    read -r mpps cyc mhz <"$WORK/res"
+    [[ -n $mhz ]] && TSC_HZ=$((mhz * 1000000))
+    if [[ $mpps == 0.000 ]]; then
+        log "   testpmd $mode produced no traffic; last lines:"; tail -5 "$out" >&2
+    fi
+    row "$n" "$mix" "testpmd-$mode" "$mpps" "$cyc" ""
+}
+
+# satellited. Rate: Δ(tx packets, both ports) over wall time of the window;
+# cycles/packet: Δbusy_cycles / Δbusy_packets of the one worker (TSC cycles
+# spent in poll iterations that received something, per received packet:
+# the same definition as testpmd's --record-core-cycles).
+sat_stats() {
+    "$BIN/satctl" -s "$WORK/sat.sock" show stats --json 2>/dev/null
+}
+run_satellited() {
+    local n=$1 mix=$2 out=$WORK/satellited.log
+    cat >"$WORK/sat.toml" <<EOF
+[dataplane]
+workers = 1
+worker_cores = [$FWD_CPU]
+memory_mb = $(mem_mb "$n")
+mbufs = $(mbufs "$n")
+max_idle_sleep_us = 0
+
+[fdb]
+capacity = $((4 * n + 4096))
+per_port_limit = $((2 * n + 4096))
+
+[stp]
+enabled = false
+EOF
+    "$BIN/satellited" -c "$WORK/sat.toml" --name "satbench$$" --socket "$WORK/sat.sock" \
+        --eal "--lcores=0@$CTL_CPU $(vdevs)" >"$out" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    # Warm-up: until both sides' stations are all learned (or 90 s), then WARM s.
+    local want=$((2 * n)) have=0 t
+    for t in $(seq 900); do
+        kill -0 "$pid" 2>/dev/null || break
+        have=$(sat_stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["fdb"]["entries"])' 2>/dev/null || echo 0)
+        [[ $have -ge $want ]] && break
+        sleep 0.1
+    done
+    if ! kill -0 "$pid" 2>/dev/null; then
+        log "   satellited exited; last lines:"; tail -5 "$out" >&2
+        row "$n" "$mix" satellited 0 nan "did not start"
+        return
+    fi
+    local note=""
+    [[ $have -ge $want ]] || note="(FDB $have of $want after 90 s)"
+    sleep "$WARM"
+    local t0 t1
+    t0=$(date +%s.%N); sat_stats >"$WORK/s0.json"
+    sleep "$SECS"
+    t1=$(date +%s.%N); sat_stats >"$WORK/s1.json"
+    python3 - "$WORK/s0.json" "$WORK/s1.json" "$t0" "$t1" <<'EOF' >"$WORK/res"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+dt = float(sys.argv[4]) - float(sys.argv[3])
+tx = sum(p["tx_packets"] for p in b["ports"]) - sum(p["tx_packets"] for p in a["ports"])
+cyc = sum(w["busy_cycles"] for w in b["workers"]) - sum(w["busy_cycles"] for w in a["workers"])
+pk = sum(w["busy_packets"] for w in b["workers"]) - sum(w["busy_packets"] for w in a["workers"])
+drops = {}
+for p in b["ports"]:
+    for k, v in p["drops"].items():
+        if v:
+            drops[k] = drops.get(k, 0) + v
+print(f"{tx / dt / 1e6:.3f} {cyc / pk if pk else float('nan'):.0f} {b['tsc_hz']} {b['fdb']['entries']} {','.join(f'{k}={v}' for k, v in drops.items()) or '-'}")
+EOF
+    local mpps cyc hz entries drops
+    read -r mpps cyc hz entries drops <"$WORK/res"
+    TSC_HZ=${TSC_HZ:-$hz}
+    [[ $drops == - ]] || note="$note drops:$drops"
+    row "$n" "$mix" satellited "$mpps" "$cyc" "$note"
+    stop_pid "$pid"
+}
+
+# Open vSwitch with DPDK, NORMAL action, one PMD thread on FWD_CPU. Rate:
+# packets the PMD received over the window (pmd-stats-clear at its start);
+# cycles/packet: its "avg processing cycles per packet" (busy cycles only).
+run_ovs() {
+    local n=$1 mix=$2
+    local d=$WORK/ovs
+    rm -rf "$d"; mkdir -p "$d/run" "$d/db" "$d/log"
+    export OVS_RUNDIR=$d/run OVS_DBDIR=$d/db OVS_LOGDIR=$d/log
+    ovsdb-tool create "$d/db/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+    taskset -c $CTL_CPU ovsdb-server "$d/db/conf.db" --remote="punix:$d/run/db.sock" \
+        --unixctl="$d/run/ovsdb-server.ctl" --log-file="$d/log/ovsdb-server.log" \
+        --pidfile="$d/run/ovsdb-server.pid" >/dev/null 2>&1 &
+    local dbpid=$!
+    PIDS+=("$dbpid")
+    local t
+    for t in $(seq 100); do [[ -S $d/run/db.sock ]] && break; sleep 0.1; done
+    local vsctl=(ovs-vsctl --db="unix:$d/run/db.sock" --timeout=120)
+    "${vsctl[@]}" --no-wait init
+    local mem=$(( $(mem_mb "$n") > 2048 ? $(mem_mb "$n") : 2048 ))
+    "${vsctl[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+        "other_config:dpdk-extra=\"--no-huge --legacy-mem -m $mem --no-pci --file-prefix=satbench-ovs-$$ $(vdevs)\"" \
+        other_config:pmd-cpu-mask=$((1 << FWD_CPU))
+    taskset -c $CTL_CPU "$OVS_VSWITCHD_DPDK" "unix:$d/run/db.sock" \
+        --unixctl="$d/run/ovs-vswitchd.ctl" --log-file="$d/log/ovs-vswitchd.log" \
+        --pidfile="$d/run/ovs-vswitchd.pid" >/dev/null 2>&1 &
+    local vspid=$!
+    PIDS+=("$vspid")
+    local appctl=(ovs-appctl -t "$d/run/ovs-vswitchd.ctl")
+    for t in $(seq 300); do [[ -S $d/run/ovs-vswitchd.ctl ]] && break; sleep 0.1; done
+    # The MAC table must hold every station, or NORMAL floods (default 2048).
+    if ! "${vsctl[@]}" add-br br0 -- set bridge br0 datapath_type=netdev \
+            other_config:mac-table-size=$((4 * n + 4096)) \
+        -- add-port br0 p0 -- set Interface p0 type=dpdk options:dpdk-devargs=net_pcap0 \
+        -- add-port br0 p1 -- set Interface p1 type=dpdk options:dpdk-devargs=net_pcap1 \
+            >"$d/vsctl.log" 2>&1; then
+        log "   ovs-vsctl failed: $(tail -2 "$d/vsctl.log")"
+    fi
+    local err
+    err=$("${vsctl[@]}" --if-exists get Interface p0 error 2>/dev/null || true)
+    if [[ -n $err && $err != '[]' ]]; then
+        log "   OVS port p0: $err"
+        grep -iE "mempool|mbuf|pcap" "$d/log/ovs-vswitchd.log" | tail -3 >&2 || true
+        row "$n" "$mix" ovs-normal 0 nan "port error: ${err:0:60}"
+    else
+        # Warm-up: until the MAC table holds both sides (or 90 s), then WARM s.
+        local want=$((2 * n)) have=0
+        for t in $(seq 900); do
+            have=$("${appctl[@]}" fdb/stats-show br0 2>/dev/null |
+                sed -n 's/.*Current\/maximum MAC entries in the table: \([0-9]*\).*/\1/p')
+            [[ ${have:-0} -ge $want ]] && break
+            sleep 0.1
+        done
+        local note=""
+        [[ ${have:-0} -ge $want ]] || note="(MAC table ${have:-0} of $want after 90 s)"
+        sleep "$WARM"
+        "${appctl[@]}" dpif-netdev/pmd-stats-clear >/dev/null
+        local t0 t1
+        t0=$(date +%s.%N)
+        sleep "$SECS"
+        "${appctl[@]}" dpif-netdev/pmd-stats-show >"$d/pmd.txt"
+        t1=$(date +%s.%N)
+        python3 - "$d/pmd.txt" "$t0" "$t1" <<'EOF' >"$WORK/res"
+import re, sys
+text = open(sys.argv[1]).read()
+m = text.split("pmd thread", 1)[-1]
+pk = int(re.search(r"packets received: (\d+)", m).group(1))
+cyc = re.search(r"avg processing cycles per packet: ([\d.]+)", m)
+up = re.search(r"miss with success upcall: (\d+)", m)
+dt = float(sys.argv[3]) - float(sys.argv[2])
+print(f"{pk / dt / 1e6:.3f} {float(cyc.group(1)) if cyc else float('nan'):.0f} {up.group(1) if up else '?'}")
+EOF
+        local mpps cyc upcalls
+        read -r mpps cyc upcalls <"$WORK/res"
+        row "$n" "$mix" ovs-normal "$mpps" "$cyc" "$note upcalls:$upcalls"
+    fi
+    stop_pid "$vspid"
+    stop_pid "$dbpid"
+    unset OVS_RUNDIR OVS_DBDIR OVS_LOGDIR
+}
+
+# ---- the run -----------------------------------------------------------
+START=$(date +%s)
+for n in $MACS_LIST; do
+    for mix in $MIXES; do
+        log "== $n MACs per side, $mix"
+        "$BIN/satellite-pcapgen" "$n" "$mix" "$WORK/a.pcap" "$WORK/b.pcap"
+        for what in $ONLY; do
+            case $what in
+                io) run_testpmd "$n" "$mix" io ;;
+                macswap) run_testpmd "$n" "$mix" macswap ;;
+                sat) run_satellited "$n" "$mix" ;;
+                ovs) run_ovs "$n" "$mix" ;;
+            esac
+        done
+    done
+done
+
+{
+    echo "Satellite throughput, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, TSC ${TSC_HZ:-?} Hz"
+    echo "net_pcap infinite_rx on both ports (64-byte frames), one forwarding core (CPU $FWD_CPU), ${WARM}s warm-up after learning, ${SECS}s window"
+    echo
+    python3 - "$ROWS" <<'EOF'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+io = {(r[0], r[1]): r for r in rows if r[2] == "testpmd-io"}
+print("| MACs/side | frames | switch | Mpps | cycles/pkt | × testpmd io rate | cycles above io | note |")
+print("|---:|---|---|---:|---:|---:|---:|---|")
+for n, mix, sw, mpps, cyc, note in rows:
+    ref = io.get((n, mix))
+    try:
+        ratio = f"{float(mpps) / float(ref[3]):.2f}" if ref and float(ref[3]) else "-"
+    except ValueError:
+        ratio = "-"
+    try:
+        above = f"{float(cyc) - float(ref[4]):+.0f}" if ref and sw != "testpmd-io" else "-"
+        if above == "+nan" or above == "nan":
+            above = "-"
+    except ValueError:
+        above = "-"
+    label = {1024: "1 k", 65536: "64 k", 1048576: "1 M"}.get(int(n), n)
+    print(f"| {label} | {mix} | {sw} | {mpps} | {cyc} | {ratio} | {above} | {note.strip()} |")
+EOF
+    echo
+    echo "Wall time of the whole run: $(( $(date +%s) - START )) s"
+} | tee "$OUT"
