@@ -7,6 +7,10 @@
 //! root, so there they always run.
 #![forbid(unsafe_code)]
 
+pub mod ovs;
+pub mod probe;
+pub mod ring;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -73,7 +77,11 @@ pub fn sh(cmd: &str) -> String {
 
 /// Runs a command through `sh -c` and returns its output, success or not.
 pub fn run(cmd: &str) -> Output {
-    Command::new("sh").arg("-c").arg(cmd).output().expect("spawn sh")
+    Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("spawn sh")
 }
 
 /// Polls `f` every 50 ms until it returns true or `timeout` passes.
@@ -105,17 +113,27 @@ impl Netns {
         let _ = run(&format!(
             "ip netns exec {name} sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1"
         ));
-        Netns { name: name.to_string() }
+        Netns {
+            name: name.to_string(),
+        }
     }
 
     /// `ip netns exec NAME cmd` (through sh), panicking on failure.
     pub fn sh(&self, cmd: &str) -> String {
-        sh(&format!("ip netns exec {} sh -c '{}'", self.name, cmd.replace('\'', r"'\''")))
+        sh(&format!(
+            "ip netns exec {} sh -c '{}'",
+            self.name,
+            cmd.replace('\'', r"'\''")
+        ))
     }
 
     /// Like [`Netns::sh`] but returns the output whatever the status.
     pub fn run(&self, cmd: &str) -> Output {
-        run(&format!("ip netns exec {} sh -c '{}'", self.name, cmd.replace('\'', r"'\''")))
+        run(&format!(
+            "ip netns exec {} sh -c '{}'",
+            self.name,
+            cmd.replace('\'', r"'\''")
+        ))
     }
 
     /// Spawns a long-running process in the namespace.
@@ -130,7 +148,10 @@ impl Netns {
             .stderr(logf)
             .spawn()
             .expect("spawn in netns");
-        Proc { child: Some(child), log: log.to_path_buf() }
+        Proc {
+            child: Some(child),
+            log: log.to_path_buf(),
+        }
     }
 }
 
@@ -160,7 +181,10 @@ impl Veth {
                 sh(&format!("ip link set {tmp} netns {}", ns.name));
                 sh(&format!("ip -n {} link set {tmp} name {name}", ns.name));
                 sh(&format!("ip -n {} link set {name} up", ns.name));
-                let _ = run(&format!("ip netns exec {} ethtool -K {name} tx off >/dev/null 2>&1", ns.name));
+                let _ = run(&format!(
+                    "ip netns exec {} ethtool -K {name} tx off >/dev/null 2>&1",
+                    ns.name
+                ));
             }
             None => {
                 sh(&format!("ip link set {tmp} name {name}"));
@@ -170,7 +194,11 @@ impl Veth {
         };
         place(&tmp_a, a, ns_a);
         place(&tmp_b, b, ns_b);
-        Veth { a: a.into(), b: b.into(), ns_a: ns_a.map(|n| n.name.clone()) }
+        Veth {
+            a: a.into(),
+            b: b.into(),
+            ns_a: ns_a.map(|n| n.name.clone()),
+        }
     }
 }
 
@@ -198,6 +226,19 @@ impl Proc {
     /// True while the process runs.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself; returns its
+    /// exit code (or None when it still runs, or was killed by a signal).
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<i32> {
+        let end = Instant::now() + timeout;
+        loop {
+            match self.child.as_mut()?.try_wait() {
+                Ok(Some(st)) => return st.code(),
+                Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(20)),
+                _ => return None,
+            }
+        }
     }
 
     pub fn log_text(&self) -> String {
@@ -256,12 +297,20 @@ impl Drop for Scratch {
 
 /// A free TCP port on loopback (bound, then released).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// Runs `satctl -s SOCKET ARGS --json` and parses the answer.
 pub fn satctl_json(socket: &Path, args: &str) -> serde_json::Value {
-    let out = sh(&format!("{} -s {} {args} --json", bin("satctl").display(), socket.display()));
+    let out = sh(&format!(
+        "{} -s {} {args} --json",
+        bin("satctl").display(),
+        socket.display()
+    ));
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("satctl {args}: bad JSON ({e}): {out}"))
 }
 
@@ -289,7 +338,10 @@ impl StarLab {
         for i in 0..n {
             let h = Netns::new(&format!("{tag}h{i}"));
             links.push(Veth::new("eth0", Some(&h), &format!("p{i}"), Some(&sw)));
-            h.sh(&format!("ip link set eth0 address 02:00:00:00:01:{:02x}", i + 1));
+            h.sh(&format!(
+                "ip link set eth0 address 02:00:00:00:01:{:02x}",
+                i + 1
+            ));
             h.sh(&format!("ip addr add 10.0.0.{}/24 dev eth0", i + 1));
             hosts.push(h);
         }
@@ -312,13 +364,37 @@ impl StarLab {
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         // The metrics server binds loopback inside the switch namespace.
         let daemon = sw.spawn(&bin("satellited"), &argv, &scratch.join("satellited.log"));
-        let mut lab = StarLab { daemon, links, hosts, sw, socket, metrics_port, scratch };
+        let mut lab = StarLab {
+            daemon,
+            links,
+            hosts,
+            sw,
+            socket,
+            metrics_port,
+            scratch,
+        };
         let ready = wait_until(Duration::from_secs(20), || {
-            run(&format!("{} -s {} show ports", bin("satctl").display(), lab.socket.display()))
-                .status
-                .success()
+            run(&format!(
+                "{} -s {} show ports",
+                bin("satctl").display(),
+                lab.socket.display()
+            ))
+            .status
+            .success()
         });
-        assert!(ready && lab.daemon.alive(), "satellited did not start:\n{}", lab.daemon.log_text());
+        assert!(
+            ready && lab.daemon.alive(),
+            "satellited did not start:\n{}",
+            lab.daemon.log_text()
+        );
+        // Host ports become edge ports after the RSTP migrate time (3 s)
+        // without a BPDU, and forward from then on.
+        let forwarding = wait_until(Duration::from_secs(15), || {
+            lab.satctl("show ports")
+                .as_array()
+                .is_some_and(|ps| ps.iter().all(|p| p["forwarding"] == true))
+        });
+        assert!(forwarding, "ports never reached forwarding:\n{}", lab.daemon.log_text());
         lab
     }
 
@@ -329,7 +405,12 @@ impl StarLab {
     /// Pings host j from host i (3 tries, 1 s timeout each).
     pub fn ping(&self, i: usize, j: usize) -> bool {
         self.hosts[i]
-            .run(&format!("ping -c 1 -W 1 10.0.0.{} || ping -c 1 -W 1 10.0.0.{} || ping -c 1 -W 1 10.0.0.{}", j + 1, j + 1, j + 1))
+            .run(&format!(
+                "ping -c 1 -W 1 10.0.0.{} || ping -c 1 -W 1 10.0.0.{} || ping -c 1 -W 1 10.0.0.{}",
+                j + 1,
+                j + 1,
+                j + 1
+            ))
             .status
             .success()
     }

@@ -16,8 +16,12 @@ fn port_stat(stats: &serde_json::Value, port: &str, field: &str) -> u64 {
 }
 
 fn drop_stat(stats: &serde_json::Value, port: &str, reason: &str) -> u64 {
-    stats["ports"].as_array().unwrap().iter().find(|p| p["name"] == port).unwrap()["drops"]
-        [reason]
+    stats["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == port)
+        .unwrap()["drops"][reason]
         .as_u64()
         .unwrap_or_else(|| panic!("no drop reason {reason}"))
 }
@@ -29,12 +33,19 @@ fn three_hosts_ping_learn_and_count() {
     for i in 0..3 {
         for j in 0..3 {
             if i != j {
-                assert!(lab.ping(i, j), "host {i} cannot ping host {j}\n{}", lab.daemon.log_text());
+                assert!(
+                    lab.ping(i, j),
+                    "host {i} cannot ping host {j}\n{}",
+                    lab.daemon.log_text()
+                );
             }
         }
     }
     let ok = wait_until(Duration::from_secs(5), || {
-        lab.satctl("show fdb").as_array().map(|a| a.len() >= 3).unwrap_or(false)
+        lab.satctl("show fdb")
+            .as_array()
+            .map(|a| a.len() >= 3)
+            .unwrap_or(false)
     });
     let fdb = lab.satctl("show fdb");
     assert!(ok, "FDB never held three entries: {fdb}");
@@ -46,7 +57,11 @@ fn three_hosts_ping_learn_and_count() {
             .iter()
             .find(|r| r["mac"] == mac.as_str())
             .unwrap_or_else(|| panic!("{mac} not in FDB: {fdb}"));
-        assert_eq!(row["port"], format!("p{i}").as_str(), "{mac} on the wrong port: {fdb}");
+        assert_eq!(
+            row["port"],
+            format!("p{i}").as_str(),
+            "{mac} on the wrong port: {fdb}"
+        );
         assert_eq!(row["vlan"], 0);
     }
     let stats = lab.satctl("show stats");
@@ -61,13 +76,24 @@ fn three_hosts_ping_learn_and_count() {
     assert_eq!(ports.as_array().unwrap().len(), 3);
     assert_eq!(ports[0]["backend"], "af_packet");
     // Human-readable forms work too.
-    let text = sh(&format!("{} -s {} show fdb", bin("satctl").display(), lab.socket.display()));
-    assert!(text.contains("02:00:00:00:01:02") && text.contains(" entries"), "{text}");
+    let text = sh(&format!(
+        "{} -s {} show fdb",
+        bin("satctl").display(),
+        lab.socket.display()
+    ));
+    assert!(
+        text.contains("02:00:00:00:01:02") && text.contains(" entries"),
+        "{text}"
+    );
 }
 
 /// Sends raw frames from host 0 with a packet socket.
 fn send_raw(lab: &StarLab, frames_hex: &[String]) {
-    let list = frames_hex.iter().map(|f| format!("'{f}'")).collect::<Vec<_>>().join(",");
+    let list = frames_hex
+        .iter()
+        .map(|f| format!("'{f}'"))
+        .collect::<Vec<_>>()
+        .join(",");
     let py = format!(
         "import socket\ns=socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\ns.bind(('eth0',0))\nfor f in [{list}]:\n    s.send(bytes.fromhex(f))\n"
     );
@@ -102,10 +128,20 @@ fn malformed_frames_are_dropped_and_counted_and_forwarding_goes_on() {
     });
     let after = lab.satctl("show stats");
     assert!(ok, "drops not counted: {after}");
-    assert!(lab.daemon.alive(), "satellited died:\n{}", lab.daemon.log_text());
-    assert!(lab.ping(0, 1) && lab.ping(1, 0), "forwarding stopped after bad frames");
+    assert!(
+        lab.daemon.alive(),
+        "satellited died:\n{}",
+        lab.daemon.log_text()
+    );
+    assert!(
+        lab.ping(0, 1) && lab.ping(1, 0),
+        "forwarding stopped after bad frames"
+    );
     // None of them reached host 1.
-    assert_eq!(port_stat(&after, "p1", "rx_packets") >= port_stat(&before, "p1", "rx_packets"), true);
+    assert_eq!(
+        port_stat(&after, "p1", "rx_packets") >= port_stat(&before, "p1", "rx_packets"),
+        true
+    );
 }
 
 #[test]
@@ -173,11 +209,17 @@ fn real_prometheus_scrapes_the_daemon() {
     let ok = wait_until(Duration::from_secs(30), || {
         let out = lab.sw.run(&q);
         last = String::from_utf8_lossy(&out.stdout).into_owned();
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&last) else { return false };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&last) else {
+            return false;
+        };
         v["data"]["result"].as_array().is_some_and(|r| {
             r.iter().any(|s| {
                 s["metric"]["port"] == "p0"
-                    && s["value"][1].as_str().and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0) > 0.0
+                    && s["value"][1]
+                        .as_str()
+                        .and_then(|x| x.parse::<f64>().ok())
+                        .unwrap_or(0.0)
+                        > 0.0
             })
         })
     });
@@ -193,21 +235,39 @@ fn which(prog: &str) -> std::path::PathBuf {
 fn bad_config_names_file_line_and_key_and_exits_non_zero() {
     let dir = Scratch::new("cfg");
     let path = dir.join("bad.toml");
-    std::fs::write(&path, "[bridge]\nname = \"s1\"\n\n[fdb]\naging_time = \"five minutes\"\n")
-        .unwrap();
-    let out = run(&format!("{} --config {}", bin("satellited").display(), path.display()));
+    std::fs::write(
+        &path,
+        "[bridge]\nname = \"s1\"\n\n[fdb]\naging_time = \"five minutes\"\n",
+    )
+    .unwrap();
+    let out = run(&format!(
+        "{} --config {}",
+        bin("satellited").display(),
+        path.display()
+    ));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("{}:5:", path.display())), "{err}");
     assert!(err.contains("fdb.aging_time"), "{err}");
 
     std::fs::write(&path, "[dataplane]\nworkers = 1\nwrokers = 2\n").unwrap();
-    let out = run(&format!("{} --config {}", bin("satellited").display(), path.display()));
+    let out = run(&format!(
+        "{} --config {}",
+        bin("satellited").display(),
+        path.display()
+    ));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains(&format!("{}:3:", path.display())) && err.contains("wrokers"), "{err}");
+    assert!(
+        err.contains(&format!("{}:3:", path.display())) && err.contains("wrokers"),
+        "{err}"
+    );
 
-    let out = run(&format!("{} --config {}/missing.toml", bin("satellited").display(), dir.path.display()));
+    let out = run(&format!(
+        "{} --config {}/missing.toml",
+        bin("satellited").display(),
+        dir.path.display()
+    ));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
 }

@@ -13,7 +13,14 @@ fn main() {
     println!("== Satellite demo: three host namespaces switched by one satellited ==");
     let lab = StarLab::new(3, &[]);
     println!("satellited running (pid {}), ports:", lab.daemon.pid());
-    print!("{}", sh(&format!("{} -s {} show ports", bin("satctl").display(), lab.socket.display())));
+    print!(
+        "{}",
+        sh(&format!(
+            "{} -s {} show ports",
+            bin("satctl").display(),
+            lab.socket.display()
+        ))
+    );
     let mut ok = 0;
     let mut total = 0;
     for i in 0..3 {
@@ -27,12 +34,28 @@ fn main() {
         }
     }
     wait_until(Duration::from_secs(2), || {
-        lab.satctl("show fdb").as_array().is_some_and(|a| a.len() >= 3)
+        lab.satctl("show fdb")
+            .as_array()
+            .is_some_and(|a| a.len() >= 3)
     });
     println!("\nsatctl show fdb:");
-    print!("{}", sh(&format!("{} -s {} show fdb", bin("satctl").display(), lab.socket.display())));
+    print!(
+        "{}",
+        sh(&format!(
+            "{} -s {} show fdb",
+            bin("satctl").display(),
+            lab.socket.display()
+        ))
+    );
     println!("\nsatctl show stats:");
-    print!("{}", sh(&format!("{} -s {} show stats", bin("satctl").display(), lab.socket.display())));
+    print!(
+        "{}",
+        sh(&format!(
+            "{} -s {} show stats",
+            bin("satctl").display(),
+            lab.socket.display()
+        ))
+    );
     println!("\nSummary: {ok}/{total} host pairs reachable through Satellite.");
     if ok != total {
         std::process::exit(1);
