@@ -18,7 +18,8 @@
 # Environment knobs: BENCH_MACS ("1024 65536 1048576"), BENCH_MIXES
 # ("untagged triple"), BENCH_WARMUP (s, 3), BENCH_SECONDS (s, 8),
 # BENCH_ONLY ("io macswap sat ovs"), BENCH_OUT (table file, bench/last-run.md),
-# BENCH_NO_BUILD=1 (use the binaries already in target/release).
+# BENCH_NO_BUILD=1 (use the binaries already in target/release), BENCH_PERF=DIR
+# (perf-sample the forwarding CPU during satellited's window, top symbols to DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -77,8 +78,9 @@ TSC_HZ=""
 
 # ---- helpers -----------------------------------------------------------
 # Memory for N frames per side held in default-size mbufs (2,176-byte data
-# room, ~2.5 KB each with headers), plus slack for rings and caches.
-mem_mb() { echo $(( (2 * $1 + 32768) * 5 / 2 / 1024 + 256 )); }
+# room; with mbuf and mempool headers and padding, budget 3 KB each without
+# hugepages), plus slack for rings, caches and the EAL itself.
+mem_mb() { echo $(( (2 * $1 + 32768) * 3 / 1024 + 512 )); }
 mbufs() { echo $(( 2 * $1 + 32768 )); }
 
 vdevs() {
@@ -94,7 +96,8 @@ row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; log "   -> $3: $4 Mpps
 # the measurement window; cycles/packet: testpmd's own --record-core-cycles
 # figure (busy TSC cycles of the forwarding lcore / packets received).
 run_testpmd() {
-    local n=$1 mix=$2 mode=$3 out=$WORK/testpmd-$mode.log
+    local n=$1 mix=$2 mode=$3
+    local out=$WORK/testpmd-$mode.log
     # shellcheck disable=SC2046
     dpdk-testpmd -l $CTL_CPU,$FWD_CPU --main-lcore $CTL_CPU --no-huge -m "$(mem_mb "$n")" \
         --no-pci --file-prefix "satbench-tp-$$" --log-level='*:warning' $(vdevs) -- \
@@ -170,7 +173,16 @@ EOF
     sleep "$WARM"
     local t0 t1
     t0=$(date +%s.%N); sat_stats >"$WORK/s0.json"
-    sleep "$SECS"
+    if [[ -n ${BENCH_PERF:-} ]]; then
+        # Samples the forwarding CPU during the window (a software clock:
+        # this machine has no hardware counters); slightly inflates cycles.
+        perf record -q -e cpu-clock -F 4999 -p "$pid" -o "$WORK/perf.data" -- sleep "$SECS" >/dev/null 2>&1 || true
+        mkdir -p "$BENCH_PERF"
+        perf report -q -i "$WORK/perf.data" --comms worker0 --no-children --sort dso,symbol --stdio 2>/dev/null |
+            grep -v '^$' | head -30 | cut -c1-160 | sed 's/ *$//' >"$BENCH_PERF/satellited-$n-$mix.txt" || true
+    else
+        sleep "$SECS"
+    fi
     t1=$(date +%s.%N); sat_stats >"$WORK/s1.json"
     python3 - "$WORK/s0.json" "$WORK/s1.json" "$t0" "$t1" <<'EOF' >"$WORK/res"
 import json, sys
@@ -199,6 +211,12 @@ EOF
 # cycles/packet: its "avg processing cycles per packet" (busy cycles only).
 run_ovs() {
     local n=$1 mix=$2
+    # OVS 3.1 sizes its (shared) mempool at most 262,144 mbufs; infinite_rx
+    # needs one per captured frame and port, plus OVS's own rings.
+    if (( 2 * n + 16384 > 262144 )); then
+        row "$n" "$mix" ovs-normal n/a n/a "not run: OVS mempool max 262144 mbufs < $((2 * n)) for the captures"
+        return
+    fi
     local d=$WORK/ovs
     rm -rf "$d"; mkdir -p "$d/run" "$d/db" "$d/log"
     export OVS_RUNDIR=$d/run OVS_DBDIR=$d/db OVS_LOGDIR=$d/log
@@ -293,6 +311,7 @@ done
 
 {
     echo "Satellite throughput, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, TSC ${TSC_HZ:-?} Hz"
+    echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the forwarding core itself adds about 1; more means other work shared the CPUs)"
     echo "net_pcap infinite_rx on both ports (64-byte frames), one forwarding core (CPU $FWD_CPU), ${WARM}s warm-up after learning, ${SECS}s window"
     echo
     python3 - "$ROWS" <<'EOF'

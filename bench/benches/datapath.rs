@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use satellite_bench::{
-    frame, interleaved_frames, learned_fdb, station_mac, two_port_snapshot, Mix, Side, FRAME_LEN,
+    classify_burst_two_pass, frame, interleaved_frames, learned_fdb, station_mac,
+    two_port_snapshot, Mix, Side, FRAME_LEN,
 };
 use satellite_dataplane::fdb::FdbKey;
 use satellite_dataplane::frame::{classify, parse_l2, Verdict};
@@ -145,5 +146,43 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, parse, fdb_get, publish, pipeline);
+/// The same bursts through the two-pass prototype (see
+/// `satellite_bench::classify_burst_two_pass`): what batching the FDB
+/// lookups of a burst would buy the worker.
+fn pipeline_two_pass(c: &mut Criterion) {
+    let mut g = short(c, "classify_burst32_two_pass_prototype");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    for (label_t, triple) in [("untagged", false), ("triple_tagged", true)] {
+        for (n, label) in SIZES {
+            let m = mix(n, triple);
+            let fdb = learned_fdb(m);
+            let snap = two_port_snapshot(&fdb);
+            let frames = interleaved_frames(m);
+            let mut out = Vec::with_capacity(BATCH);
+            let mut at = 0usize;
+            g.bench_function(BenchmarkId::new(label_t, label), |b| {
+                b.iter(|| {
+                    classify_burst_two_pass(black_box(&frames[at..at + BATCH]), &snap, 0, &mut out);
+                    at += BATCH;
+                    if at + BATCH > frames.len() {
+                        at = 0;
+                    }
+                    out.iter()
+                        .filter(|(v, _)| matches!(v, Verdict::Forward(_)))
+                        .count()
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    parse,
+    fdb_get,
+    publish,
+    pipeline,
+    pipeline_two_pass
+);
 criterion_main!(benches);

@@ -13,7 +13,8 @@
 
 use std::io::{self, Write};
 
-use satellite_dataplane::fdb::{Fdb, FdbKey};
+use satellite_dataplane::fdb::{Fdb, FdbEntry, FdbKey};
+use satellite_dataplane::frame::{classify, parse_l2, LearnHint, Verdict, BRIDGE_GROUP_ADDRESS};
 use satellite_dataplane::snapshot::{ForwardingSnapshot, PortIndex, SnapshotBuilder};
 
 /// Captured length of every generated frame: 64 octets on the wire minus
@@ -150,10 +151,106 @@ pub fn interleaved_frames(mix: Mix) -> Vec<([u8; FRAME_LEN], PortIndex)> {
         .collect()
 }
 
+/// Frames per burst, as in the worker.
+pub const BURST: usize = 32;
+
+/// **Prototype of a proposed data-path change, not used by the switch.**
+/// The same decisions as [`classify`] for a whole burst, but every FDB
+/// lookup of the burst (source and destination of each frame) is issued
+/// back to back before any decision is made, so the cache misses of a large
+/// table overlap instead of being paid one after another. Frames off the
+/// unicast fast path go through [`classify`] itself. `out` gets one result
+/// per frame; `frames.len()` must not exceed [`BURST`].
+pub fn classify_burst_two_pass<F: AsRef<[u8]>>(
+    frames: &[(F, PortIndex)],
+    snap: &ForwardingSnapshot,
+    now_secs: u32,
+    out: &mut Vec<(Verdict, Option<LearnHint>)>,
+) {
+    assert!(frames.len() <= BURST);
+    out.clear();
+    let mut keys = [None::<(FdbKey, FdbKey)>; BURST];
+    for (i, (f, port)) in frames.iter().enumerate() {
+        let f = f.as_ref();
+        let fast = snap.port(*port).is_some_and(|p| p.learning && p.forwarding)
+            && f.len() as u32 <= snap.max_frame_len;
+        let Ok(h) = parse_l2(f) else { continue };
+        let unicast_data = h.ethertype > 1500
+            && h.src[0] & 1 == 0
+            && h.src != [0; 6]
+            && h.dst[0] & 1 == 0
+            && h.dst[..5] != BRIDGE_GROUP_ADDRESS[..5];
+        if fast && unicast_data {
+            keys[i] = Some((
+                FdbKey::new(h.outer_vid, h.src),
+                FdbKey::new(h.outer_vid, h.dst),
+            ));
+        }
+    }
+    let mut found = [(None::<FdbEntry>, None::<FdbEntry>); BURST];
+    for (k, e) in keys.iter().zip(found.iter_mut()).take(frames.len()) {
+        if let Some((src, dst)) = k {
+            *e = (snap.fdb.get(*src), snap.fdb.get(*dst));
+        }
+    }
+    for (i, (f, in_port)) in frames.iter().enumerate() {
+        let Some((src_key, _)) = keys[i] else {
+            let f = f.as_ref();
+            out.push(classify(f, f.len() as u32, *in_port, snap, now_secs));
+            continue;
+        };
+        let learn = match found[i].0 {
+            Some(e) if e.port == *in_port => (now_secs.wrapping_sub(e.stamp)
+                > snap.refresh_after_secs)
+                .then_some(LearnHint::Refresh(src_key)),
+            _ => Some(LearnHint::Learn(src_key)),
+        };
+        let verdict = match found[i].1 {
+            Some(e) if e.port == *in_port => {
+                Verdict::Drop(satellite_dataplane::frame::DropReason::Hairpin)
+            }
+            Some(e) if snap.port(e.port).is_some_and(|p| p.forwarding) => Verdict::Forward(e.port),
+            _ => Verdict::Flood,
+        };
+        out.push((verdict, learn));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use satellite_dataplane::frame::{classify, parse_l2, Verdict};
+
+    #[test]
+    fn two_pass_prototype_agrees_with_classify() {
+        let mix = Mix {
+            macs_per_side: 40,
+            triple_tagged: true,
+        };
+        // Half the stations learned, so Learn, Flood and Forward all occur.
+        let mut fdb = Fdb::new(1000, 1000, 300);
+        for i in 0..20 {
+            fdb.learn(FdbKey::new(100, station_mac(Side::A, i)), 0, 0);
+            fdb.learn(FdbKey::new(100, station_mac(Side::B, i)), 0, 0);
+        }
+        let snap = two_port_snapshot(&fdb);
+        let mut frames: Vec<(Vec<u8>, PortIndex)> = interleaved_frames(mix)
+            .into_iter()
+            .map(|(f, p)| (f.to_vec(), p))
+            .collect();
+        frames.push((vec![0u8; 10], 0));
+        frames.push((frame(mix, Side::A, 1)[..20].to_vec(), 1));
+        let mut bpdu = frame(mix, Side::A, 3).to_vec();
+        bpdu[..6].copy_from_slice(&BRIDGE_GROUP_ADDRESS);
+        frames.push((bpdu, 0));
+        frames.push((frame(mix, Side::A, 5).to_vec(), 9));
+        let mut out = Vec::new();
+        for burst in frames.chunks(BURST) {
+            classify_burst_two_pass(burst, &snap, 100, &mut out);
+            for ((f, p), got) in burst.iter().zip(&out) {
+                assert_eq!(*got, classify(f, f.len() as u32, *p, &snap, 100));
+            }
+        }
+    }
 
     #[test]
     fn mirrored_frames_forward_to_the_other_side() {
