@@ -394,7 +394,11 @@ impl StarLab {
                 .as_array()
                 .is_some_and(|ps| ps.iter().all(|p| p["forwarding"] == true))
         });
-        assert!(forwarding, "ports never reached forwarding:\n{}", lab.daemon.log_text());
+        assert!(
+            forwarding,
+            "ports never reached forwarding:\n{}",
+            lab.daemon.log_text()
+        );
         lab
     }
 

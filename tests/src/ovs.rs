@@ -157,39 +157,68 @@ impl Ovs {
     /// The database's rstp_status of a bridge: (bridge id, root id),
     /// normalised to `pppp.mmmmmmmmmmmm`.
     pub fn bridge_status(&self, br: &str) -> (Option<String>, Option<String>) {
+        let m = self.status_maps("bridge", &[br]);
         let get = |k: &str| {
-            let out = run(&format!(
-                "ovs-vsctl --db=unix:{}/db.sock get bridge {br} rstp_status:{k}",
-                self.dir.display()
-            ));
-            out.status
-                .success()
-                .then(|| norm_id(String::from_utf8_lossy(&out.stdout).trim()))
-                .flatten()
+            m.first()
+                .and_then(|(_, m)| m.get(k))
+                .and_then(|v| norm_id(v))
         };
         (get("rstp_bridge_id"), get("rstp_root_id"))
     }
 
     /// Port roles and states from the database: (port, role, state), lower
     /// case ("root", "designated", "alternate"...; "forwarding",
-    /// "discarding", "learning").
+    /// "discarding", "learning"); empty strings while unknown.
     pub fn port_status(&self, ports: &[&str]) -> Vec<(String, String, String)> {
+        let m = self.status_maps("port", ports);
         ports
             .iter()
             .map(|p| {
+                let st = m.iter().find(|(n, _)| n == p).map(|(_, m)| m);
                 let get = |k: &str| {
-                    let out = run(&format!(
-                        "ovs-vsctl --db=unix:{}/db.sock get port {p} rstp_status:{k}",
-                        self.dir.display()
-                    ));
-                    String::from_utf8_lossy(&out.stdout)
-                        .trim()
-                        .trim_matches('"')
-                        .to_lowercase()
+                    st.and_then(|m| m.get(k))
+                        .map(|v| v.to_lowercase())
+                        .unwrap_or_default()
                 };
                 (p.to_string(), get("rstp_port_role"), get("rstp_port_state"))
             })
             .collect()
+    }
+
+    /// (name, rstp_status map) of records of `table`, in one ovs-vsctl call.
+    fn status_maps(
+        &self,
+        table: &str,
+        names: &[&str],
+    ) -> Vec<(String, std::collections::HashMap<String, String>)> {
+        let out = run(&format!(
+            "ovs-vsctl --db=unix:{}/db.sock --format=json --columns=name,rstp_status list {table} {}",
+            self.dir.display(),
+            names.join(" ")
+        ));
+        let v: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+            Ok(v) => v,
+            Err(_) => return vec![],
+        };
+        // {"headings":["name","rstp_status"],"data":[["p",["map",[["k","v"],...]]],...]}
+        v["data"]
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(|r| {
+                        let name = r[0].as_str()?.to_string();
+                        let pairs = r[1][1].as_array()?;
+                        let m = pairs
+                            .iter()
+                            .filter_map(|kv| {
+                                Some((kv[0].as_str()?.to_string(), kv[1].as_str()?.to_string()))
+                            })
+                            .collect();
+                        Some((name, m))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 

@@ -338,9 +338,13 @@ impl Ring {
         ))
     }
 
-    /// Switch i's spanning-tree view, or why it has none yet.
+    /// Switch i's spanning-tree view (ring ports), or why it has none yet.
     pub fn view(&self, i: usize) -> Result<NodeView, String> {
-        let ring_ports = self.ring_ports(i);
+        self.view_ports(i, &self.ring_ports(i))
+    }
+
+    /// Switch i's view of the named ports.
+    pub fn view_ports(&self, i: usize, ring_ports: &[String]) -> Result<NodeView, String> {
         match self.kind(i) {
             Kind::Satellite => {
                 let out = run(&format!(
@@ -379,7 +383,7 @@ impl Ring {
                 let mut cmd = String::from(
                     "cat /sys/class/net/br0/bridge/bridge_id /sys/class/net/br0/bridge/root_id /sys/class/net/br0/bridge/root_port",
                 );
-                for p in &ring_ports {
+                for p in ring_ports {
                     cmd.push_str(&format!(
                         " /sys/class/net/br0/brif/{p}/state /sys/class/net/br0/brif/{p}/port_no"
                     ));
@@ -431,7 +435,7 @@ impl Ring {
                 let ovs = self.ovs[i].as_ref().ok_or("ovs not started")?;
                 let (b, r) = ovs.bridge_status("br0");
                 let ports = ovs
-                    .port_status(&[&ring_ports[0], &ring_ports[1]])
+                    .port_status(&ring_ports.iter().map(String::as_str).collect::<Vec<_>>())
                     .into_iter()
                     .map(|(name, role, state)| PortView { name, role, state })
                     .collect();
@@ -461,6 +465,14 @@ impl Ring {
             }
             if v.root_id != root {
                 return Err(format!("s{i} names root {} (expected {root})", v.root_id));
+            }
+            // The host port must forward too.
+            let hv = self.view_ports(i, &[format!("h{i}")])?;
+            if let Some(p) = hv.ports.iter().find(|p| !p.forwarding()) {
+                return Err(format!(
+                    "s{i} host port {} is {} {}",
+                    p.name, p.role, p.state
+                ));
             }
             for p in &v.ports {
                 if p.blocked() {

@@ -1,0 +1,337 @@
+//! Interoperability: Satellite in rings with standard bridges (Linux kernel
+//! STP, Open vSwitch RSTP), and BPDUs that tcpdump decodes.
+//!
+//! Run: `cargo build --release --bins && cargo test --release -p satellite-e2e --test interop -- --nocapture`
+
+use satellite_e2e::ring::{Kind, Ring, RingSpec};
+use satellite_e2e::*;
+use std::time::{Duration, Instant};
+
+fn assert_all_ping(ring: &Ring) {
+    let bad = ring.ping_all();
+    assert!(
+        bad.is_empty(),
+        "host pairs that do not ping: {bad:?}\n{}\n{}",
+        ring.describe(),
+        ring.logs()
+    );
+}
+
+fn converge(ring: &Ring, timeout: Duration) -> (ring::Converged, Duration) {
+    ring.wait_converged(1, timeout).unwrap_or_else(|e| {
+        panic!("{e}\n{}\n{}", ring.describe(), ring.logs());
+    })
+}
+
+/// Kit self-check: a ring of 4 kernel STP bridges converges to the expected
+/// root with one blocked port, and its hosts ping; moving the root works.
+#[test]
+fn kit_kernel_only_ring() {
+    require_root!();
+    let mut ring = Ring::new(RingSpec::uniform(Kind::Kernel, 4));
+    let (c, t) = converge(&ring, Duration::from_secs(40));
+    println!(
+        "kernel ring converged in {t:?}: root {} blocked {:?}",
+        c.root_id, c.blocked
+    );
+    assert_all_ping(&ring);
+    ring.set_priority(2, 4096);
+    let (c, t) = converge(&ring, Duration::from_secs(40));
+    assert_eq!(c.root_id, ring::bridge_id(2, 4096));
+    println!(
+        "kernel ring root moved in {t:?}: root {} blocked {:?}",
+        c.root_id, c.blocked
+    );
+}
+
+/// Kit self-check: a ring of 4 OVS RSTP bridges.
+#[test]
+fn kit_ovs_only_ring() {
+    require_root!();
+    let mut ring = Ring::new(RingSpec::uniform(Kind::Ovs, 4));
+    let (c, t) = converge(&ring, Duration::from_secs(40));
+    println!(
+        "OVS ring converged in {t:?}: root {} blocked {:?}",
+        c.root_id, c.blocked
+    );
+    assert_all_ping(&ring);
+    ring.set_priority(2, 4096);
+    let (c, t) = converge(&ring, Duration::from_secs(40));
+    assert_eq!(c.root_id, ring::bridge_id(2, 4096));
+    println!(
+        "OVS ring root moved in {t:?}: root {} blocked {:?}",
+        c.root_id, c.blocked
+    );
+    assert!(ring.alive());
+}
+
+fn check_root_everywhere(ring: &Ring, c: &ring::Converged) {
+    for i in 0..ring.n() {
+        let v = ring.view(i).unwrap();
+        assert_eq!(v.root_id, c.root_id, "s{i}\n{}", ring.describe());
+    }
+}
+
+/// Ring of 4: s0, s1 satellited; s2, s3 Linux kernel bridges (STP). One
+/// root (the lowest bridge ID, whatever its kind), one blocked ring port,
+/// all hosts ping; then the root moves by priority, to a kernel bridge and
+/// back to a Satellite, and every switch follows.
+#[test]
+fn kernel_stp_ring() {
+    require_root!();
+    let mut ring = Ring::new(RingSpec::mixed(vec![
+        Kind::Satellite,
+        Kind::Satellite,
+        Kind::Kernel,
+        Kind::Kernel,
+    ]));
+    ring.wait_started();
+    let (c, t) = converge(&ring, Duration::from_secs(60));
+    println!(
+        "kernel_stp_ring: converged in {t:?} (from daemons up): root {} blocked {:?}\n{}",
+        c.root_id,
+        c.blocked,
+        ring.describe()
+    );
+    assert_eq!(c.root_id, ring::bridge_id(0, 28672));
+    check_root_everywhere(&ring, &c);
+    assert_all_ping(&ring);
+
+    // Root to a kernel bridge.
+    ring.set_priority(3, 4096);
+    let (c, t) = converge(&ring, Duration::from_secs(60));
+    println!(
+        "kernel_stp_ring: root moved to kernel s3 in {t:?}: root {} blocked {:?}\n{}",
+        c.root_id,
+        c.blocked,
+        ring.describe()
+    );
+    assert_eq!(c.root_id, ring::bridge_id(3, 4096));
+    assert_all_ping(&ring);
+
+    // Root back to a Satellite, by satctl.
+    ring.set_priority(1, 0);
+    let (c, t) = converge(&ring, Duration::from_secs(60));
+    println!(
+        "kernel_stp_ring: root moved to satellite s1 in {t:?}: root {} blocked {:?}\n{}",
+        c.root_id,
+        c.blocked,
+        ring.describe()
+    );
+    assert_eq!(c.root_id, ring::bridge_id(1, 0));
+    assert_all_ping(&ring);
+    assert!(ring.alive(), "a daemon died\n{}", ring.logs());
+}
+
+/// Ring of 4: s0, s1 satellited; s2, s3 Open vSwitch RSTP. The link s3-s0
+/// starts down (a line, no blocked port); bringing it up closes the ring,
+/// and RSTP proposal/agreement must block one port quickly.
+#[test]
+fn ovs_rstp_ring() {
+    require_root!();
+    let mut spec = RingSpec::mixed(vec![Kind::Satellite, Kind::Satellite, Kind::Ovs, Kind::Ovs]);
+    spec.down_links = vec![3];
+    let mut ring = Ring::new(spec);
+    ring.wait_started();
+    let t_started = Instant::now();
+    let (c, t) = ring
+        .wait_converged(0, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    println!(
+        "ovs_rstp_ring: line converged {t:?} after the last daemon answered: root {}\n{}",
+        c.root_id,
+        ring.describe()
+    );
+    let _ = t_started;
+    assert_eq!(c.root_id, ring::bridge_id(0, 28672));
+    // Let the line settle (edge ports, FDBs), then close the ring.
+    std::thread::sleep(Duration::from_secs(2));
+    let t0 = Instant::now();
+    ring.link_up(3);
+    let (c, t_conv) = converge(&ring, Duration::from_secs(30));
+    // First moment host 0 reaches host 3 across the new link.
+    let pinged = wait_until(Duration::from_secs(10), || {
+        ring.hosts[0]
+            .run(&format!("ping -c 1 -W 1 {}", ring::host_ip(3)))
+            .status
+            .success()
+    });
+    let t_ping = t0.elapsed();
+    println!(
+        "ovs_rstp_ring: ring closed: all ports agreed in {:.0} ms, host 0 -> host 3 ping after {:.0} ms: root {} blocked {:?}\n{}",
+        t_conv.as_secs_f64() * 1000.0,
+        t_ping.as_secs_f64() * 1000.0,
+        c.root_id,
+        c.blocked,
+        ring.describe()
+    );
+    assert!(pinged, "host 0 cannot reach host 3\n{}", ring.logs());
+    assert_eq!(c.root_id, ring::bridge_id(0, 28672));
+    assert!(
+        t_conv < Duration::from_secs(3),
+        "closing the ring took {t_conv:?} (proposal/agreement should be sub-second)"
+    );
+    assert_all_ping(&ring);
+
+    // Root to an OVS bridge, then back to a Satellite.
+    ring.set_priority(2, 4096);
+    let (c, t) = converge(&ring, Duration::from_secs(30));
+    println!(
+        "ovs_rstp_ring: root moved to OVS s2 in {t:?}: root {} blocked {:?}",
+        c.root_id, c.blocked
+    );
+    assert_eq!(c.root_id, ring::bridge_id(2, 4096));
+    assert_all_ping(&ring);
+    ring.set_priority(1, 0);
+    let (c, t) = converge(&ring, Duration::from_secs(30));
+    println!(
+        "ovs_rstp_ring: root moved to satellite s1 in {t:?}: root {} blocked {:?}\n{}",
+        c.root_id,
+        c.blocked,
+        ring.describe()
+    );
+    assert_eq!(c.root_id, ring::bridge_id(1, 0));
+    assert_all_ping(&ring);
+    assert!(ring.alive(), "a daemon died\n{}", ring.logs());
+}
+
+/// Splits tcpdump -vvv text output into packets (a packet starts with a
+/// timestamp line).
+fn packets(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for line in text.lines() {
+        if line.starts_with(|c: char| c.is_ascii_digit()) {
+            out.push(line.to_string());
+        } else if let Some(last) = out.last_mut() {
+            last.push('\n');
+            last.push_str(line);
+        }
+    }
+    out
+}
+
+fn bad_decode(p: &str) -> bool {
+    let l = p.to_lowercase();
+    [
+        "malformed",
+        "truncated",
+        "[|stp]",
+        "invalid",
+        "unknown",
+        "bogus",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
+}
+
+fn has_tc_flag(p: &str) -> bool {
+    // "Flags [Learn, Forward, Topology change]"; "Topology change ACK" alone
+    // does not count.
+    p.find("Flags [")
+        .map(|i| &p[i..p[i..].find(']').map(|j| i + j).unwrap_or(p.len())])
+        .is_some_and(|f| f.split([',', '[']).any(|x| x.trim() == "Topology change"))
+}
+
+/// tcpdump decodes every BPDU satellited sends: RST BPDUs between two
+/// satellited, STP config BPDUs toward a kernel bridge; a topology change
+/// (a link down and up) shows its flag in both.
+#[test]
+fn tcpdump_decodes_our_bpdus() {
+    require_root!();
+    let mut ring = Ring::new(RingSpec::mixed(vec![
+        Kind::Satellite,
+        Kind::Satellite,
+        Kind::Kernel,
+        Kind::Kernel,
+    ]));
+    ring.wait_started();
+    let (c, _) = converge(&ring, Duration::from_secs(60));
+    println!(
+        "tcpdump: converged: root {} blocked {:?}\n{}",
+        c.root_id,
+        c.blocked,
+        ring.describe()
+    );
+    let tcpdump = std::path::Path::new("/usr/bin/tcpdump");
+    // Link 0: s0 r0 <-> s1 l1 (satellited both ends, RSTP).
+    // Link 1: s1 r1 <-> s2 l2 (satellited toward a kernel bridge, STP).
+    let mut cap_rstp = ring.sw[0].spawn(
+        tcpdump,
+        &["-l", "-e", "-vvv", "-n", "-i", "r0", "stp"],
+        &ring.scratch.join("cap-r0.txt"),
+    );
+    let mut cap_stp = ring.sw[1].spawn(
+        tcpdump,
+        &["-l", "-e", "-vvv", "-n", "-i", "r1", "stp"],
+        &ring.scratch.join("cap-r1.txt"),
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    // A topology change: the link s3-s0 down, then up.
+    ring.link_down(3);
+    let _ = ring.wait_converged(1, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(3));
+    ring.link_up(3);
+    let (c2, _) = converge(&ring, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(3));
+    let sat1 = ring.view_ports(1, &["r1".to_string()]);
+    let stp_json: serde_json::Value =
+        serde_json::from_str(&ring.satctl(1, "show stp --json")).unwrap();
+    cap_rstp.stop();
+    cap_stp.stop();
+    println!(
+        "tcpdump: after link down/up: root {} blocked {:?}",
+        c2.root_id, c2.blocked
+    );
+    let text_rstp = cap_rstp.log_text();
+    let text_stp = cap_stp.log_text();
+    let check = |what: &str, text: &str, ours: &[&str], want: &str| {
+        let pk = packets(text);
+        let from_us: Vec<&String> = pk
+            .iter()
+            .filter(|p| ours.iter().any(|m| p.contains(m)))
+            .collect();
+        let bad: Vec<&String> = pk.iter().filter(|p| bad_decode(p)).collect();
+        let tc = from_us.iter().filter(|p| has_tc_flag(p)).count();
+        let kind = from_us.iter().filter(|p| p.contains(want)).count();
+        println!(
+            "tcpdump {what}: {} packets, {} from satellited ({kind} of them {want}), {tc} with the Topology change flag, {} badly decoded",
+            pk.len(),
+            from_us.len(),
+            bad.len()
+        );
+        assert!(
+            bad.is_empty(),
+            "{what}: packets tcpdump could not decode:\n{bad:#?}"
+        );
+        assert!(
+            kind >= 3,
+            "{what}: too few {want} BPDUs from satellited:\n{text}"
+        );
+        assert!(
+            tc >= 1,
+            "{what}: no BPDU from satellited with the Topology change flag:\n{text}"
+        );
+        if let Some(p) = from_us.iter().find(|p| has_tc_flag(p)) {
+            println!("tcpdump {what}: example:\n{p}");
+        }
+    };
+    // Satellite MACs of s0's r0 and s1's r1.
+    check(
+        "s0-s1 (RSTP)",
+        &text_rstp,
+        &[&ring::port_mac(0, 2)],
+        "802.1w",
+    );
+    println!("s1 r1 view: {sat1:?}");
+    check(
+        "s1-s2 (toward kernel STP)",
+        &text_stp,
+        &[&ring::port_mac(1, 2)],
+        "802.1d",
+    );
+    let r1 = stp_json["ports"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["name"] == "r1").cloned())
+        .unwrap_or_default();
+    assert_eq!(r1["protocol"], "stp", "s1 r1 faces a kernel bridge: {r1}");
+}
