@@ -134,6 +134,20 @@ EOF
 sat_stats() {
     "$BIN/satctl" -s "$WORK/sat.sock" show stats --json 2>/dev/null
 }
+# Every thread of PID but the worker goes to CTL_CPU; warns unless the
+# worker sits alone on FWD_CPU.
+pin_others() {
+    local t comm
+    for t in /proc/"$1"/task/*; do
+        comm=$(cat "$t/comm" 2>/dev/null) || continue
+        if [[ $comm == worker* ]]; then
+            [[ $(taskset -pc "${t##*/}" 2>/dev/null) == *": $FWD_CPU" ]] ||
+                log "   warning: $comm not pinned to CPU $FWD_CPU: $(taskset -pc "${t##*/}" 2>&1)"
+        else
+            taskset -pc "$CTL_CPU" "${t##*/}" >/dev/null 2>&1 || true
+        fi
+    done
+}
 run_satellited() {
     local n=$1 mix=$2 out=$WORK/satellited.log
     cat >"$WORK/sat.toml" <<EOF
@@ -151,10 +165,17 @@ per_port_limit = $((2 * n + 4096))
 [stp]
 enabled = false
 EOF
+    # No --lcores: satellited pins its worker with core_affinity, which only
+    # offers the CPUs the spawning thread may already use, so with
+    # `--lcores=0@0` the worker would stay on CPU 0 ("no such CPU core";
+    # dataplane/src/lcore.rs). With the default `0@(0-1)` the worker pins
+    # itself to CPU 1, and the harness moves every other thread to CPU 0.
     "$BIN/satellited" -c "$WORK/sat.toml" --name "satbench$$" --socket "$WORK/sat.sock" \
-        --eal "--lcores=0@$CTL_CPU $(vdevs)" >"$out" 2>&1 &
+        --eal "$(vdevs)" >"$out" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
+    for t in $(seq 300); do [[ -S $WORK/sat.sock ]] && break; sleep 0.1; done
+    pin_others "$pid"
     # Warm-up: until both sides' stations are all learned (or 90 s), then WARM s.
     local want=$((2 * n)) have=0 t
     for t in $(seq 900); do
@@ -171,6 +192,7 @@ EOF
     local note=""
     [[ $have -ge $want ]] || note="(FDB $have of $want after 90 s)"
     sleep "$WARM"
+    pin_others "$pid"
     local t0 t1
     t0=$(date +%s.%N); sat_stats >"$WORK/s0.json"
     if [[ -n ${BENCH_PERF:-} ]]; then
