@@ -213,7 +213,10 @@ pub fn classify(
         let port = snap.port(in_port);
         return match hdr.dst[5] {
             0x00 if hdr.tags == 0 => {
-                if port.is_some_and(|p| p.bpdu_guard) {
+                // On a guarded port the first BPDU goes up so the control
+                // lcore can disable the port; once it is down, the rest
+                // are dropped here.
+                if port.is_some_and(|p| p.bpdu_guard && !p.learning && !p.forwarding) {
                     (Verdict::Drop(DropReason::BpduGuard), None)
                 } else {
                     (Verdict::Punt(PuntKind::Bpdu), None)

@@ -11,11 +11,23 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{file}: cannot read: {source}")]
-    Read { file: String, source: std::io::Error },
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("{file}:{line}: key `{key}`: {message}")]
-    Invalid { file: String, line: usize, key: String, message: String },
+    Invalid {
+        file: String,
+        line: usize,
+        key: String,
+        message: String,
+    },
     #[error("{file}:{line}: {message}")]
-    Syntax { file: String, line: usize, message: String },
+    Syntax {
+        file: String,
+        line: usize,
+        message: String,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -99,7 +111,11 @@ pub struct FdbConfig {
 
 impl Default for FdbConfig {
     fn default() -> Self {
-        FdbConfig { capacity: 1 << 20, per_port_limit: 1 << 18, aging_time: 300 }
+        FdbConfig {
+            capacity: 1 << 20,
+            per_port_limit: 1 << 18,
+            aging_time: 300,
+        }
     }
 }
 
@@ -117,6 +133,52 @@ pub struct MetricsConfig {
     pub listen: Option<String>,
 }
 
+/// Which spanning-tree protocol a bridge speaks (Force Protocol Version).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StpVersion {
+    /// 802.1D-1998 STP only (Force Protocol Version 0).
+    Stp,
+    /// RSTP, falling back to STP per port toward legacy bridges.
+    #[default]
+    Rstp,
+}
+
+/// Spanning tree (802.1D-2004 clause 17). Defaults are the standard's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StpConfig {
+    /// Run the spanning tree on the ports (off: a plain learning switch,
+    /// which loops on a ring).
+    pub enabled: bool,
+    /// Bridge priority: a multiple of 4096 in 0..=61440.
+    pub priority: u16,
+    /// Seconds between BPDUs (1..=10).
+    pub hello_time: u16,
+    /// Seconds root information lives (6..=40).
+    pub max_age: u16,
+    /// Seconds in each of listening/learning for STP neighbours (4..=30).
+    pub forward_delay: u16,
+    /// BPDUs per port per hello time at most (1..=10).
+    pub tx_hold_count: u8,
+    pub force_version: StpVersion,
+}
+
+impl Default for StpConfig {
+    fn default() -> Self {
+        use satellite_protocol::rstp as r;
+        StpConfig {
+            enabled: true,
+            priority: r::DEFAULT_BRIDGE_PRIORITY,
+            hello_time: r::DEFAULT_HELLO_TIME,
+            max_age: r::DEFAULT_MAX_AGE,
+            forward_delay: r::DEFAULT_FORWARD_DELAY,
+            tx_hold_count: r::DEFAULT_TX_HOLD_COUNT,
+            force_version: StpVersion::Rstp,
+        }
+    }
+}
+
 /// One switch port.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,6 +192,26 @@ pub struct PortConfig {
     pub backend: Backend,
     #[serde(default)]
     pub kind: PortKind,
+    /// Spanning-tree path cost; default from link speed (802.1t).
+    #[serde(default)]
+    pub path_cost: Option<u32>,
+    /// Spanning-tree port priority: a multiple of 16 in 0..=240.
+    #[serde(default)]
+    pub priority: Option<u8>,
+}
+
+impl PortConfig {
+    /// A port on kernel interface `name` with every default.
+    pub fn iface(name: &str) -> PortConfig {
+        PortConfig {
+            name: name.into(),
+            dpdk: false,
+            backend: Backend::Auto,
+            kind: PortKind::Auto,
+            path_cost: None,
+            priority: None,
+        }
+    }
 }
 
 /// The whole file.
@@ -139,6 +221,7 @@ pub struct Config {
     pub bridge: BridgeConfig,
     pub dataplane: DataplaneConfig,
     pub fdb: FdbConfig,
+    pub stp: StpConfig,
     pub control: ControlConfig,
     pub metrics: MetricsConfig,
     #[serde(rename = "port")]
@@ -146,7 +229,11 @@ pub struct Config {
 }
 
 fn line_of(src: &str, offset: usize) -> usize {
-    src[..offset.min(src.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    src[..offset.min(src.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Finds the line of a dotted key path (`fdb.aging_time`, `port.1.name`)
@@ -158,13 +245,18 @@ fn line_of_key(src: &str, path: &str) -> Option<usize> {
     let mut best = None;
     let mut parts = path.split('.').peekable();
     while let Some(part) = parts.next() {
-        let Some((key, item)) = table.get_key_value(part) else { break };
+        let Some((key, item)) = table.get_key_value(part) else {
+            break;
+        };
         best = key.span().or(best);
         table = match item {
             Item::Table(t) => t,
             Item::Value(Value::InlineTable(t)) => t,
             Item::ArrayOfTables(a) => {
-                let Some(t) = parts.next().and_then(|i| i.parse().ok()).and_then(|i| a.get(i))
+                let Some(t) = parts
+                    .next()
+                    .and_then(|i| i.parse().ok())
+                    .and_then(|i| a.get(i))
                 else {
                     break;
                 };
@@ -181,8 +273,10 @@ impl Config {
     /// Reads and validates a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
-        let src = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: file.clone(),
+            source,
+        })?;
         Self::parse(&src, &file)
     }
 
@@ -201,17 +295,27 @@ impl Config {
                     .unwrap_or(1);
                 let message = inner.message().trim().to_string();
                 if key.is_empty() || key == "." {
-                    return Err(ConfigError::Syntax { file: file.into(), line, message });
+                    return Err(ConfigError::Syntax {
+                        file: file.into(),
+                        line,
+                        message,
+                    });
                 }
-                return Err(ConfigError::Invalid { file: file.into(), line, key, message });
+                return Err(ConfigError::Invalid {
+                    file: file.into(),
+                    line,
+                    key,
+                    message,
+                });
             }
         };
-        cfg.validate().map_err(|(key, message)| ConfigError::Invalid {
-            file: file.into(),
-            line: line_of_key(src, &key).unwrap_or(1),
-            key,
-            message,
-        })?;
+        cfg.validate()
+            .map_err(|(key, message)| ConfigError::Invalid {
+                file: file.into(),
+                line: line_of_key(src, &key).unwrap_or(1),
+                key,
+                message,
+            })?;
         Ok(cfg)
     }
 
@@ -220,12 +324,19 @@ impl Config {
     pub fn validate(&self) -> Result<(), (String, String)> {
         let d = &self.dataplane;
         if d.workers == 0 || d.workers > 64 {
-            return Err(("dataplane.workers".into(), "must be between 1 and 64".into()));
+            return Err((
+                "dataplane.workers".into(),
+                "must be between 1 and 64".into(),
+            ));
         }
         if !d.worker_cores.is_empty() && d.worker_cores.len() != d.workers as usize {
             return Err((
                 "dataplane.worker_cores".into(),
-                format!("lists {} cores for {} workers", d.worker_cores.len(), d.workers),
+                format!(
+                    "lists {} cores for {} workers",
+                    d.worker_cores.len(),
+                    d.workers
+                ),
             ));
         }
         if d.memory_mb < 32 {
@@ -241,10 +352,16 @@ impl Config {
             ));
         }
         if !(64..=9216 + 26).contains(&d.max_frame_len) {
-            return Err(("dataplane.max_frame_len".into(), "must be between 64 and 9242".into()));
+            return Err((
+                "dataplane.max_frame_len".into(),
+                "must be between 64 and 9242".into(),
+            ));
         }
         if self.fdb.capacity == 0 || self.fdb.capacity > 16 << 20 {
-            return Err(("fdb.capacity".into(), "must be between 1 and 16777216".into()));
+            return Err((
+                "fdb.capacity".into(),
+                "must be between 1 and 16777216".into(),
+            ));
         }
         if self.fdb.per_port_limit == 0 {
             return Err(("fdb.per_port_limit".into(), "must be at least 1".into()));
@@ -257,8 +374,37 @@ impl Config {
         }
         if let Some(l) = &self.metrics.listen {
             if l.parse::<std::net::SocketAddr>().is_err() {
-                return Err(("metrics.listen".into(), format!("{l:?} is not an address:port")));
+                return Err((
+                    "metrics.listen".into(),
+                    format!("{l:?} is not an address:port"),
+                ));
             }
+        }
+        let st = &self.stp;
+        if !st.priority.is_multiple_of(4096) || st.priority > 61440 {
+            return Err((
+                "stp.priority".into(),
+                "must be a multiple of 4096 in 0..=61440".into(),
+            ));
+        }
+        if !(1..=10).contains(&st.hello_time) {
+            return Err(("stp.hello_time".into(), "must be 1..=10 seconds".into()));
+        }
+        if !(6..=40).contains(&st.max_age) {
+            return Err(("stp.max_age".into(), "must be 6..=40 seconds".into()));
+        }
+        if !(4..=30).contains(&st.forward_delay) {
+            return Err(("stp.forward_delay".into(), "must be 4..=30 seconds".into()));
+        }
+        // 802.1D 17.14: 2 × (Forward Delay − 1) ≥ Max Age ≥ 2 × (Hello Time + 1).
+        if 2 * (st.forward_delay - 1) < st.max_age || st.max_age < 2 * (st.hello_time + 1) {
+            return Err((
+                "stp.max_age".into(),
+                "must satisfy 2 x (forward_delay - 1) >= max_age >= 2 x (hello_time + 1)".into(),
+            ));
+        }
+        if !(1..=10).contains(&st.tx_hold_count) {
+            return Err(("stp.tx_hold_count".into(), "must be 1..=10".into()));
         }
         let mut seen = std::collections::HashSet::new();
         for (i, p) in self.ports.iter().enumerate() {
@@ -266,7 +412,24 @@ impl Config {
                 return Err((format!("port.{i}.name"), "must not be empty".into()));
             }
             if !seen.insert(&p.name) {
-                return Err((format!("port.{i}.name"), format!("port {:?} listed twice", p.name)));
+                return Err((
+                    format!("port.{i}.name"),
+                    format!("port {:?} listed twice", p.name),
+                ));
+            }
+            if let Some(pr) = p.priority {
+                if !pr.is_multiple_of(16) || pr > 240 {
+                    return Err((
+                        format!("port.{i}.priority"),
+                        "must be a multiple of 16 in 0..=240".into(),
+                    ));
+                }
+            }
+            if p.path_cost == Some(0) || p.path_cost.is_some_and(|c| c > 200_000_000) {
+                return Err((
+                    format!("port.{i}.path_cost"),
+                    "must be 1..=200000000".into(),
+                ));
             }
         }
         Ok(())
@@ -350,6 +513,22 @@ name = "veth2"
         let e = err("[[port]]\nname = \"a\"\n[[port]]\nname = \"a\"\n");
         assert!(e.contains("port.1.name"), "{e}");
         assert!(e.starts_with("bad.toml:4:"), "{e}");
+    }
+
+    #[test]
+    fn stp_values_are_checked() {
+        let e = err("[stp]\npriority = 4095\n");
+        assert!(e.starts_with("bad.toml:2: key `stp.priority`"), "{e}");
+        let e = err("[stp]\nmax_age = 20\nforward_delay = 4\n");
+        assert!(e.contains("stp.max_age"), "{e}");
+        let c = Config::parse(
+            "[stp]\nhello_time = 1\nmax_age = 6\nforward_delay = 4\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.stp.max_age, 6);
+        let e = err("[[port]]\nname = \"a\"\npriority = 17\n");
+        assert!(e.contains("port.0.priority"), "{e}");
     }
 
     #[test]

@@ -17,6 +17,25 @@ pub enum Request {
     ShowPorts,
     ShowFdb,
     ShowStats,
+    ShowStp,
+    /// Bridge priority: a multiple of 4096 in 0..=61440.
+    SetPriority {
+        priority: u32,
+    },
+    SetPortCost {
+        port: String,
+        cost: u32,
+    },
+    /// Port priority: a multiple of 16 in 0..=240.
+    SetPortPriority {
+        port: String,
+        priority: u32,
+    },
+    /// Administratively enable or disable a port.
+    PortAdmin {
+        port: String,
+        up: bool,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,10 +49,18 @@ pub struct Response {
 
 impl Response {
     pub fn ok(data: impl Serialize) -> Response {
-        Response { ok: true, error: None, data: serde_json::to_value(data).unwrap_or_default() }
+        Response {
+            ok: true,
+            error: None,
+            data: serde_json::to_value(data).unwrap_or_default(),
+        }
     }
     pub fn err(msg: impl Into<String>) -> Response {
-        Response { ok: false, error: Some(msg.into()), data: serde_json::Value::Null }
+        Response {
+            ok: false,
+            error: Some(msg.into()),
+            data: serde_json::Value::Null,
+        }
     }
 }
 
@@ -48,6 +75,7 @@ pub struct PortInfo {
     pub link_up: bool,
     pub speed_mbps: u32,
     pub kind: String,
+    pub admin_up: bool,
     pub learning: bool,
     pub forwarding: bool,
     pub fdb_entries: u32,
@@ -75,6 +103,16 @@ pub struct PortStats {
     pub drops: BTreeMap<String, u64>,
     /// What the device itself counted as lost (no RX descriptor, no mbuf).
     pub rx_missed: u64,
+    /// Spanning-tree role and state, when the spanning tree runs.
+    pub stp_role: Option<String>,
+    pub stp_state: Option<String>,
+    /// BPDUs by type (config, tcn, rst) received and sent.
+    pub bpdus_rx: BTreeMap<String, u64>,
+    pub bpdus_tx: BTreeMap<String, u64>,
+    /// Times BPDU guard disabled the port.
+    pub bpdu_guard_trips: u64,
+    pub admin_up: bool,
+    pub link_up: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -111,18 +149,31 @@ pub struct StatsReport {
     pub tsc_hz: u64,
     /// Control frames received by the control lcore, by kind.
     pub control_frames: BTreeMap<String, u64>,
+    /// Topology changes the spanning tree saw.
+    pub stp_topology_changes: u64,
+    /// BPDUs that failed to parse.
+    pub stp_invalid_bpdus: u64,
+    /// Frames of the control lcore lost (no mbuf or injection queue full).
+    pub control_tx_failed: u64,
 }
 
 /// Sends one request to the daemon at `socket` and returns its answer.
 pub fn call(socket: &Path, req: &Request) -> Result<Response, String> {
-    let stream = UnixStream::connect(socket)
-        .map_err(|e| format!("cannot connect to {}: {e} (is satellited running?)", socket.display()))?;
+    let stream = UnixStream::connect(socket).map_err(|e| {
+        format!(
+            "cannot connect to {}: {e} (is satellited running?)",
+            socket.display()
+        )
+    })?;
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
     let mut w = &stream;
     let mut line = serde_json::to_string(req).map_err(|e| e.to_string())?;
     line.push('\n');
-    w.write_all(line.as_bytes()).map_err(|e| format!("write: {e}"))?;
+    w.write_all(line.as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
     let mut reply = String::new();
-    BufReader::new(&stream).read_line(&mut reply).map_err(|e| format!("read: {e}"))?;
+    BufReader::new(&stream)
+        .read_line(&mut reply)
+        .map_err(|e| format!("read: {e}"))?;
     serde_json::from_str(&reply).map_err(|e| format!("bad reply from daemon: {e}"))
 }

@@ -13,13 +13,14 @@ use satellite_dataplane::fdb::{Fdb, LearnOutcome};
 use satellite_dataplane::frame::{DropReason, PuntKind};
 use satellite_dataplane::port::{self, EthPort};
 use satellite_dataplane::snapshot::{PortIndex, Publisher, SnapshotBuilder};
-use satellite_dataplane::worker::{self, CoarseClock, RxQueue, WorkerPlan, WorkerShared};
+use satellite_dataplane::worker::{self, CoarseClock, Injected, RxQueue, WorkerPlan, WorkerShared};
 use satellite_dataplane::{lcore, Eal, Mempool};
 
-use crate::config::{Backend, Config, PortKind};
+use crate::config::{Backend, Config, PortConfig, PortKind};
 use crate::control::{
     FdbRow, FdbStatsReport, PortInfo, PortStats, Request, Response, StatsReport, WorkerStats,
 };
+use crate::spanning_tree::{role_name, state_name, Effect, SpanningTree};
 
 /// A request from a management thread with the channel to answer on.
 pub type Envelope = (Request, Sender<Response>);
@@ -36,9 +37,23 @@ pub struct SwitchPort {
     pub iface: Option<String>,
     pub backend: &'static str,
     pub kind: PortKind,
+    pub cfg: PortConfig,
     pub eth: EthPort,
     /// Kernel carrier (or DPDK link) as last seen.
     pub carrier: bool,
+    /// Administratively enabled (`satctl port P up|down`, BPDU guard).
+    pub admin_up: bool,
+    /// What the spanning tree allows (always true when it is off).
+    pub stp_learning: bool,
+    pub stp_forwarding: bool,
+    /// Times BPDU guard disabled this port.
+    pub bpdu_guard_trips: u64,
+}
+
+impl SwitchPort {
+    fn enabled(&self) -> bool {
+        self.carrier && self.admin_up
+    }
 }
 
 pub struct Daemon {
@@ -55,11 +70,19 @@ pub struct Daemon {
     epoch: u64,
     started: Instant,
     control_frames: BTreeMap<String, u64>,
+    stp: Option<SpanningTree>,
+    effects: Vec<Effect>,
+    /// Control-lcore frames lost because the injection queue or the mbuf
+    /// pool was exhausted.
+    inject_failed: u64,
 }
 
 fn bpffs_mounted() -> bool {
     std::fs::read_to_string("/proc/mounts")
-        .map(|m| m.lines().any(|l| l.split_whitespace().nth(2) == Some("bpf")))
+        .map(|m| {
+            m.lines()
+                .any(|l| l.split_whitespace().nth(2) == Some("bpf"))
+        })
         .unwrap_or(false)
 }
 
@@ -73,7 +96,10 @@ fn read_carrier(iface: &str) -> Option<bool> {
 pub fn eal_args(cfg: &Config) -> Vec<String> {
     let user = &cfg.dataplane.eal;
     let mut a: Vec<String> = Vec::new();
-    let has = |flag: &str| user.iter().any(|u| u == flag || u.starts_with(&format!("{flag}=")));
+    let has = |flag: &str| {
+        user.iter()
+            .any(|u| u == flag || u.starts_with(&format!("{flag}=")))
+    };
     if !has("--huge-dir") && !has("--socket-mem") && !has("--no-huge") {
         a.push("--no-huge".into());
     }
@@ -81,7 +107,11 @@ pub fn eal_args(cfg: &Config) -> Vec<String> {
         a.extend(["-m".into(), cfg.dataplane.memory_mb.to_string()]);
     }
     if !has("--file-prefix") {
-        a.push(format!("--file-prefix=satellite-{}-{}", cfg.name(), std::process::id()));
+        a.push(format!(
+            "--file-prefix=satellite-{}-{}",
+            cfg.name(),
+            std::process::id()
+        ));
     }
     if !has("--no-shconf") && !has("--proc-type") {
         a.push("--no-shconf".into());
@@ -89,10 +119,14 @@ pub fn eal_args(cfg: &Config) -> Vec<String> {
     if !has("-l") && !has("--lcores") && !has("-c") {
         // The control lcore may float over every CPU; workers are pinned
         // separately once registered.
-        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let n = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         a.push(format!("--lcores=0@(0-{})", n - 1));
     }
-    let wants_pci = user.iter().any(|u| u == "-a" || u == "--allow" || u.starts_with("--allow="));
+    let wants_pci = user
+        .iter()
+        .any(|u| u == "-a" || u == "--allow" || u.starts_with("--allow="));
     if !wants_pci && !has("--no-pci") && cfg.ports.iter().all(|p| !p.dpdk) {
         a.push("--no-pci".into());
     }
@@ -115,11 +149,11 @@ impl Daemon {
         // Ports: kernel interfaces first (in the order given), then DPDK
         // devices named in the config, then any other device the EAL
         // arguments created (vdevs, PCI), so `--eal '--vdev net_null0'` works.
-        let mut specs: Vec<(String, Option<String>, &'static str, PortKind, u16)> = Vec::new();
+        let mut specs: Vec<(String, Option<String>, &'static str, PortConfig, u16)> = Vec::new();
         for (i, p) in cfg.ports.iter().enumerate() {
             if p.dpdk {
                 let id = EthPort::id_by_name(&p.name).map_err(|e| e.to_string())?;
-                specs.push((p.name.clone(), None, "dpdk", p.kind, id));
+                specs.push((p.name.clone(), None, "dpdk", p.clone(), id));
                 continue;
             }
             if !std::path::Path::new(&format!("/sys/class/net/{}", p.name)).exists() {
@@ -151,30 +185,59 @@ impl Daemon {
             }
             let (vname, backend) = made.expect("one backend was created");
             let id = EthPort::id_by_name(&vname).map_err(|e| e.to_string())?;
-            specs.push((p.name.clone(), Some(p.name.clone()), backend, p.kind, id));
+            specs.push((p.name.clone(), Some(p.name.clone()), backend, p.clone(), id));
         }
         for id in 0..port::port_count() {
             if !specs.iter().any(|s| s.4 == id) {
-                specs.push((EthPort::name_of(id), None, "dpdk", PortKind::Auto, id));
+                let name = EthPort::name_of(id);
+                let mut pc = PortConfig::iface(&name);
+                pc.dpdk = true;
+                specs.push((name, None, "dpdk", pc, id));
             }
         }
         if specs.is_empty() {
-            return Err("no ports: give --iface IF (repeatable), [[port]] in the config, \
+            return Err(
+                "no ports: give --iface IF (repeatable), [[port]] in the config, \
                         or DPDK devices with --eal"
-                .into());
+                    .into(),
+            );
         }
         if specs.len() > u16::MAX as usize {
             return Err("too many ports".into());
         }
 
         let mut ports = Vec::new();
-        for (name, iface, backend, kind, id) in specs {
+        for (name, iface, backend, pcfg, id) in specs {
             let eth = EthPort::start(id, workers_n, workers_n, cfg.dataplane.ring_size, &pool)
                 .map_err(|e| format!("port {name}: {e}"))?;
-            let carrier = iface.as_deref().and_then(read_carrier).unwrap_or(eth.link().up);
+            let carrier = iface
+                .as_deref()
+                .and_then(read_carrier)
+                .unwrap_or(eth.link().up);
             info!(port = %name, backend, dpdk_port = id, mac = %fmt_mac(eth.mac()), carrier, "port started");
-            ports.push(SwitchPort { name, iface, backend, kind, eth, carrier });
+            ports.push(SwitchPort {
+                name,
+                iface,
+                backend,
+                kind: pcfg.kind,
+                cfg: pcfg,
+                eth,
+                carrier,
+                admin_up: true,
+                stp_learning: !cfg.stp.enabled,
+                stp_forwarding: !cfg.stp.enabled,
+                bpdu_guard_trips: 0,
+            });
         }
+        let stp = if cfg.stp.enabled {
+            let list: Vec<_> = ports
+                .iter()
+                .map(|p| (p.name.clone(), p.eth.mac(), p.cfg.clone()))
+                .collect();
+            Some(SpanningTree::new(&cfg.stp, &list)?)
+        } else {
+            None
+        };
 
         let fdb = Fdb::new(cfg.fdb.capacity, cfg.fdb.per_port_limit, cfg.fdb.aging_time);
         let mut builder = SnapshotBuilder::new(ports.len());
@@ -197,16 +260,30 @@ impl Daemon {
             epoch: 0,
             started: Instant::now(),
             control_frames: BTreeMap::new(),
+            stp,
+            effects: Vec::new(),
+            inject_failed: 0,
         };
-        d.apply_carrier_to_builder();
+        for i in 0..d.ports.len() {
+            if d.ports[i].enabled() {
+                let speed = d.ports[i].eth.link().speed_mbps;
+                if let Some(stp) = d.stp.as_mut() {
+                    stp.port_up(i as PortIndex, speed);
+                }
+            }
+        }
+        d.refresh_port_views();
         d.publish();
         d.start_workers()?;
+        d.apply_stp_effects();
         Ok(d)
     }
 
     fn start_workers(&mut self) -> Result<(), String> {
         let n = self.cfg.dataplane.workers as usize;
-        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         let dpdk_ports: Vec<u16> = self.ports.iter().map(|p| p.eth.id()).collect();
         for w in 0..n {
             let core = self.cfg.dataplane.worker_cores.get(w).copied().or_else(|| {
@@ -220,7 +297,11 @@ impl Daemon {
                     .ports
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| RxQueue { port: i as PortIndex, dpdk_port: p.eth.id(), queue: w as u16 })
+                    .map(|(i, p)| RxQueue {
+                        port: i as PortIndex,
+                        dpdk_port: p.eth.id(),
+                        queue: w as u16,
+                    })
                     .collect(),
                 dpdk_ports: dpdk_ports.clone(),
                 tx_queue: w as u16,
@@ -232,7 +313,9 @@ impl Daemon {
                 .name(format!("worker{w}"))
                 .spawn(move || {
                     match lcore::register_current_thread(plan.core) {
-                        Ok(lc) => info!(worker = w, lcore = lc, core = ?plan.core, "worker started"),
+                        Ok(lc) => {
+                            info!(worker = w, lcore = lc, core = ?plan.core, "worker started")
+                        }
                         Err(e) => {
                             error!(worker = w, "cannot register with DPDK: {e}");
                             return;
@@ -248,13 +331,87 @@ impl Daemon {
         Ok(())
     }
 
-    fn apply_carrier_to_builder(&mut self) {
+    /// Recomputes what workers see of each port from carrier, admin state
+    /// and spanning-tree state.
+    fn refresh_port_views(&mut self) {
         for (i, p) in self.ports.iter().enumerate() {
             let v = &mut self.builder.ports[i];
-            v.forwarding = p.carrier;
-            v.learning = p.carrier;
+            v.forwarding = p.enabled() && p.stp_forwarding;
+            v.learning = p.enabled() && p.stp_learning;
             v.bpdu_guard = p.kind == PortKind::Edge;
         }
+    }
+
+    /// Carries out what the spanning tree asked for; returns whether a
+    /// port's view changed.
+    fn apply_stp_effects(&mut self) -> bool {
+        let Some(stp) = self.stp.as_mut() else {
+            return false;
+        };
+        stp.poll();
+        stp.drain(&mut self.effects);
+        let mut changed = false;
+        for e in std::mem::take(&mut self.effects) {
+            match e {
+                Effect::Send { port, frame } => self.inject(port, &frame),
+                Effect::PortState {
+                    port,
+                    learning,
+                    forwarding,
+                } => {
+                    let p = &mut self.ports[port as usize];
+                    p.stp_learning = learning;
+                    p.stp_forwarding = forwarding;
+                    changed = true;
+                }
+                Effect::Flush { port } => {
+                    self.fdb.flush_port(port);
+                }
+            }
+        }
+        if changed {
+            self.refresh_port_views();
+        }
+        changed
+    }
+
+    /// Hands a frame to worker 0 to send on `port`.
+    fn inject(&mut self, port: PortIndex, frame: &[u8]) {
+        let Some(mbuf) = self.pool.alloc_with(frame) else {
+            self.inject_failed += 1;
+            return;
+        };
+        if self
+            .workers
+            .first()
+            .is_none_or(|w| w.inject.push(Injected { port, mbuf }).is_err())
+        {
+            self.inject_failed += 1;
+        }
+    }
+
+    /// Administratively enables or disables a port.
+    fn set_admin(&mut self, i: usize, up: bool) {
+        let was = self.ports[i].enabled();
+        self.ports[i].admin_up = up;
+        let now = self.ports[i].enabled();
+        if was != now {
+            self.port_enabled_changed(i, now);
+        }
+    }
+
+    fn port_enabled_changed(&mut self, i: usize, enabled: bool) {
+        if let Some(stp) = self.stp.as_mut() {
+            if enabled {
+                stp.port_up(i as PortIndex, self.ports[i].eth.link().speed_mbps);
+            } else {
+                stp.port_down(i as PortIndex);
+            }
+        }
+        if !enabled {
+            self.fdb.flush_port(i as PortIndex);
+        }
+        self.refresh_port_views();
     }
 
     fn publish(&mut self) {
@@ -297,7 +454,27 @@ impl Daemon {
                         PuntKind::Sstp => "sstp",
                     };
                     *self.control_frames.entry(kind.into()).or_default() += 1;
-                    drop(p.mbuf);
+                    let i = p.port as usize;
+                    if p.kind != PuntKind::Bpdu || i >= self.ports.len() {
+                        continue;
+                    }
+                    if self.ports[i].kind == PortKind::Edge {
+                        // BPDU guard: a bridge on a port configured for hosts.
+                        if self.ports[i].admin_up {
+                            self.ports[i].bpdu_guard_trips += 1;
+                            warn!(target: "sstp", port = %self.ports[i].name,
+                                "BPDU guard: BPDU received on an edge port, port disabled \
+                                 (re-enable with `satctl port {} up`)", self.ports[i].name);
+                            self.set_admin(i, false);
+                            ports_changed = true;
+                        }
+                        continue;
+                    }
+                    if self.ports[i].enabled() {
+                        if let Some(stp) = self.stp.as_mut() {
+                            stp.receive(p.port, p.mbuf.data());
+                        }
+                    }
                 }
             }
 
@@ -305,18 +482,20 @@ impl Daemon {
                 last_carrier = Instant::now();
                 for i in 0..self.ports.len() {
                     let p = &self.ports[i];
-                    let up = p.iface.as_deref().and_then(read_carrier).unwrap_or_else(|| p.eth.link().up);
+                    let up = p
+                        .iface
+                        .as_deref()
+                        .and_then(read_carrier)
+                        .unwrap_or_else(|| p.eth.link().up);
                     if up != p.carrier {
                         info!(target: "sstp", port = %p.name, up, "link {}", if up { "up" } else { "down" });
+                        let was = self.ports[i].enabled();
                         self.ports[i].carrier = up;
-                        if !up {
-                            self.fdb.flush_port(i as PortIndex);
+                        if was != self.ports[i].enabled() {
+                            self.port_enabled_changed(i, !was);
                         }
                         ports_changed = true;
                     }
-                }
-                if ports_changed {
-                    self.apply_carrier_to_builder();
                 }
             }
 
@@ -328,7 +507,12 @@ impl Daemon {
                 }
             }
 
-            if (self.fdb.is_dirty() || ports_changed) && last_publish.elapsed() >= PUBLISH_INTERVAL {
+            ports_changed |= self.apply_stp_effects();
+
+            // Port changes publish at once (they stop or start forwarding);
+            // FDB-only changes are batched to one publish per interval.
+            if ports_changed || (self.fdb.is_dirty() && last_publish.elapsed() >= PUBLISH_INTERVAL)
+            {
                 self.publish();
                 ports_changed = false;
                 last_publish = Instant::now();
@@ -347,11 +531,61 @@ impl Daemon {
         }
     }
 
+    fn port_index(&self, name: &str) -> Result<usize, String> {
+        self.ports
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = self.ports.iter().map(|p| p.name.as_str()).collect();
+                format!("no port {name:?} (ports: {})", names.join(", "))
+            })
+    }
+
+    fn stp_mut(&mut self) -> Result<&mut SpanningTree, String> {
+        self.stp
+            .as_mut()
+            .ok_or_else(|| "spanning tree is disabled ([stp] enabled = false)".into())
+    }
+
     fn handle(&mut self, req: Request) -> Response {
-        match req {
-            Request::ShowPorts => Response::ok(self.port_infos()),
-            Request::ShowFdb => Response::ok(self.fdb_rows()),
-            Request::ShowStats => Response::ok(self.stats()),
+        let r: Result<serde_json::Value, String> = match req {
+            Request::ShowPorts => Ok(serde_json::to_value(self.port_infos()).unwrap_or_default()),
+            Request::ShowFdb => Ok(serde_json::to_value(self.fdb_rows()).unwrap_or_default()),
+            Request::ShowStats => Ok(serde_json::to_value(self.stats()).unwrap_or_default()),
+            Request::ShowStp => self.stp_mut().map(|s| s.status_json()),
+            Request::SetPriority { priority } => {
+                self.stp_mut().and_then(|s| s.set_priority(priority)).map(|_| {
+                    info!(target: "sstp", priority, "bridge priority set");
+                    serde_json::Value::Null
+                })
+            }
+            Request::SetPortCost { port, cost } => self.port_index(&port).and_then(|i| {
+                self.stp_mut()?.set_port_cost(i as PortIndex, cost)?;
+                info!(target: "sstp", %port, cost, "port path cost set");
+                Ok(serde_json::Value::Null)
+            }),
+            Request::SetPortPriority { port, priority } => self.port_index(&port).and_then(|i| {
+                self.stp_mut()?.set_port_priority(i as PortIndex, priority)?;
+                info!(target: "sstp", %port, priority, "port priority set");
+                Ok(serde_json::Value::Null)
+            }),
+            Request::PortAdmin { port, up } => self.port_index(&port).map(|i| {
+                info!(target: "sstp", %port, up, "port administratively {}", if up { "up" } else { "down" });
+                self.set_admin(i, up);
+                serde_json::Value::Null
+            }),
+        };
+        // Settings take effect (and are published) before the answer.
+        if self.apply_stp_effects() || matches!(r, Ok(serde_json::Value::Null)) {
+            self.publish();
+        }
+        match r {
+            Ok(v) => Response {
+                ok: true,
+                error: None,
+                data: v,
+            },
+            Err(e) => Response::err(e),
         }
     }
 
@@ -372,6 +606,7 @@ impl Daemon {
                     link_up: p.carrier,
                     speed_mbps: link.speed_mbps,
                     kind: format!("{:?}", p.kind).to_lowercase(),
+                    admin_up: p.admin_up,
                     learning: view.learning,
                     forwarding: view.forwarding,
                     fdb_entries: self.fdb.port_len(i as PortIndex),
@@ -388,7 +623,11 @@ impl Daemon {
             .map(|(k, e)| FdbRow {
                 vlan: k.vid(),
                 mac: fmt_mac(k.mac()),
-                port: self.ports.get(e.port as usize).map(|p| p.name.clone()).unwrap_or_default(),
+                port: self
+                    .ports
+                    .get(e.port as usize)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
                 age_secs: now.saturating_sub(e.stamp),
             })
             .collect()
@@ -410,11 +649,13 @@ impl Daemon {
                 busy_packets: shared.counters.busy_packets.load(Ordering::Relaxed),
             });
         }
+        let stp = self.stp.as_ref().map(|s| s.status());
         let ports = self
             .ports
             .iter()
+            .enumerate()
             .zip(tallies.iter())
-            .map(|(p, t)| PortStats {
+            .map(|((i, p), t)| PortStats {
                 name: p.name.clone(),
                 rx_packets: t.rx_packets,
                 rx_bytes: t.rx_bytes,
@@ -429,6 +670,47 @@ impl Daemon {
                     let s = p.eth.stats();
                     s.imissed + s.rx_nombuf
                 },
+                stp_role: stp
+                    .as_ref()
+                    .and_then(|s| s.ports.get(i))
+                    .map(|ps| role_name(ps.role).into()),
+                stp_state: stp
+                    .as_ref()
+                    .and_then(|s| s.ports.get(i))
+                    .map(|ps| state_name(ps.state).into()),
+                bpdus_rx: stp
+                    .as_ref()
+                    .and_then(|s| s.ports.get(i))
+                    .map(|ps| {
+                        let c = &ps.counters;
+                        [
+                            ("config", c.rx_config),
+                            ("tcn", c.rx_tcn),
+                            ("rst", c.rx_rst),
+                        ]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect()
+                    })
+                    .unwrap_or_default(),
+                bpdus_tx: stp
+                    .as_ref()
+                    .and_then(|s| s.ports.get(i))
+                    .map(|ps| {
+                        let c = &ps.counters;
+                        [
+                            ("config", c.tx_config),
+                            ("tcn", c.tx_tcn),
+                            ("rst", c.tx_rst),
+                        ]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect()
+                    })
+                    .unwrap_or_default(),
+                bpdu_guard_trips: p.bpdu_guard_trips,
+                admin_up: p.admin_up,
+                link_up: p.carrier,
             })
             .collect();
         let fs = self.fdb.stats();
@@ -453,6 +735,9 @@ impl Daemon {
             mempool_available: self.pool.available() as u64,
             tsc_hz: self.eal.tsc_hz(),
             control_frames: self.control_frames.clone(),
+            stp_topology_changes: self.stp.as_ref().map_or(0, |s| s.topology_changes),
+            stp_invalid_bpdus: self.stp.as_ref().map_or(0, |s| s.invalid_bpdus),
+            control_tx_failed: self.inject_failed,
         }
     }
 
@@ -477,5 +762,8 @@ impl Daemon {
 }
 
 pub fn fmt_mac(m: [u8; 6]) -> String {
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
 }

@@ -12,3 +12,4 @@ pub mod control;
 pub mod daemon;
 pub mod metrics;
 pub mod server;
+pub mod spanning_tree;

@@ -27,13 +27,48 @@ fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
 /// Renders a report in the Prometheus text format.
 pub fn render(s: &StatsReport) -> String {
     let r = Registry::new();
-    let rx_p = counter(&r, "satellite_port_rx_packets_total", "Frames received on the port.", &["port"]);
-    let rx_b = counter(&r, "satellite_port_rx_bytes_total", "Bytes received on the port.", &["port"]);
-    let tx_p = counter(&r, "satellite_port_tx_packets_total", "Frames sent on the port.", &["port"]);
-    let tx_b = counter(&r, "satellite_port_tx_bytes_total", "Bytes sent on the port.", &["port"]);
-    let punt = counter(&r, "satellite_port_punted_packets_total", "Control frames handed to the control lcore.", &["port"]);
-    let drops = counter(&r, "satellite_port_drops_total", "Frames dropped, by reason.", &["port", "reason"]);
-    let missed = counter(&r, "satellite_port_rx_missed_total", "Frames the device lost before the switch saw them.", &["port"]);
+    let rx_p = counter(
+        &r,
+        "satellite_port_rx_packets_total",
+        "Frames received on the port.",
+        &["port"],
+    );
+    let rx_b = counter(
+        &r,
+        "satellite_port_rx_bytes_total",
+        "Bytes received on the port.",
+        &["port"],
+    );
+    let tx_p = counter(
+        &r,
+        "satellite_port_tx_packets_total",
+        "Frames sent on the port.",
+        &["port"],
+    );
+    let tx_b = counter(
+        &r,
+        "satellite_port_tx_bytes_total",
+        "Bytes sent on the port.",
+        &["port"],
+    );
+    let punt = counter(
+        &r,
+        "satellite_port_punted_packets_total",
+        "Control frames handed to the control lcore.",
+        &["port"],
+    );
+    let drops = counter(
+        &r,
+        "satellite_port_drops_total",
+        "Frames dropped, by reason.",
+        &["port", "reason"],
+    );
+    let missed = counter(
+        &r,
+        "satellite_port_rx_missed_total",
+        "Frames the device lost before the switch saw them.",
+        &["port"],
+    );
     for p in &s.ports {
         let l = [p.name.as_str()];
         rx_p.with_label_values(&l).inc_by(p.rx_packets);
@@ -43,14 +78,31 @@ pub fn render(s: &StatsReport) -> String {
         punt.with_label_values(&l).inc_by(p.punted);
         missed.with_label_values(&l).inc_by(p.rx_missed);
         for (reason, n) in &p.drops {
-            drops.with_label_values(&[p.name.as_str(), reason.as_str()]).inc_by(*n);
+            drops
+                .with_label_values(&[p.name.as_str(), reason.as_str()])
+                .inc_by(*n);
         }
     }
-    let g = gauge(&r, "satellite_fdb_entries", "Entries in the filtering database.", &[]);
+    let g = gauge(
+        &r,
+        "satellite_fdb_entries",
+        "Entries in the filtering database.",
+        &[],
+    );
     g.with_label_values(&[]).set(s.fdb.entries as i64);
-    let g = gauge(&r, "satellite_fdb_capacity_entries", "Most entries the filtering database holds.", &[]);
+    let g = gauge(
+        &r,
+        "satellite_fdb_capacity_entries",
+        "Most entries the filtering database holds.",
+        &[],
+    );
     g.with_label_values(&[]).set(s.fdb.capacity as i64);
-    let c = counter(&r, "satellite_fdb_events_total", "Filtering database events, by kind.", &["event"]);
+    let c = counter(
+        &r,
+        "satellite_fdb_events_total",
+        "Filtering database events, by kind.",
+        &["event"],
+    );
     for (k, v) in [
         ("learned", s.fdb.learned),
         ("moved", s.fdb.moved),
@@ -62,33 +114,68 @@ pub fn render(s: &StatsReport) -> String {
     ] {
         c.with_label_values(&[k]).inc_by(v);
     }
-    let c = counter(&r, "satellite_snapshot_publishes_total", "Forwarding snapshots published.", &[]);
+    let c = counter(
+        &r,
+        "satellite_snapshot_publishes_total",
+        "Forwarding snapshots published.",
+        &[],
+    );
     c.with_label_values(&[]).inc_by(s.snapshot_publishes);
-    let c = counter(&r, "satellite_control_frames_total", "Control frames received by the control lcore, by kind.", &["kind"]);
+    let c = counter(
+        &r,
+        "satellite_control_frames_total",
+        "Control frames received by the control lcore, by kind.",
+        &["kind"],
+    );
     for (k, v) in &s.control_frames {
         c.with_label_values(&[k.as_str()]).inc_by(*v);
     }
-    let c = counter(&r, "satellite_worker_busy_cycles_total", "TSC cycles workers spent in polls that found packets.", &["worker"]);
-    let p = counter(&r, "satellite_worker_busy_packets_total", "Packets handled in those polls.", &["worker"]);
+    let c = counter(
+        &r,
+        "satellite_worker_busy_cycles_total",
+        "TSC cycles workers spent in polls that found packets.",
+        &["worker"],
+    );
+    let p = counter(
+        &r,
+        "satellite_worker_busy_packets_total",
+        "Packets handled in those polls.",
+        &["worker"],
+    );
     for w in &s.workers {
         let l = [w.index.to_string()];
         c.with_label_values(&[l[0].as_str()]).inc_by(w.busy_cycles);
         p.with_label_values(&[l[0].as_str()]).inc_by(w.busy_packets);
     }
-    let g = gauge(&r, "satellite_mempool_available_mbufs", "Free mbufs in the packet pool.", &[]);
+    let g = gauge(
+        &r,
+        "satellite_mempool_available_mbufs",
+        "Free mbufs in the packet pool.",
+        &[],
+    );
     g.with_label_values(&[]).set(s.mempool_available as i64);
-    let up = GaugeVec::new(Opts::new("satellite_uptime_seconds", "Seconds since satellited started."), &[]).expect("valid");
+    let up = GaugeVec::new(
+        Opts::new(
+            "satellite_uptime_seconds",
+            "Seconds since satellited started.",
+        ),
+        &[],
+    )
+    .expect("valid");
     r.register(Box::new(up.clone())).expect("unique");
     up.with_label_values(&[]).set(s.uptime_secs);
 
     let mut buf = Vec::new();
-    TextEncoder::new().encode(&r.gather(), &mut buf).expect("text encoding cannot fail");
+    TextEncoder::new()
+        .encode(&r.gather(), &mut buf)
+        .expect("text encoding cannot fail");
     String::from_utf8(buf).expect("prometheus text is UTF-8")
 }
 
 /// Serves `/metrics` on `addr` from a thread.
 pub fn spawn(addr: &str, to: Sender<Envelope>) -> Result<(), String> {
-    let server = tiny_http::Server::http(addr).map_err(|e| format!("metrics listen {addr}: {e}"))?;
+    let server =
+        tiny_http::Server::http(addr).map_err(|e| format!("metrics listen {addr}: {e}"))?;
     info!(%addr, "metrics listening");
     std::thread::Builder::new()
         .name("metrics".into())

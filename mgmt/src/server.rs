@@ -29,12 +29,14 @@ pub fn spawn(path: &Path, to: Sender<Envelope>) -> Result<PathBuf, String> {
     if path.exists() {
         // A live daemon answers; only a dead socket is replaced.
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(format!("{} is in use by another satellited", path.display()));
+            return Err(format!(
+                "{} is in use by another satellited",
+                path.display()
+            ));
         }
         let _ = std::fs::remove_file(path);
     }
-    let listener =
-        UnixListener::bind(path).map_err(|e| format!("bind {}: {e}", path.display()))?;
+    let listener = UnixListener::bind(path).map_err(|e| format!("bind {}: {e}", path.display()))?;
     info!(socket = %path.display(), "control socket listening");
     std::thread::Builder::new()
         .name("ctl-socket".into())
@@ -42,23 +44,25 @@ pub fn spawn(path: &Path, to: Sender<Envelope>) -> Result<PathBuf, String> {
             for conn in listener.incoming() {
                 let Ok(stream) = conn else { continue };
                 let to = to.clone();
-                let _ = std::thread::Builder::new().name("ctl-conn".into()).spawn(move || {
-                    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-                    let mut line = String::new();
-                    if BufReader::new(&stream).read_line(&mut line).is_err() {
-                        return;
-                    }
-                    let resp = match serde_json::from_str::<Request>(&line) {
-                        Ok(req) => ask(&to, req),
-                        Err(e) => {
-                            warn!("bad control request: {e}");
-                            Response::err(format!("bad request: {e}"))
+                let _ = std::thread::Builder::new()
+                    .name("ctl-conn".into())
+                    .spawn(move || {
+                        stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+                        let mut line = String::new();
+                        if BufReader::new(&stream).read_line(&mut line).is_err() {
+                            return;
                         }
-                    };
-                    let mut out = serde_json::to_string(&resp).unwrap_or_default();
-                    out.push('\n');
-                    let _ = (&stream).write_all(out.as_bytes());
-                });
+                        let resp = match serde_json::from_str::<Request>(&line) {
+                            Ok(req) => ask(&to, req),
+                            Err(e) => {
+                                warn!("bad control request: {e}");
+                                Response::err(format!("bad request: {e}"))
+                            }
+                        };
+                        let mut out = serde_json::to_string(&resp).unwrap_or_default();
+                        out.push('\n');
+                        let _ = (&stream).write_all(out.as_bytes());
+                    });
             }
         })
         .map_err(|e| e.to_string())?;

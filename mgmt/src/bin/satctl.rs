@@ -31,6 +31,34 @@ enum Cmd {
         #[command(subcommand)]
         what: Show,
     },
+    /// Change a setting.
+    Set {
+        #[command(subcommand)]
+        what: Set,
+    },
+    /// Enable or disable a port administratively.
+    Port {
+        /// Port name (see `show ports`).
+        port: String,
+        #[arg(value_enum)]
+        state: AdminState,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum AdminState {
+    Up,
+    Down,
+}
+
+#[derive(Subcommand, Debug)]
+enum Set {
+    /// Bridge priority: a multiple of 4096 in 0..=61440 (lower wins root).
+    Priority { priority: u32 },
+    /// A port's spanning-tree path cost.
+    PortCost { port: String, cost: u32 },
+    /// A port's spanning-tree priority: a multiple of 16 in 0..=240.
+    PortPriority { port: String, priority: u32 },
 }
 
 #[derive(Subcommand, Debug)]
@@ -41,6 +69,8 @@ enum Show {
     Fdb,
     /// Counters: per port, drops by reason, FDB, workers.
     Stats,
+    /// Spanning tree: bridge, root, per-port role and state.
+    Stp,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +83,28 @@ fn main() -> ExitCode {
         Cmd::Show { what: Show::Ports } => Request::ShowPorts,
         Cmd::Show { what: Show::Fdb } => Request::ShowFdb,
         Cmd::Show { what: Show::Stats } => Request::ShowStats,
+        Cmd::Show { what: Show::Stp } => Request::ShowStp,
+        Cmd::Set {
+            what: Set::Priority { priority },
+        } => Request::SetPriority {
+            priority: *priority,
+        },
+        Cmd::Set {
+            what: Set::PortCost { port, cost },
+        } => Request::SetPortCost {
+            port: port.clone(),
+            cost: *cost,
+        },
+        Cmd::Set {
+            what: Set::PortPriority { port, priority },
+        } => Request::SetPortPriority {
+            port: port.clone(),
+            priority: *priority,
+        },
+        Cmd::Port { port, state } => Request::PortAdmin {
+            port: port.clone(),
+            up: matches!(state, AdminState::Up),
+        },
     };
     let resp = match call(&socket, &req) {
         Ok(r) => r,
@@ -66,13 +118,21 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&resp.data).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&resp.data).unwrap_or_default()
+        );
         return ExitCode::SUCCESS;
     }
     let printed = match req {
         Request::ShowPorts => serde_json::from_value::<Vec<PortInfo>>(resp.data).map(print_ports),
         Request::ShowFdb => serde_json::from_value::<Vec<FdbRow>>(resp.data).map(print_fdb),
         Request::ShowStats => serde_json::from_value::<StatsReport>(resp.data).map(print_stats),
+        Request::ShowStp => {
+            print_stp(&resp.data);
+            Ok(())
+        }
+        _ => Ok(()),
     };
     if let Err(e) = printed {
         eprintln!("satctl: unexpected answer from satellited: {e}");
@@ -109,7 +169,10 @@ fn print_ports(ports: Vec<PortInfo>) {
 fn print_fdb(rows: Vec<FdbRow>) {
     println!("{:<5} {:<17} {:<16} {:>6}", "vlan", "mac", "port", "age");
     for r in &rows {
-        println!("{:<5} {:<17} {:<16} {:>6}", r.vlan, r.mac, r.port, r.age_secs);
+        println!(
+            "{:<5} {:<17} {:<16} {:>6}",
+            r.vlan, r.mac, r.port, r.age_secs
+        );
     }
     println!("{} entries", rows.len());
 }
@@ -138,9 +201,16 @@ fn print_stats(s: StatsReport) {
         "fdb: {} / {} entries; learned {} moved {} aged {} flushed {}; table_full {} port_limit {} learn_queue_full {}",
         f.entries, f.capacity, f.learned, f.moved, f.aged, f.flushed, f.table_full, f.port_limit, f.learn_queue_full
     );
-    println!("snapshots published: {} (epoch {})", s.snapshot_publishes, s.snapshot_epoch);
+    println!(
+        "snapshots published: {} (epoch {})",
+        s.snapshot_publishes, s.snapshot_epoch
+    );
     for w in &s.workers {
-        let cpp = if w.busy_packets > 0 { w.busy_cycles as f64 / w.busy_packets as f64 } else { 0.0 };
+        let cpp = if w.busy_packets > 0 {
+            w.busy_cycles as f64 / w.busy_packets as f64
+        } else {
+            0.0
+        };
         println!(
             "worker {}: {} packets, {:.1} cycles/packet (TSC {:.2} GHz)",
             w.index,
@@ -151,5 +221,55 @@ fn print_stats(s: StatsReport) {
     }
     for (k, v) in &s.control_frames {
         println!("control frames {k}: {v}");
+    }
+}
+
+fn print_stp(v: &serde_json::Value) {
+    let s = |k: &str| v[k].as_str().unwrap_or("-").to_string();
+    let root_port = v["root_port_name"]
+        .as_str()
+        .unwrap_or("none (this bridge is root)");
+    println!("bridge id        {}", s("bridge_id"));
+    println!("root id          {}", s("root_id"));
+    println!("root port        {root_port}");
+    println!("root path cost   {}", v["root_path_cost"]);
+    let since = v["time_since_topology_change"]
+        .as_f64()
+        .map(|t| format!("{t:.1} s ago"))
+        .unwrap_or_else(|| "never".into());
+    println!(
+        "topology changes {} (last {since}){}",
+        v["topology_change_count"],
+        if v["topology_change"].as_bool() == Some(true) {
+            ", in progress"
+        } else {
+            ""
+        }
+    );
+    println!();
+    println!(
+        "{:<12} {:<11} {:<11} {:>9} {:<20} {:<6} {:<5} {:<4} {:<5}",
+        "port", "role", "state", "cost", "designated bridge", "dport", "edge", "p2p", "proto"
+    );
+    for p in v["ports"].as_array().into_iter().flatten() {
+        let yn = |k: &str| {
+            if p[k].as_bool() == Some(true) {
+                "yes"
+            } else {
+                "no"
+            }
+        };
+        println!(
+            "{:<12} {:<11} {:<11} {:>9} {:<20} {:<6} {:<5} {:<4} {:<5}",
+            p["name"].as_str().unwrap_or("?"),
+            p["role"].as_str().unwrap_or("?"),
+            p["state"].as_str().unwrap_or("?"),
+            p["path_cost"],
+            p["designated_bridge"].as_str().unwrap_or("-"),
+            p["designated_port"].as_str().unwrap_or("-"),
+            yn("edge"),
+            yn("point_to_point"),
+            p["protocol"].as_str().unwrap_or("?"),
+        );
     }
 }

@@ -60,16 +60,13 @@ fn main() -> ExitCode {
     };
     for i in &args.ifaces {
         if !cfg.ports.iter().any(|p| &p.name == i) {
-            cfg.ports.push(PortConfig {
-                name: i.clone(),
-                dpdk: false,
-                backend: Default::default(),
-                kind: Default::default(),
-            });
+            cfg.ports.push(PortConfig::iface(i));
         }
     }
     if let Some(e) = &args.eal {
-        cfg.dataplane.eal.extend(e.split_whitespace().map(str::to_owned));
+        cfg.dataplane
+            .eal
+            .extend(e.split_whitespace().map(str::to_owned));
     }
     if let Some(n) = args.name {
         cfg.bridge.name = Some(n);
