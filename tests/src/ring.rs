@@ -361,6 +361,8 @@ impl Ring {
                 let v: serde_json::Value = serde_json::from_slice(&out.stdout)
                     .map_err(|e| format!("bad JSON from satctl show stp: {e}"))?;
                 let s = |x: &serde_json::Value| x.as_str().unwrap_or("").to_lowercase();
+                // Accept "8000.0200..." and "8000.02:00:..." alike.
+                let id = |x: &serde_json::Value| s(x).replace([':', '-'], "");
                 let ports = v["ports"]
                     .as_array()
                     .ok_or("no ports")?
@@ -373,8 +375,8 @@ impl Ring {
                     })
                     .collect();
                 Ok(NodeView {
-                    bridge_id: s(&v["bridge_id"]),
-                    root_id: s(&v["root_id"]),
+                    bridge_id: id(&v["bridge_id"]),
+                    root_id: id(&v["root_id"]),
                     ports,
                 })
             }
@@ -475,6 +477,10 @@ impl Ring {
                 ));
             }
             for p in &v.ports {
+                if p.role == "disabled" || p.state == "disabled" {
+                    // A link taken down: it neither forwards nor counts.
+                    continue;
+                }
                 if p.blocked() {
                     blocked.push((i, p.name.clone()));
                 } else if !p.forwarding() {
@@ -546,6 +552,20 @@ impl Ring {
             ))
             .status
             .success()
+    }
+
+    /// Every host sends one broadcast UDP datagram, so every bridge learns
+    /// (again) where it is, as the ARP traffic of real hosts would. Labs
+    /// use static neighbour entries, so without this a bridge that did not
+    /// flush its FDB (the kernel bridge after a root move, for one) keeps
+    /// pointing at a port that is now blocked until its 300 s ageing.
+    pub fn announce_hosts(&self) {
+        for h in &self.hosts {
+            h.sh(
+                "python3 -c \"import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);\
+                 s.setsockopt(socket.SOL_SOCKET,socket.SO_BROADCAST,1);s.sendto(b'hello',('10.0.0.255',9))\"",
+            );
+        }
     }
 
     /// Every host pair that does not ping.

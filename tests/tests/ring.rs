@@ -1,0 +1,150 @@
+//! Failover in a ring of 8 satellited: a probe stream whose path crosses a
+//! link that goes down and comes back, and a bystander stream that does not.
+//!
+//! Run: `cargo build --release --bins && cargo test --release -p satellite-e2e --test ring -- --nocapture`
+
+use satellite_e2e::probe::{Report, Stream};
+use satellite_e2e::ring::{self, Kind, Ring, RingSpec};
+use satellite_e2e::*;
+use std::time::Duration;
+
+const RATE: u32 = 1000;
+const STREAM: Duration = Duration::from_secs(7);
+const EVENT_AT: Duration = Duration::from_secs(2);
+
+/// Runs the affected stream (host a -> host b) and the bystander stream
+/// (host c -> host d) around `event`, which happens EVENT_AT into them.
+fn around(
+    ring: &Ring,
+    (a, b): (usize, usize),
+    (c, d): (usize, usize),
+    tag: &str,
+    event: impl FnOnce(),
+) -> (Report, Report) {
+    let logs = ring.scratch.path.clone();
+    let s1 = Stream::start(
+        &ring.hosts[a],
+        &ring.hosts[b],
+        &ring::host_ip(b),
+        5001,
+        RATE,
+        STREAM,
+        &logs,
+        &format!("{tag}-affected"),
+    );
+    let s2 = Stream::start(
+        &ring.hosts[c],
+        &ring.hosts[d],
+        &ring::host_ip(d),
+        5002,
+        RATE,
+        STREAM,
+        &logs,
+        &format!("{tag}-bystander"),
+    );
+    std::thread::sleep(EVENT_AT);
+    event();
+    (s1.finish(), s2.finish())
+}
+
+fn recovered(r: &Report) -> bool {
+    // The end datagrams and no lost tail: packets arrived after the event.
+    r.end_seen && r.gaps.iter().all(|g| g.start + g.count < r.sent) && r.received > 0
+}
+
+fn median_range(xs: &[f64]) -> String {
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    format!(
+        "median {:.1} (range {:.1} .. {:.1}, {} runs)",
+        v[v.len() / 2],
+        v[0],
+        v[v.len() - 1],
+        v.len()
+    )
+}
+
+#[test]
+fn ring8_link_down_up_outage() {
+    require_root!();
+    let ring = {
+        let mut r = Ring::new(RingSpec::uniform(Kind::Satellite, 8));
+        r.wait_started();
+        r
+    };
+    let (c, t) = ring
+        .wait_converged(1, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    println!(
+        "ring8: converged {t:?} after the daemons answered: root {} blocked {:?}\n{}",
+        c.root_id,
+        c.blocked,
+        ring.describe()
+    );
+    // Warm the FDBs along both paths.
+    assert!(ring.ping(1, 2) && ring.ping(5, 7), "{}", ring.logs());
+    // Link 1 joins s1 and s2: host 1 -> host 2 crosses it; host 5 -> host 7
+    // never does (s5-s6-s7 before and after).
+    let affected = (1, 2);
+    let bystander = (5, 7);
+    let mut down = vec![];
+    let mut up = vec![];
+    for run in 0..3 {
+        let (r, b) = around(&ring, affected, bystander, &format!("down{run}"), || {
+            ring.link_down(1)
+        });
+        println!(
+            "ring8 run {run} link down: affected {}\n    gaps {:?}\n  bystander {}",
+            r.summary(),
+            r.gaps,
+            b.summary()
+        );
+        assert!(
+            recovered(&r),
+            "no traffic after the link went down: {r:?}\n{}\n{}",
+            ring.describe(),
+            ring.logs()
+        );
+        down.push((r, b));
+        let settled = ring.wait_converged(0, Duration::from_secs(30));
+        println!(
+            "ring8 run {run} after link down: {:?}",
+            settled.as_ref().map(|x| &x.0.blocked)
+        );
+
+        let (r, b) = around(&ring, affected, bystander, &format!("up{run}"), || {
+            ring.link_up(1)
+        });
+        println!(
+            "ring8 run {run} link up: affected {}\n    gaps {:?}\n  bystander {}",
+            r.summary(),
+            r.gaps,
+            b.summary()
+        );
+        assert!(
+            recovered(&r),
+            "no traffic after the link came back: {r:?}\n{}\n{}",
+            ring.describe(),
+            ring.logs()
+        );
+        up.push((r, b));
+        ring.wait_converged(1, Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    }
+    let col = |v: &[(Report, Report)], f: fn(&(Report, Report)) -> f64| {
+        median_range(&v.iter().map(f).collect::<Vec<_>>())
+    };
+    println!("ring8 SUMMARY (1,000 pkt/s):");
+    println!("  link down outage ms: {}", col(&down, |x| x.0.outage_ms));
+    println!("  link down lost pkts: {}", col(&down, |x| x.0.lost as f64));
+    println!("  link up   outage ms: {}", col(&up, |x| x.0.outage_ms));
+    println!("  link up   lost pkts: {}", col(&up, |x| x.0.lost as f64));
+    println!(
+        "  bystander lost pkts (down): {}",
+        col(&down, |x| x.1.lost as f64)
+    );
+    println!(
+        "  bystander lost pkts (up):   {}",
+        col(&up, |x| x.1.lost as f64)
+    );
+}
