@@ -26,6 +26,8 @@ uint16_t sat_pktmbuf_tailroom(const struct rte_mbuf *m) { return rte_pktmbuf_tai
 void sat_mbuf_refcnt_update(struct rte_mbuf *m, int16_t v) { rte_mbuf_refcnt_update(m, v); }
 uint16_t sat_mbuf_refcnt_read(const struct rte_mbuf *m) { return rte_mbuf_refcnt_read(m); }
 int sat_pktmbuf_linearize(struct rte_mbuf *m) { return rte_pktmbuf_linearize(m); }
+struct rte_mbuf *sat_pktmbuf_copy(const struct rte_mbuf *m, struct rte_mempool *mp)
+{ return rte_pktmbuf_copy(m, mp, 0, UINT32_MAX); }
 void sat_prefetch0(const void *p) { rte_prefetch0(p); }
 unsigned sat_lcore_id(void) { return rte_lcore_id(); }
 int sat_errno(void) { return rte_errno; }

@@ -24,6 +24,7 @@ uint16_t sat_pktmbuf_tailroom(const struct rte_mbuf *m);
 void sat_mbuf_refcnt_update(struct rte_mbuf *m, int16_t v);
 uint16_t sat_mbuf_refcnt_read(const struct rte_mbuf *m);
 int sat_pktmbuf_linearize(struct rte_mbuf *m);
+struct rte_mbuf *sat_pktmbuf_copy(const struct rte_mbuf *m, struct rte_mempool *mp);
 void sat_prefetch0(const void *p);
 unsigned sat_lcore_id(void);
 int sat_errno(void);

@@ -10,6 +10,32 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::frame::DropReason;
 
+/// Slots of the per-port filter verdict counters: `pass`, `reply`,
+/// `learn`, then every filter drop reason in
+/// [`satellite_filters::DropReason::ALL`] order.
+pub const FILTER_SLOTS: usize = 3 + 24;
+pub const FILTER_PASS: usize = 0;
+pub const FILTER_REPLY: usize = 1;
+pub const FILTER_LEARN: usize = 2;
+
+/// Counter slot of a filter drop reason.
+#[inline]
+pub fn filter_drop_slot(r: satellite_filters::DropReason) -> usize {
+    3 + r as usize
+}
+
+/// Label of a filter counter slot.
+pub fn filter_slot_label(i: usize) -> &'static str {
+    match i {
+        FILTER_PASS => "pass",
+        FILTER_REPLY => "reply",
+        FILTER_LEARN => "learn",
+        _ => satellite_filters::DropReason::ALL
+            .get(i - 3)
+            .map_or("unknown", |r| r.as_str()),
+    }
+}
+
 /// Shared, per-port counters of one worker.
 #[derive(Default)]
 pub struct PortCounters {
@@ -19,10 +45,11 @@ pub struct PortCounters {
     pub tx_bytes: AtomicU64,
     pub punted: AtomicU64,
     pub drops: [AtomicU64; DropReason::COUNT],
+    pub filter: [AtomicU64; FILTER_SLOTS],
 }
 
 /// A plain copy of [`PortCounters`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortTally {
     pub rx_packets: u64,
     pub rx_bytes: u64,
@@ -30,6 +57,21 @@ pub struct PortTally {
     pub tx_bytes: u64,
     pub punted: u64,
     pub drops: [u64; DropReason::COUNT],
+    pub filter: [u64; FILTER_SLOTS],
+}
+
+impl Default for PortTally {
+    fn default() -> Self {
+        PortTally {
+            rx_packets: 0,
+            rx_bytes: 0,
+            tx_packets: 0,
+            tx_bytes: 0,
+            punted: 0,
+            drops: [0; DropReason::COUNT],
+            filter: [0; FILTER_SLOTS],
+        }
+    }
 }
 
 impl PortTally {
@@ -41,6 +83,9 @@ impl PortTally {
         self.tx_bytes += o.tx_bytes;
         self.punted += o.punted;
         for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
+            *a += b;
+        }
+        for (a, b) in self.filter.iter_mut().zip(o.filter.iter()) {
             *a += b;
         }
     }
@@ -64,6 +109,9 @@ impl PortTally {
         for (a, b) in to.drops.iter().zip(self.drops.iter()) {
             a.store(*b, Relaxed);
         }
+        for (a, b) in to.filter.iter().zip(self.filter.iter()) {
+            a.store(*b, Relaxed);
+        }
     }
 }
 
@@ -78,6 +126,9 @@ impl PortCounters {
             ..PortTally::default()
         };
         for (a, b) in t.drops.iter_mut().zip(self.drops.iter()) {
+            *a = b.load(Relaxed);
+        }
+        for (a, b) in t.filter.iter_mut().zip(self.filter.iter()) {
             *a = b.load(Relaxed);
         }
         t
@@ -103,6 +154,21 @@ impl WorkerCounters {
             learn_queue_full: AtomicU64::new(0),
             busy_cycles: AtomicU64::new(0),
             busy_packets: AtomicU64::new(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn filter_slots_cover_every_filter_reason() {
+        assert_eq!(
+            super::FILTER_SLOTS,
+            3 + satellite_filters::DropReason::ALL.len()
+        );
+        for (i, r) in satellite_filters::DropReason::ALL.iter().enumerate() {
+            assert_eq!(super::filter_drop_slot(*r), 3 + i);
+            assert_eq!(super::filter_slot_label(3 + i), r.as_str());
         }
     }
 }

@@ -51,10 +51,13 @@ pub enum DropReason {
     PuntQueueFull,
     /// The header spans more than the first mbuf segment.
     Fragmented,
+    /// A VLAN tag could not be pushed or popped (no headroom, or the copy
+    /// of a shared frame failed).
+    TagRewrite,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 13] = [
+    pub const ALL: [DropReason; 14] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::InvalidSrcMac,
@@ -68,6 +71,7 @@ impl DropReason {
         DropReason::BpduGuard,
         DropReason::PuntQueueFull,
         DropReason::Fragmented,
+        DropReason::TagRewrite,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -87,6 +91,7 @@ impl DropReason {
             DropReason::BpduGuard => "bpdu_guard",
             DropReason::PuntQueueFull => "punt_queue_full",
             DropReason::Fragmented => "fragmented_header",
+            DropReason::TagRewrite => "tag_rewrite_failed",
         }
     }
 }
@@ -107,6 +112,46 @@ pub enum Verdict {
     Flood,
     Punt(PuntKind),
     Drop(DropReason),
+    /// An edge-port filter dropped the frame.
+    FilterDrop(FilterDropReason),
+    /// ARPless answered: send the reply buffer's first `len` bytes back
+    /// out of the ingress port; the frame itself is consumed.
+    Reply {
+        len: usize,
+    },
+    /// ARPless learn-once: the control lcore should bind `ip` to `mac` on
+    /// the ingress port; an answer may be in the reply buffer.
+    LearnBinding {
+        vid: u16,
+        ip: std::net::Ipv4Addr,
+        mac: [u8; 6],
+        reply_len: Option<usize>,
+    },
+}
+
+pub use satellite_filters::DropReason as FilterDropReason;
+use satellite_filters::{filter_ingress, FilterVerdict, InterstellarId, TagAction};
+
+/// What the worker needs after the decision: the frame's VLAN inside the
+/// switch, the rewrite ingress asks for, and what egress filters check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameFacts {
+    pub vid: u16,
+    /// Whether, after `ingress_action`, the outermost tag carries `vid`.
+    pub outer_tagged: bool,
+    pub ingress_action: TagAction,
+    pub src: [u8; 6],
+    pub dst: [u8; 6],
+    /// IID of the Interstellar port the frame entered on, if it did.
+    pub sender_iid: Option<InterstellarId>,
+}
+
+/// The full outcome of [`classify_frame`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub learn: Option<LearnHint>,
+    pub facts: FrameFacts,
 }
 
 /// What the worker should tell the control lcore about the frame's source.
@@ -178,10 +223,8 @@ fn is_multicast(mac: &[u8; 6]) -> bool {
     mac[0] & 1 == 1
 }
 
-/// Decides what to do with one received frame.
-///
-/// `pkt_len` is the whole packet's length (all segments); `frame` is the
-/// first segment. `now_secs` is the coarse clock the FDB stamps entries with.
+/// Decides what to do with one received frame (the plain switching part of
+/// [`classify_frame`], for callers that do not filter).
 #[inline]
 pub fn classify(
     frame: &[u8],
@@ -190,48 +233,147 @@ pub fn classify(
     snap: &ForwardingSnapshot,
     now_secs: u32,
 ) -> (Verdict, Option<LearnHint>) {
+    let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
+    let d = classify_frame(frame, pkt_len, in_port, snap, now_secs, &mut reply);
+    (d.verdict, d.learn)
+}
+
+/// Decides what to do with one received frame.
+///
+/// `pkt_len` is the whole packet's length (all segments); `frame` is the
+/// first segment. `now_secs` is the coarse clock the FDB stamps entries
+/// with. On an edge port with a filter policy the filters run first and
+/// may write an ARPless answer into `reply_buf`.
+#[inline]
+pub fn classify_frame(
+    frame: &[u8],
+    pkt_len: u32,
+    in_port: PortIndex,
+    snap: &ForwardingSnapshot,
+    now_secs: u32,
+    reply_buf: &mut [u8; satellite_filters::REPLY_BUF_LEN],
+) -> Decision {
+    let (verdict, learn, facts) =
+        classify_inner(frame, pkt_len, in_port, snap, now_secs, reply_buf);
+    Decision {
+        verdict,
+        learn,
+        facts,
+    }
+}
+
+const NO_FACTS: FrameFacts = FrameFacts {
+    vid: 0,
+    outer_tagged: false,
+    ingress_action: TagAction::None,
+    src: [0; 6],
+    dst: [0; 6],
+    sender_iid: None,
+};
+
+#[inline]
+fn classify_inner(
+    frame: &[u8],
+    pkt_len: u32,
+    in_port: PortIndex,
+    snap: &ForwardingSnapshot,
+    now_secs: u32,
+    reply_buf: &mut [u8; satellite_filters::REPLY_BUF_LEN],
+) -> (Verdict, Option<LearnHint>, FrameFacts) {
+    let (v, l) = match decide(frame, pkt_len, in_port, snap, now_secs, reply_buf) {
+        Ok(x) => x,
+        Err(v) => return (v, None, NO_FACTS),
+    };
+    (v, l.0, l.1)
+}
+
+type Decided = (Verdict, (Option<LearnHint>, FrameFacts));
+
+#[inline]
+fn decide(
+    frame: &[u8],
+    pkt_len: u32,
+    in_port: PortIndex,
+    snap: &ForwardingSnapshot,
+    now_secs: u32,
+    reply_buf: &mut [u8; satellite_filters::REPLY_BUF_LEN],
+) -> Result<Decided, Verdict> {
     if pkt_len > snap.max_frame_len {
-        return (Verdict::Drop(DropReason::Oversize), None);
+        return Err(Verdict::Drop(DropReason::Oversize));
     }
     let hdr = match parse_l2(frame) {
         Ok(h) => h,
         Err(DropReason::Runt) if pkt_len as usize >= ETH_HEADER_LEN => {
-            return (Verdict::Drop(DropReason::Fragmented), None)
+            return Err(Verdict::Drop(DropReason::Fragmented))
         }
-        Err(r) => return (Verdict::Drop(r), None),
+        Err(r) => return Err(Verdict::Drop(r)),
     };
     // An 802.3 length field (values up to 1500) that promises more than the
     // frame holds marks a truncated frame.
     if hdr.ethertype <= 1500 && hdr.payload_offset + hdr.ethertype as usize > pkt_len as usize {
-        return (Verdict::Drop(DropReason::Runt), None);
+        return Err(Verdict::Drop(DropReason::Runt));
     }
     if is_multicast(&hdr.src) || hdr.src == [0; 6] {
-        return (Verdict::Drop(DropReason::InvalidSrcMac), None);
+        return Err(Verdict::Drop(DropReason::InvalidSrcMac));
     }
     // Reserved link-local group: 01-80-C2-00-00-00 .. 0F. Never forwarded.
     if hdr.dst[..5] == BRIDGE_GROUP_ADDRESS[..5] && hdr.dst[5] & 0xF0 == 0 {
         let port = snap.port(in_port);
-        return match hdr.dst[5] {
+        return Err(match hdr.dst[5] {
+            // On a guarded port the first BPDU goes up so the control
+            // lcore can disable the port; once it is down, the rest are
+            // dropped here.
             0x00 if hdr.tags == 0 => {
-                // On a guarded port the first BPDU goes up so the control
-                // lcore can disable the port; once it is down, the rest
-                // are dropped here.
                 if port.is_some_and(|p| p.bpdu_guard && !p.learning && !p.forwarding) {
-                    (Verdict::Drop(DropReason::BpduGuard), None)
+                    Verdict::Drop(DropReason::BpduGuard)
                 } else {
-                    (Verdict::Punt(PuntKind::Bpdu), None)
+                    Verdict::Punt(PuntKind::Bpdu)
                 }
             }
-            0x0E if hdr.ethertype == crate::frame::SSTP_ETHERTYPE => {
-                (Verdict::Punt(PuntKind::Sstp), None)
-            }
-            _ => (Verdict::Drop(DropReason::LinkLocal), None),
-        };
+            0x0E if hdr.ethertype == SSTP_ETHERTYPE => Verdict::Punt(PuntKind::Sstp),
+            _ => Verdict::Drop(DropReason::LinkLocal),
+        });
     }
     let Some(port) = snap.port(in_port) else {
-        return (Verdict::Drop(DropReason::PortBlocked), None);
+        return Err(Verdict::Drop(DropReason::PortBlocked));
     };
-    let src_key = FdbKey::new(hdr.outer_vid, hdr.src);
+    let mut facts = FrameFacts {
+        vid: hdr.outer_vid,
+        outer_tagged: hdr.tags > 0,
+        ingress_action: TagAction::None,
+        src: hdr.src,
+        dst: hdr.dst,
+        sender_iid: None,
+    };
+    if let Some((policy, tables)) = snap.policy(in_port) {
+        if !port.forwarding {
+            return Err(Verdict::Drop(DropReason::PortBlocked));
+        }
+        match filter_ingress(frame, policy, tables, reply_buf) {
+            FilterVerdict::Pass(c) => {
+                facts.vid = c.vid;
+                facts.outer_tagged = c.outer_tagged;
+                facts.ingress_action = c.action;
+                facts.sender_iid = c.sender_iid;
+            }
+            FilterVerdict::Reply { len } => return Err(Verdict::Reply { len }),
+            FilterVerdict::Learn {
+                vid,
+                ip,
+                mac,
+                reply_len,
+            } => {
+                return Err(Verdict::LearnBinding {
+                    vid,
+                    ip,
+                    mac: mac.0,
+                    reply_len,
+                })
+            }
+            FilterVerdict::Drop(r) => return Err(Verdict::FilterDrop(r)),
+        }
+    }
+    let src_key = FdbKey::new(facts.vid, hdr.src);
     let learn = if port.learning {
         match snap.fdb.get(src_key) {
             Some(e) if e.port == in_port => (now_secs.wrapping_sub(e.stamp)
@@ -243,17 +385,17 @@ pub fn classify(
         None
     };
     if !port.forwarding {
-        return (Verdict::Drop(DropReason::PortBlocked), learn);
+        return Ok((Verdict::Drop(DropReason::PortBlocked), (learn, facts)));
     }
     if is_multicast(&hdr.dst) {
-        return (Verdict::Flood, learn);
+        return Ok((Verdict::Flood, (learn, facts)));
     }
-    let verdict = match snap.fdb.get(FdbKey::new(hdr.outer_vid, hdr.dst)) {
+    let verdict = match snap.fdb.get(FdbKey::new(facts.vid, hdr.dst)) {
         Some(e) if e.port == in_port => Verdict::Drop(DropReason::Hairpin),
         Some(e) if snap.port(e.port).is_some_and(|p| p.forwarding) => Verdict::Forward(e.port),
         _ => Verdict::Flood,
     };
-    (verdict, learn)
+    Ok((verdict, (learn, facts)))
 }
 
 /// EtherType of SSTP PDUs (IEEE 802 local experimental, see SSTP.md).

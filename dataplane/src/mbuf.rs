@@ -127,6 +127,50 @@ impl Mbuf {
         Mbuf { raw: self.raw }
     }
 
+    /// A private deep copy from `pool`: for a flooded frame one egress port
+    /// must rewrite (VLAN push/pop) while others share the original.
+    pub fn deep_copy(&self, pool: &crate::Mempool) -> Option<Mbuf> {
+        // SAFETY: both pointers are valid; the copy is a new mbuf we own.
+        let m = unsafe { dpdk_sys::sat_pktmbuf_copy(self.raw.as_ptr(), pool.as_ptr()) };
+        NonNull::new(m).map(|raw| Mbuf { raw })
+    }
+
+    /// Pushes a VLAN tag as the new outermost tag (needs 4 bytes of
+    /// headroom and an unshared mbuf).
+    pub fn push_vlan(&mut self, tag: satellite_filters::VlanTag) -> bool {
+        let Some(hdr) = satellite_filters::vlan::pushed_header(self.data(), tag) else {
+            return false;
+        };
+        match self.prepend(4) {
+            Some(_) => {}
+            None => return false,
+        }
+        match self.data_mut() {
+            Some(d) if d.len() >= hdr.len() => {
+                d[..hdr.len()].copy_from_slice(&hdr);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes the outermost VLAN tag (the caller knows there is one).
+    pub fn pop_vlan(&mut self) -> bool {
+        let Some(hdr) = satellite_filters::vlan::popped_header(self.data()) else {
+            return false;
+        };
+        if !self.adj(4) {
+            return false;
+        }
+        match self.data_mut() {
+            Some(d) => {
+                d[..hdr.len()].copy_from_slice(&hdr);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Asks the CPU to start loading the packet's first cache line.
     #[inline]
     pub fn prefetch_data(&self) {

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::fdb::FdbView;
+use satellite_filters::{EdgePortPolicy, FilterTables, PortMode, VidSet};
 
 /// Index of a switch port (dense, 0-based; not the DPDK port id).
 pub type PortIndex = u16;
@@ -51,6 +52,14 @@ pub struct ForwardingSnapshot {
     /// A known source whose entry is older than this many seconds is
     /// reported to the control lcore so it does not age out while in use.
     pub refresh_after_secs: u32,
+    /// Edge-port filters (VLAN modes, Interstellar, ARPless), by port;
+    /// `None` for plain and fabric ports.
+    pub policies: Box<[Option<Arc<EdgePortPolicy>>]>,
+    /// Tables the filters share; `None` when no port has a policy.
+    pub filters: Option<Arc<FilterTables>>,
+    /// How ports without a policy treat VLANs: every VID passes tagged,
+    /// untagged frames are VLAN 0.
+    pub transparent: PortMode,
 }
 
 impl ForwardingSnapshot {
@@ -58,14 +67,34 @@ impl ForwardingSnapshot {
     pub fn port(&self, i: PortIndex) -> Option<&PortView> {
         self.ports.get(i as usize)
     }
+
+    /// The filter policy of port `i` and the shared tables, when it has one.
+    #[inline]
+    pub fn policy(&self, i: PortIndex) -> Option<(&EdgePortPolicy, &FilterTables)> {
+        match (self.policies.get(i as usize), self.filters.as_deref()) {
+            (Some(Some(p)), Some(t)) => Some((p, t)),
+            _ => None,
+        }
+    }
+}
+
+/// The transparent VLAN mode of plain and fabric ports.
+pub fn transparent_mode() -> PortMode {
+    PortMode::Trunk {
+        allowed: (1..4095).collect::<VidSet>(),
+        native: Some(0),
+    }
 }
 
 /// Builds snapshots; holds the non-FDB parts between publishes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SnapshotBuilder {
     pub ports: Vec<PortView>,
     pub max_frame_len: u32,
     pub refresh_after_secs: u32,
+    pub policies: Vec<Option<Arc<EdgePortPolicy>>>,
+    pub filters: Option<Arc<FilterTables>>,
+    transparent: PortMode,
 }
 
 /// Default longest frame: 1500-byte payload, 14-byte header and three VLAN
@@ -78,6 +107,9 @@ impl SnapshotBuilder {
             ports: vec![PortView::default(); ports],
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             refresh_after_secs: 75,
+            policies: vec![None; ports],
+            filters: None,
+            transparent: transparent_mode(),
         }
     }
 
@@ -88,6 +120,9 @@ impl SnapshotBuilder {
             fdb,
             max_frame_len: self.max_frame_len,
             refresh_after_secs: self.refresh_after_secs,
+            policies: self.policies.clone().into_boxed_slice(),
+            filters: self.filters.clone(),
+            transparent: self.transparent.clone(),
         }
     }
 }

@@ -11,12 +11,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backoff::IdleBackoff;
+use crate::counters::{filter_drop_slot, FILTER_LEARN, FILTER_PASS, FILTER_REPLY};
 use crate::counters::{PortTally, WorkerCounters};
 use crate::eal::rdtsc;
 use crate::fdb::FdbKey;
-use crate::frame::{classify, DropReason, LearnHint, PuntKind, Verdict};
-use crate::snapshot::{PortIndex, Publisher};
-use crate::{Mbuf, MbufBatch};
+use crate::frame::{classify_frame, DropReason, FrameFacts, LearnHint, PuntKind, Verdict};
+use crate::snapshot::{ForwardingSnapshot, PortIndex, Publisher};
+use crate::{Mbuf, MbufBatch, Mempool};
+use satellite_filters::{
+    filter_egress, vlan::egress_action, EgressFrame, EgressVerdict, InterstellarMac, MacAddr,
+    TagAction, REPLY_BUF_LEN,
+};
 
 /// Frames per RX/TX burst.
 pub const BURST: usize = 32;
@@ -43,6 +48,15 @@ pub struct Injected {
     pub mbuf: Mbuf,
 }
 
+/// An ARPless learn-once binding a worker asks the control lcore to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BindingEvent {
+    pub port: PortIndex,
+    pub vid: u16,
+    pub ip: std::net::Ipv4Addr,
+    pub mac: [u8; 6],
+}
+
 /// Seconds since the daemon started, ticked by the control lcore; workers
 /// read it once per poll iteration for FDB age stamps.
 #[derive(Default)]
@@ -63,6 +77,7 @@ pub struct WorkerShared {
     pub learn: ArrayQueue<LearnEvent>,
     pub punt: ArrayQueue<Punted>,
     pub inject: ArrayQueue<Injected>,
+    pub bindings: ArrayQueue<BindingEvent>,
     pub counters: WorkerCounters,
     pub stop: AtomicBool,
 }
@@ -73,6 +88,7 @@ impl WorkerShared {
             learn: ArrayQueue::new(queue_len),
             punt: ArrayQueue::new(queue_len.min(1024)),
             inject: ArrayQueue::new(queue_len.min(1024)),
+            bindings: ArrayQueue::new(256),
             counters: WorkerCounters::new(ports),
             stop: AtomicBool::new(false),
         }
@@ -88,7 +104,7 @@ pub struct RxQueue {
 }
 
 /// A worker's assignment.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WorkerPlan {
     pub index: usize,
     /// CPU core to pin to.
@@ -100,6 +116,9 @@ pub struct WorkerPlan {
     pub tx_queue: u16,
     /// Longest idle sleep (see [`IdleBackoff`]).
     pub max_idle_sleep: Duration,
+    /// Pool for frames the worker makes (ARPless answers, copies of a
+    /// flooded frame that one port must rewrite).
+    pub pool: Arc<Mempool>,
 }
 
 /// Remembers which sources were already reported under the current
@@ -135,6 +154,110 @@ struct TxLane {
     pending_bytes: u64,
 }
 
+/// The worker's per-port transmit batches and counters.
+struct Egress<'a> {
+    plan: &'a WorkerPlan,
+    lanes: Vec<TxLane>,
+    tally: Vec<PortTally>,
+    /// Reused per flood: (port, rewrite) of every port the frame goes to.
+    targets: Vec<(usize, TagAction)>,
+}
+
+impl Egress<'_> {
+    fn flush(&mut self, p: usize) {
+        let lane = &mut self.lanes[p];
+        if lane.batch.is_empty() {
+            return;
+        }
+        let queued = lane.batch.len() as u64;
+        let sent = lane
+            .batch
+            .tx_burst(self.plan.dpdk_ports[p], self.plan.tx_queue) as u64;
+        let mut unsent_bytes = 0u64;
+        for m in lane.batch.drain() {
+            unsent_bytes += m.pkt_len() as u64;
+        }
+        let t = &mut self.tally[p];
+        t.tx_packets += sent;
+        t.tx_bytes += lane.pending_bytes - unsent_bytes;
+        t.drops[DropReason::TxFull as usize] += queued - sent;
+        lane.pending_bytes = 0;
+    }
+
+    #[inline]
+    fn push(&mut self, p: usize, m: Mbuf) {
+        if self.lanes[p].batch.is_full() {
+            self.flush(p);
+        }
+        self.lanes[p].pending_bytes += m.pkt_len() as u64;
+        let _ = self.lanes[p].batch.push(m);
+    }
+
+    /// Applies a tag rewrite (copying the frame first when it is shared)
+    /// and queues it; a frame that cannot be rewritten is dropped and
+    /// counted.
+    fn push_rewritten(&mut self, p: usize, m: Mbuf, action: TagAction) {
+        if action == TagAction::None {
+            return self.push(p, m);
+        }
+        let m = if m.refcnt() == 1 {
+            Some(m)
+        } else {
+            m.deep_copy(&self.plan.pool)
+        };
+        let Some(mut m) = m else {
+            self.tally[p].drops[DropReason::TxFull as usize] += 1;
+            return;
+        };
+        let ok = match action {
+            TagAction::Push(tag) => m.push_vlan(tag),
+            TagAction::Pop => m.pop_vlan(),
+            TagAction::None => true,
+        };
+        if ok {
+            self.push(p, m);
+        } else {
+            self.tally[p].drops[DropReason::TagRewrite as usize] += 1;
+        }
+    }
+
+    /// How a frame leaves through port `p`: the port's egress filter (edge
+    /// ports with a policy) or the transparent VLAN mapping; `None` when
+    /// the filter drops it (counted).
+    #[inline]
+    fn egress_rewrite(
+        &mut self,
+        snap: &ForwardingSnapshot,
+        p: usize,
+        facts: &FrameFacts,
+    ) -> Option<TagAction> {
+        if let Some((policy, tables)) = snap.policy(p as PortIndex) {
+            let ef = EgressFrame {
+                src: MacAddr(facts.src),
+                dst: MacAddr(facts.dst),
+                vid: facts.vid,
+                outer_tagged: facts.outer_tagged,
+                // From a fabric or plain port the sender's Interstellar is
+                // read from its MAC, which carries it by design.
+                sender_iid: facts
+                    .sender_iid
+                    .or_else(|| InterstellarMac::decompose(MacAddr(facts.src)).map(|(i, _)| i)),
+            };
+            match filter_egress(&ef, policy, tables) {
+                EgressVerdict::Transmit(a) => Some(a),
+                EgressVerdict::Drop(r) => {
+                    self.tally[p].filter[filter_drop_slot(r)] += 1;
+                    None
+                }
+            }
+        } else if facts.vid == 0 || facts.outer_tagged {
+            Some(TagAction::None)
+        } else {
+            egress_action(facts.vid, facts.outer_tagged, &snap.transparent).ok()
+        }
+    }
+}
+
 /// Runs the worker loop on the calling thread until `shared.stop` is set.
 /// The thread must already be registered with DPDK (see
 /// [`crate::lcore::register_current_thread`]).
@@ -148,34 +271,21 @@ pub fn run(
     let mut reader = publisher.reader();
     let mut backoff = IdleBackoff::new(plan.max_idle_sleep);
     let mut rx: MbufBatch<BURST> = MbufBatch::new();
-    let mut lanes: Vec<TxLane> = (0..nports)
-        .map(|_| TxLane {
-            batch: MbufBatch::new(),
-            pending_bytes: 0,
-        })
-        .collect();
-    let mut tally = vec![PortTally::default(); nports];
+    let mut out = Egress {
+        plan,
+        lanes: (0..nports)
+            .map(|_| TxLane {
+                batch: MbufBatch::new(),
+                pending_bytes: 0,
+            })
+            .collect(),
+        tally: vec![PortTally::default(); nports],
+        targets: Vec::with_capacity(nports),
+    };
     let mut learn_filter = LearnFilter::new();
     let mut learn_lost = 0u64;
     let (mut busy_cycles, mut busy_packets) = (0u64, 0u64);
-
-    let flush = |lanes: &mut [TxLane], tally: &mut [PortTally], p: usize| {
-        let lane = &mut lanes[p];
-        if lane.batch.is_empty() {
-            return;
-        }
-        let queued = lane.batch.len() as u64;
-        let sent = lane.batch.tx_burst(plan.dpdk_ports[p], plan.tx_queue) as u64;
-        let mut unsent_bytes = 0u64;
-        for m in lane.batch.drain() {
-            unsent_bytes += m.pkt_len() as u64;
-        }
-        let t = &mut tally[p];
-        t.tx_packets += sent;
-        t.tx_bytes += lane.pending_bytes - unsent_bytes;
-        t.drops[DropReason::TxFull as usize] += queued - sent;
-        lane.pending_bytes = 0;
-    };
+    let mut reply = [0u8; REPLY_BUF_LEN];
 
     while !shared.stop.load(Relaxed) {
         let start = rdtsc();
@@ -184,16 +294,10 @@ pub fn run(
         let mut got = 0usize;
 
         while let Some(inj) = shared.inject.pop() {
-            let p = inj.port as usize;
-            if p >= nports {
-                continue;
+            if (inj.port as usize) < nports {
+                out.push(inj.port as usize, inj.mbuf);
+                got += 1;
             }
-            if lanes[p].batch.is_full() {
-                flush(&mut lanes, &mut tally, p);
-            }
-            lanes[p].pending_bytes += inj.mbuf.pkt_len() as u64;
-            let _ = lanes[p].batch.push(inj.mbuf);
-            got += 1;
         }
 
         for q in &plan.rx {
@@ -203,15 +307,13 @@ pub fn run(
             }
             got += n;
             let in_port = q.port;
-            for m in rx.drain() {
+            let ip = in_port as usize;
+            for mut m in rx.drain() {
                 let len = m.pkt_len();
-                {
-                    let t = &mut tally[in_port as usize];
-                    t.rx_packets += 1;
-                    t.rx_bytes += len as u64;
-                }
-                let (verdict, learn) = classify(m.data(), len, in_port, snap, now);
-                if let Some(LearnHint::Learn(key) | LearnHint::Refresh(key)) = learn {
+                out.tally[ip].rx_packets += 1;
+                out.tally[ip].rx_bytes += len as u64;
+                let d = classify_frame(m.data(), len, in_port, snap, now, &mut reply);
+                if let Some(LearnHint::Learn(key) | LearnHint::Refresh(key)) = d.learn {
                     if learn_filter.first_time(key, in_port, snap.epoch)
                         && shared
                             .learn
@@ -221,54 +323,96 @@ pub fn run(
                         learn_lost += 1;
                     }
                 }
-                match verdict {
-                    Verdict::Forward(out) => {
-                        let p = out as usize;
-                        if lanes[p].batch.is_full() {
-                            flush(&mut lanes, &mut tally, p);
+                if snap.policy(in_port).is_some()
+                    && matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood)
+                {
+                    out.tally[ip].filter[FILTER_PASS] += 1;
+                }
+                match d.verdict {
+                    Verdict::Forward(dst) => {
+                        let p = dst as usize;
+                        if let TagAction::Push(tag) = d.facts.ingress_action {
+                            if !m.push_vlan(tag) {
+                                out.tally[ip].drops[DropReason::TagRewrite as usize] += 1;
+                                continue;
+                            }
                         }
-                        lanes[p].pending_bytes += len as u64;
-                        let _ = lanes[p].batch.push(m);
+                        if let Some(a) = out.egress_rewrite(snap, p, &d.facts) {
+                            out.push_rewritten(p, m, a);
+                        }
                     }
                     Verdict::Flood => {
-                        let mut targets = snap
-                            .ports
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, v)| *i != in_port as usize && v.forwarding)
-                            .map(|(i, _)| i)
-                            .peekable();
-                        if targets.peek().is_none() {
-                            tally[in_port as usize].drops[DropReason::NoEgress as usize] += 1;
-                            continue;
+                        if let TagAction::Push(tag) = d.facts.ingress_action {
+                            if !m.push_vlan(tag) {
+                                out.tally[ip].drops[DropReason::TagRewrite as usize] += 1;
+                                continue;
+                            }
                         }
+                        let mut targets = std::mem::take(&mut out.targets);
+                        targets.clear();
+                        for (p, v) in snap.ports.iter().enumerate() {
+                            if p != ip && v.forwarding {
+                                if let Some(a) = out.egress_rewrite(snap, p, &d.facts) {
+                                    targets.push((p, a));
+                                }
+                            }
+                        }
+                        if targets.is_empty() {
+                            out.tally[ip].drops[DropReason::NoEgress as usize] += 1;
+                        }
+                        // Ports that rewrite get private copies first; the
+                        // others share the frame, the last one takes it.
+                        targets.sort_unstable_by_key(|(_, a)| *a == TagAction::None);
                         let mut m = Some(m);
-                        while let Some(p) = targets.next() {
-                            let copy = if targets.peek().is_some() {
+                        let last = targets.len().saturating_sub(1);
+                        for (k, &(p, a)) in targets.iter().enumerate() {
+                            let copy = if k == last {
+                                m.take()
+                            } else if a == TagAction::None {
                                 m.as_ref().map(Mbuf::share)
                             } else {
-                                m.take()
+                                m.as_ref().and_then(|x| x.deep_copy(&plan.pool))
                             };
-                            let Some(copy) = copy else { break };
-                            if lanes[p].batch.is_full() {
-                                flush(&mut lanes, &mut tally, p);
+                            match copy {
+                                Some(c) => out.push_rewritten(p, c, a),
+                                None => out.tally[p].drops[DropReason::TxFull as usize] += 1,
                             }
-                            lanes[p].pending_bytes += len as u64;
-                            let _ = lanes[p].batch.push(copy);
                         }
+                        out.targets = targets;
                     }
                     Verdict::Punt(kind) => {
-                        let t = &mut tally[in_port as usize];
                         match shared.punt.push(Punted {
                             port: in_port,
                             kind,
                             mbuf: m,
                         }) {
-                            Ok(()) => t.punted += 1,
-                            Err(_) => t.drops[DropReason::PuntQueueFull as usize] += 1,
+                            Ok(()) => out.tally[ip].punted += 1,
+                            Err(_) => out.tally[ip].drops[DropReason::PuntQueueFull as usize] += 1,
                         }
                     }
-                    Verdict::Drop(r) => tally[in_port as usize].drops[r as usize] += 1,
+                    Verdict::Drop(r) => out.tally[ip].drops[r as usize] += 1,
+                    Verdict::FilterDrop(r) => out.tally[ip].filter[filter_drop_slot(r)] += 1,
+                    Verdict::Reply { len } => {
+                        out.tally[ip].filter[FILTER_REPLY] += 1;
+                        send_reply(&mut out, ip, &reply[..len.min(REPLY_BUF_LEN)]);
+                    }
+                    Verdict::LearnBinding {
+                        vid,
+                        ip: addr,
+                        mac,
+                        reply_len,
+                    } => {
+                        out.tally[ip].filter[FILTER_LEARN] += 1;
+                        let _ = shared.bindings.push(BindingEvent {
+                            port: in_port,
+                            vid,
+                            ip: addr,
+                            mac,
+                        });
+                        if let Some(len) = reply_len {
+                            send_reply(&mut out, ip, &reply[..len.min(REPLY_BUF_LEN)]);
+                        }
+                    }
                 }
             }
         }
@@ -279,9 +423,9 @@ pub fn run(
         }
         backoff.reset();
         for p in 0..nports {
-            flush(&mut lanes, &mut tally, p);
+            out.flush(p);
         }
-        for (t, c) in tally.iter().zip(shared.counters.ports.iter()) {
+        for (t, c) in out.tally.iter().zip(shared.counters.ports.iter()) {
             t.store(c);
         }
         busy_cycles += rdtsc().wrapping_sub(start);
@@ -289,5 +433,13 @@ pub fn run(
         shared.counters.busy_cycles.store(busy_cycles, Relaxed);
         shared.counters.busy_packets.store(busy_packets, Relaxed);
         shared.counters.learn_queue_full.store(learn_lost, Relaxed);
+    }
+}
+
+/// Sends an ARPless answer back out of the port the question came in on.
+fn send_reply(out: &mut Egress<'_>, port: usize, bytes: &[u8]) {
+    match out.plan.pool.alloc_with(bytes) {
+        Some(m) => out.push(port, m),
+        None => out.tally[port].drops[DropReason::TxFull as usize] += 1,
     }
 }

@@ -111,9 +111,11 @@ impl EdgePortPolicyBuilder {
             PortMode::Access { vid } | PortMode::Tunnel { svid: vid } if !usable_vid(*vid) => {
                 return Err(PolicyError::InvalidVid(*vid))
             }
+            // Native VLAN 0 is the switch's untagged VLAN: the transparent
+            // mode of a port that filters but does not map VLANs.
             PortMode::Trunk {
                 native: Some(n), ..
-            } if !usable_vid(*n) => return Err(PolicyError::InvalidVid(*n)),
+            } if *n != 0 && !usable_vid(*n) => return Err(PolicyError::InvalidVid(*n)),
             _ => {}
         }
         if let Some(m) = self.macs.iter().find(|m| !m.is_valid_source()) {

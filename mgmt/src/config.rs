@@ -179,8 +179,95 @@ impl Default for StpConfig {
     }
 }
 
-/// One switch port.
+/// An IPv4 ↔ MAC binding for ARPless.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindingConfig {
+    pub ip: std::net::Ipv4Addr,
+    pub mac: String,
+    /// VLAN of the binding; default: the port's access VLAN, else 0.
+    #[serde(default)]
+    pub vlan: Option<u16>,
+}
+
+/// Edge filters shared by all ports (FILTERS.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FiltersConfig {
+    /// EtherTypes recognised as VLAN tags.
+    pub tpids: Vec<u16>,
+    /// Deepest tag stack accepted on filtered ports.
+    pub max_tags: usize,
+    /// OUIs (routers, gateways) every Interstellar port may reach.
+    pub interstellar_ouis: Vec<String>,
+    /// Sender IP of RARP/DRARP answers.
+    pub responder_ip: Option<std::net::Ipv4Addr>,
+    /// Bindings of hosts on other switches (answered for, never owned here).
+    pub bindings: Vec<BindingConfig>,
+}
+
+impl Default for FiltersConfig {
+    fn default() -> Self {
+        FiltersConfig {
+            tpids: vec![0x8100, 0x88A8, 0x9100, 0x9200],
+            max_tags: 3,
+            interstellar_ouis: Vec::new(),
+            responder_ip: None,
+            bindings: Vec::new(),
+        }
+    }
+}
+
+/// How a filtered port maps frames to VLANs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VlanModeConfig {
+    Access,
+    Trunk,
+    Tunnel,
+}
+
+/// ARPless on a port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArplessConfig {
+    #[default]
+    Off,
+    Enforce,
+    LearnOnce,
+}
+
+/// Parses "aa:bb:cc:dd:ee:ff".
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut m = [0u8; 6];
+    for (o, p) in m.iter_mut().zip(parts) {
+        if p.len() != 2 {
+            return None;
+        }
+        *o = u8::from_str_radix(p, 16).ok()?;
+    }
+    Some(m)
+}
+
+/// Parses an OUI "00:1b:21".
+pub fn parse_oui(s: &str) -> Option<u32> {
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    if parts.len() != 3 || parts.iter().any(|p| p.len() != 2) {
+        return None;
+    }
+    let mut v = 0u32;
+    for p in parts {
+        v = (v << 8) | u8::from_str_radix(p, 16).ok()? as u32;
+    }
+    Some(v)
+}
+
+/// One switch port.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortConfig {
     /// Kernel interface (AF_XDP/AF_PACKET) or, with `dpdk = true`, a DPDK
@@ -198,6 +285,32 @@ pub struct PortConfig {
     /// Spanning-tree port priority: a multiple of 16 in 0..=240.
     #[serde(default)]
     pub priority: Option<u8>,
+    /// VLAN mapping; unset: untagged frames are VLAN 0, tags pass as they are.
+    #[serde(default)]
+    pub vlan_mode: Option<VlanModeConfig>,
+    /// Access VID, tunnel S-VID or trunk native VID.
+    #[serde(default)]
+    pub vlan: Option<u16>,
+    /// VIDs a trunk carries.
+    #[serde(default)]
+    pub allowed_vlans: Vec<u16>,
+    /// The port's own MACs: frames from any other source are dropped.
+    #[serde(default)]
+    pub macs: Vec<String>,
+    /// Interstellar isolation, the IID taken from the first MAC.
+    #[serde(default)]
+    pub interstellar: bool,
+    /// Extra Interstellar IDs the port may talk to.
+    #[serde(default)]
+    pub resonance: Vec<u32>,
+    /// Extra OUIs the port may reach.
+    #[serde(default)]
+    pub ouis: Vec<String>,
+    #[serde(default)]
+    pub arpless: ArplessConfig,
+    /// The port's IP bindings.
+    #[serde(default)]
+    pub bindings: Vec<BindingConfig>,
 }
 
 impl PortConfig {
@@ -205,12 +318,16 @@ impl PortConfig {
     pub fn iface(name: &str) -> PortConfig {
         PortConfig {
             name: name.into(),
-            dpdk: false,
-            backend: Backend::Auto,
-            kind: PortKind::Auto,
-            path_cost: None,
-            priority: None,
+            ..PortConfig::default()
         }
+    }
+
+    /// Whether any edge filter applies on this port.
+    pub fn has_filters(&self) -> bool {
+        self.vlan_mode.is_some()
+            || !self.macs.is_empty()
+            || self.interstellar
+            || self.arpless != ArplessConfig::Off
     }
 }
 
@@ -222,6 +339,7 @@ pub struct Config {
     pub dataplane: DataplaneConfig,
     pub fdb: FdbConfig,
     pub stp: StpConfig,
+    pub filters: FiltersConfig,
     pub control: ControlConfig,
     pub metrics: MetricsConfig,
     #[serde(rename = "port")]
@@ -431,7 +549,11 @@ impl Config {
                     "must be 1..=200000000".into(),
                 ));
             }
+            crate::edge_filters::port_policy(p, &[])
+                .map_err(|(k, m)| (format!("port.{i}.{k}"), m))?;
         }
+        crate::edge_filters::tables(self, [0x02, 0, 0, 0, 0, 1], &[])
+            .map_err(|(k, m)| (format!("filters.{k}"), m))?;
         Ok(())
     }
 

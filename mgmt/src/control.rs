@@ -36,6 +36,21 @@ pub enum Request {
         port: String,
         up: bool,
     },
+    /// Edge-filter verdict counters per filtered port.
+    ShowFilters,
+    /// ARPless bindings.
+    ArpShow,
+    ArpAdd {
+        port: String,
+        ip: std::net::Ipv4Addr,
+        mac: String,
+        vlan: Option<u16>,
+    },
+    ArpDel {
+        port: String,
+        ip: std::net::Ipv4Addr,
+        vlan: Option<u16>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,6 +126,9 @@ pub struct PortStats {
     pub bpdus_tx: BTreeMap<String, u64>,
     /// Times BPDU guard disabled the port.
     pub bpdu_guard_trips: u64,
+    /// Edge-filter verdicts (pass, reply, learn, drop reasons); empty on
+    /// ports without filters.
+    pub filter_verdicts: BTreeMap<String, u64>,
     pub admin_up: bool,
     pub link_up: bool,
 }

@@ -20,7 +20,10 @@ use crate::config::{Backend, Config, PortConfig, PortKind};
 use crate::control::{
     FdbRow, FdbStatsReport, PortInfo, PortStats, Request, Response, StatsReport, WorkerStats,
 };
+use crate::edge_filters;
 use crate::spanning_tree::{role_name, state_name, Effect, SpanningTree};
+use satellite_dataplane::counters::{filter_slot_label, FILTER_SLOTS};
+use satellite_filters::{Ipv4Binding, MacAddr};
 
 /// A request from a management thread with the channel to answer on.
 pub type Envelope = (Request, Sender<Response>);
@@ -75,6 +78,25 @@ pub struct Daemon {
     /// Control-lcore frames lost because the injection queue or the mbuf
     /// pool was exhausted.
     inject_failed: u64,
+    /// ARPless bindings added at run time (API, learn-once).
+    runtime_bindings: Vec<RuntimeBinding>,
+}
+
+/// Where a binding came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BindingOrigin {
+    Config,
+    Api,
+    Learned,
+}
+
+/// A binding added at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeBinding {
+    pub port: usize,
+    pub binding: Ipv4Binding,
+    pub origin: BindingOrigin,
 }
 
 fn bpffs_mounted() -> bool {
@@ -263,7 +285,9 @@ impl Daemon {
             stp,
             effects: Vec::new(),
             inject_failed: 0,
+            runtime_bindings: Vec::new(),
         };
+        d.rebuild_filters()?;
         for i in 0..d.ports.len() {
             if d.ports[i].enabled() {
                 let speed = d.ports[i].eth.link().speed_mbps;
@@ -306,6 +330,7 @@ impl Daemon {
                 dpdk_ports: dpdk_ports.clone(),
                 tx_queue: w as u16,
                 max_idle_sleep: Duration::from_micros(self.cfg.dataplane.max_idle_sleep_us),
+                pool: self.pool.clone(),
             };
             let shared = Arc::new(WorkerShared::new(self.ports.len(), 8192));
             let (s, p, c) = (shared.clone(), self.publisher.clone(), self.clock.clone());
@@ -340,6 +365,65 @@ impl Daemon {
             v.learning = p.enabled() && p.stp_learning;
             v.bpdu_guard = p.kind == PortKind::Edge;
         }
+    }
+
+    /// Rebuilds the filter tables and port policies (configuration plus
+    /// run-time bindings) into the snapshot builder.
+    fn rebuild_filters(&mut self) -> Result<(), String> {
+        let extra: Vec<Ipv4Binding> = self.runtime_bindings.iter().map(|b| b.binding).collect();
+        let mut any = false;
+        for (i, p) in self.ports.iter().enumerate() {
+            let mine: Vec<Ipv4Binding> = self
+                .runtime_bindings
+                .iter()
+                .filter(|b| b.port == i)
+                .map(|b| b.binding)
+                .collect();
+            let pol = edge_filters::port_policy(&p.cfg, &mine)
+                .map_err(|(k, m)| format!("port {}: {k}: {m}", p.name))?;
+            any |= pol.is_some();
+            self.builder.policies[i] = pol.map(Arc::new);
+        }
+        let responder = self
+            .ports
+            .iter()
+            .map(|p| p.eth.mac())
+            .min()
+            .unwrap_or([2, 0, 0, 0, 0, 1]);
+        self.builder.filters = if any {
+            Some(Arc::new(
+                edge_filters::tables(&self.cfg, responder, &extra)
+                    .map_err(|(k, m)| format!("filters: {k}: {m}"))?,
+            ))
+        } else {
+            None
+        };
+        Ok(())
+    }
+
+    /// Adds a run-time binding (checked against the port's policy first).
+    fn add_binding(&mut self, b: RuntimeBinding) -> Result<(), String> {
+        if self
+            .builder
+            .policies
+            .get(b.port)
+            .is_none_or(|p| p.is_none())
+        {
+            return Err(format!(
+                "port {} has no ARPless policy (see [[port]] arpless)",
+                self.ports[b.port].name
+            ));
+        }
+        self.runtime_bindings.retain(|x| {
+            !(x.port == b.port && x.binding.vid == b.binding.vid && x.binding.ip == b.binding.ip)
+        });
+        self.runtime_bindings.push(b);
+        if let Err(e) = self.rebuild_filters() {
+            self.runtime_bindings.pop();
+            let _ = self.rebuild_filters();
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Carries out what the spanning tree asked for; returns whether a
@@ -446,6 +530,26 @@ impl Daemon {
                         ),
                         LearnOutcome::TableFull | LearnOutcome::PortLimit => {}
                         _ => {}
+                    }
+                }
+                while let Some(ev) = shared.bindings.pop() {
+                    let b = RuntimeBinding {
+                        port: ev.port as usize,
+                        binding: Ipv4Binding {
+                            vid: ev.vid,
+                            ip: ev.ip,
+                            mac: MacAddr(ev.mac),
+                        },
+                        origin: BindingOrigin::Learned,
+                    };
+                    let known = self.runtime_bindings.iter().any(|x| x.port == b.port);
+                    if !known && b.port < self.ports.len() {
+                        info!(port = %self.ports[b.port].name, ip = %ev.ip, mac = %fmt_mac(ev.mac),
+                              "ARPless: binding learned and locked");
+                        if let Err(e) = self.add_binding(b) {
+                            warn!("ARPless: cannot learn binding: {e}");
+                        }
+                        ports_changed = true;
                     }
                 }
                 while let Some(p) = shared.punt.pop() {
@@ -569,6 +673,34 @@ impl Daemon {
                 info!(target: "sstp", %port, priority, "port priority set");
                 Ok(serde_json::Value::Null)
             }),
+            Request::ShowFilters => Ok(self.filter_report()),
+            Request::ArpShow => Ok(self.arp_report()),
+            Request::ArpAdd { port, ip, mac, vlan } => self.port_index(&port).and_then(|i| {
+                let m = crate::config::parse_mac(&mac)
+                    .ok_or_else(|| format!("{mac:?} is not a MAC address"))?;
+                let vid = vlan.unwrap_or_else(|| edge_filters::default_binding_vid(&self.ports[i].cfg));
+                self.add_binding(RuntimeBinding {
+                    port: i,
+                    binding: Ipv4Binding { vid, ip, mac: MacAddr(m) },
+                    origin: BindingOrigin::Api,
+                })?;
+                info!(%port, %ip, %mac, vid, "ARPless binding added");
+                Ok(serde_json::Value::Null)
+            }),
+            Request::ArpDel { port, ip, vlan } => self.port_index(&port).and_then(|i| {
+                let vid = vlan.unwrap_or_else(|| edge_filters::default_binding_vid(&self.ports[i].cfg));
+                let before = self.runtime_bindings.len();
+                self.runtime_bindings
+                    .retain(|x| !(x.port == i && x.binding.ip == ip && x.binding.vid == vid));
+                if self.runtime_bindings.len() == before {
+                    return Err(format!(
+                        "no run-time binding of {ip} (VLAN {vid}) on {port}; configured bindings are changed in the config file"
+                    ));
+                }
+                self.rebuild_filters()?;
+                info!(%port, %ip, vid, "ARPless binding removed");
+                Ok(serde_json::Value::Null)
+            }),
             Request::PortAdmin { port, up } => self.port_index(&port).map(|i| {
                 info!(target: "sstp", %port, up, "port administratively {}", if up { "up" } else { "down" });
                 self.set_admin(i, up);
@@ -587,6 +719,53 @@ impl Daemon {
             },
             Err(e) => Response::err(e),
         }
+    }
+
+    fn filter_report(&self) -> serde_json::Value {
+        let mut ports = Vec::new();
+        for (i, p) in self.ports.iter().enumerate() {
+            if self.builder.policies[i].is_none() {
+                continue;
+            }
+            let mut t = PortTally::default();
+            for w in &self.workers {
+                t.add(&w.counters.ports[i].read());
+            }
+            let verdicts: BTreeMap<&str, u64> = (0..FILTER_SLOTS)
+                .map(|s| (filter_slot_label(s), t.filter[s]))
+                .collect();
+            ports.push(serde_json::json!({ "name": p.name, "verdicts": verdicts }));
+        }
+        serde_json::json!({ "ports": ports })
+    }
+
+    fn arp_report(&self) -> serde_json::Value {
+        let mut rows = Vec::new();
+        let row = |port: Option<&str>, b: &Ipv4Binding, origin: BindingOrigin| {
+            serde_json::json!({
+                "port": port, "vlan": b.vid, "ip": b.ip.to_string(),
+                "mac": fmt_mac(b.mac.0), "origin": origin,
+            })
+        };
+        for p in &self.ports {
+            for b in edge_filters::config_bindings(&p.cfg).unwrap_or_default() {
+                rows.push(row(Some(&p.name), &b, BindingOrigin::Config));
+            }
+        }
+        for b in &self.cfg.filters.bindings {
+            if let Some(m) = crate::config::parse_mac(&b.mac) {
+                let ib = Ipv4Binding {
+                    vid: b.vlan.unwrap_or(0),
+                    ip: b.ip,
+                    mac: MacAddr(m),
+                };
+                rows.push(row(None, &ib, BindingOrigin::Config));
+            }
+        }
+        for b in &self.runtime_bindings {
+            rows.push(row(Some(&self.ports[b.port].name), &b.binding, b.origin));
+        }
+        serde_json::Value::Array(rows)
     }
 
     fn port_infos(&self) -> Vec<PortInfo> {
@@ -709,6 +888,13 @@ impl Daemon {
                     })
                     .unwrap_or_default(),
                 bpdu_guard_trips: p.bpdu_guard_trips,
+                filter_verdicts: if self.builder.policies[i].is_some() {
+                    (0..FILTER_SLOTS)
+                        .map(|s| (filter_slot_label(s).to_string(), t.filter[s]))
+                        .collect()
+                } else {
+                    BTreeMap::new()
+                },
                 admin_up: p.admin_up,
                 link_up: p.carrier,
             })

@@ -10,6 +10,7 @@
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod edge_filters;
 pub mod metrics;
 pub mod server;
 pub mod spanning_tree;

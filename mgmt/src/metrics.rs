@@ -83,6 +83,92 @@ pub fn render(s: &StatsReport) -> String {
                 .inc_by(*n);
         }
     }
+    let up = gauge(
+        &r,
+        "satellite_port_up",
+        "1 when the port has carrier and is administratively up.",
+        &["port"],
+    );
+    let role = gauge(
+        &r,
+        "satellite_stp_port_role",
+        "Spanning-tree role of the port (1 for the current role).",
+        &["port", "role"],
+    );
+    let state = gauge(
+        &r,
+        "satellite_stp_port_state",
+        "Spanning-tree state of the port (1 for the current state).",
+        &["port", "state"],
+    );
+    let brx = counter(
+        &r,
+        "satellite_stp_bpdus_received_total",
+        "BPDUs received, by type.",
+        &["port", "type"],
+    );
+    let btx = counter(
+        &r,
+        "satellite_stp_bpdus_sent_total",
+        "BPDUs sent, by type.",
+        &["port", "type"],
+    );
+    let guard = counter(
+        &r,
+        "satellite_stp_bpdu_guard_trips_total",
+        "Times BPDU guard disabled the port.",
+        &["port"],
+    );
+    let fv = counter(
+        &r,
+        "satellite_filter_verdicts_total",
+        "Edge-filter verdicts (pass, reply, learn, drop reasons).",
+        &["port", "verdict"],
+    );
+    for p in &s.ports {
+        let n = p.name.as_str();
+        up.with_label_values(&[n])
+            .set((p.link_up && p.admin_up) as i64);
+        if let (Some(ro), Some(st)) = (&p.stp_role, &p.stp_state) {
+            for x in ["root", "designated", "alternate", "backup", "disabled"] {
+                role.with_label_values(&[n, x]).set((x == ro) as i64);
+            }
+            for x in ["discarding", "learning", "forwarding"] {
+                state.with_label_values(&[n, x]).set((x == st) as i64);
+            }
+        }
+        for (k, v) in &p.bpdus_rx {
+            brx.with_label_values(&[n, k.as_str()]).inc_by(*v);
+        }
+        for (k, v) in &p.bpdus_tx {
+            btx.with_label_values(&[n, k.as_str()]).inc_by(*v);
+        }
+        guard.with_label_values(&[n]).inc_by(p.bpdu_guard_trips);
+        for (k, v) in &p.filter_verdicts {
+            fv.with_label_values(&[n, k.as_str()]).inc_by(*v);
+        }
+    }
+    let c = counter(
+        &r,
+        "satellite_stp_topology_changes_total",
+        "Topology changes seen by the spanning tree.",
+        &[],
+    );
+    c.with_label_values(&[]).inc_by(s.stp_topology_changes);
+    let c = counter(
+        &r,
+        "satellite_stp_invalid_bpdus_total",
+        "BPDUs dropped because they failed to parse.",
+        &[],
+    );
+    c.with_label_values(&[]).inc_by(s.stp_invalid_bpdus);
+    let c = counter(
+        &r,
+        "satellite_control_tx_failed_total",
+        "Frames of the control lcore lost before transmission.",
+        &[],
+    );
+    c.with_label_values(&[]).inc_by(s.control_tx_failed);
     let g = gauge(
         &r,
         "satellite_fdb_entries",

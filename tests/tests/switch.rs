@@ -162,6 +162,10 @@ fn metrics_are_valid_prometheus_text() {
         "satellite_fdb_entries",
         "satellite_fdb_capacity_entries 1048576",
         "satellite_snapshot_publishes_total",
+        "satellite_stp_port_role{port=\"p0\",role=\"designated\"} 1",
+        "satellite_stp_port_state{port=\"p0\",state=\"forwarding\"} 1",
+        "satellite_stp_bpdus_sent_total{port=\"p0\",type=\"rst\"}",
+        "satellite_port_up{port=\"p1\"} 1",
     ] {
         assert!(body.contains(name), "{name} missing from /metrics:\n{body}");
     }

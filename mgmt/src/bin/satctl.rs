@@ -36,6 +36,11 @@ enum Cmd {
         #[command(subcommand)]
         what: Set,
     },
+    /// ARPless bindings (IPv4 ↔ MAC) on edge ports.
+    Arp {
+        #[command(subcommand)]
+        what: Arp,
+    },
     /// Enable or disable a port administratively.
     Port {
         /// Port name (see `show ports`).
@@ -49,6 +54,28 @@ enum Cmd {
 enum AdminState {
     Up,
     Down,
+}
+
+#[derive(Subcommand, Debug)]
+enum Arp {
+    /// Every binding: configured, added here, learned.
+    Show,
+    /// Bind IP to MAC on a port.
+    Add {
+        port: String,
+        ip: std::net::Ipv4Addr,
+        mac: String,
+        /// VLAN of the binding (default: the port's access VLAN, else 0).
+        #[arg(long)]
+        vlan: Option<u16>,
+    },
+    /// Remove a binding added with `arp add` (or learned).
+    Del {
+        port: String,
+        ip: std::net::Ipv4Addr,
+        #[arg(long)]
+        vlan: Option<u16>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -71,6 +98,8 @@ enum Show {
     Stats,
     /// Spanning tree: bridge, root, per-port role and state.
     Stp,
+    /// Edge-filter verdicts per filtered port (VLAN, Interstellar, ARPless).
+    Filters,
 }
 
 fn main() -> ExitCode {
@@ -84,6 +113,31 @@ fn main() -> ExitCode {
         Cmd::Show { what: Show::Fdb } => Request::ShowFdb,
         Cmd::Show { what: Show::Stats } => Request::ShowStats,
         Cmd::Show { what: Show::Stp } => Request::ShowStp,
+        Cmd::Show {
+            what: Show::Filters,
+        } => Request::ShowFilters,
+        Cmd::Arp { what: Arp::Show } => Request::ArpShow,
+        Cmd::Arp {
+            what:
+                Arp::Add {
+                    port,
+                    ip,
+                    mac,
+                    vlan,
+                },
+        } => Request::ArpAdd {
+            port: port.clone(),
+            ip: *ip,
+            mac: mac.clone(),
+            vlan: *vlan,
+        },
+        Cmd::Arp {
+            what: Arp::Del { port, ip, vlan },
+        } => Request::ArpDel {
+            port: port.clone(),
+            ip: *ip,
+            vlan: *vlan,
+        },
         Cmd::Set {
             what: Set::Priority { priority },
         } => Request::SetPriority {
@@ -130,6 +184,14 @@ fn main() -> ExitCode {
         Request::ShowStats => serde_json::from_value::<StatsReport>(resp.data).map(print_stats),
         Request::ShowStp => {
             print_stp(&resp.data);
+            Ok(())
+        }
+        Request::ShowFilters => {
+            print_filters(&resp.data);
+            Ok(())
+        }
+        Request::ArpShow => {
+            print_arp(&resp.data);
             Ok(())
         }
         _ => Ok(()),
@@ -270,6 +332,41 @@ fn print_stp(v: &serde_json::Value) {
             yn("edge"),
             yn("point_to_point"),
             p["protocol"].as_str().unwrap_or("?"),
+        );
+    }
+}
+
+fn print_filters(v: &serde_json::Value) {
+    let ports = v["ports"].as_array().cloned().unwrap_or_default();
+    if ports.is_empty() {
+        println!("no port has edge filters");
+    }
+    for p in ports {
+        println!("{}:", p["name"].as_str().unwrap_or("?"));
+        if let Some(m) = p["verdicts"].as_object() {
+            for (k, n) in m
+                .iter()
+                .filter(|(k, n)| n.as_u64() != Some(0) || ["pass", "reply"].contains(&k.as_str()))
+            {
+                println!("  {k:<32} {n}");
+            }
+        }
+    }
+}
+
+fn print_arp(v: &serde_json::Value) {
+    println!(
+        "{:<12} {:<5} {:<16} {:<17} {:<8}",
+        "port", "vlan", "ip", "mac", "origin"
+    );
+    for r in v.as_array().into_iter().flatten() {
+        println!(
+            "{:<12} {:<5} {:<16} {:<17} {:<8}",
+            r["port"].as_str().unwrap_or("(remote)"),
+            r["vlan"],
+            r["ip"].as_str().unwrap_or("?"),
+            r["mac"].as_str().unwrap_or("?"),
+            r["origin"].as_str().unwrap_or("?"),
         );
     }
 }
