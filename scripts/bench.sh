@@ -78,9 +78,10 @@ TSC_HZ=""
 
 # ---- helpers -----------------------------------------------------------
 # Memory for N frames per side held in default-size mbufs (2,176-byte data
-# room; with mbuf and mempool headers and padding, budget 3 KB each without
-# hugepages), plus slack for rings, caches and the EAL itself.
-mem_mb() { echo $(( (2 * $1 + 32768) * 3 / 1024 + 512 )); }
+# room). Without hugepages a large pool is laid out one mbuf per 4 KB page
+# (an object may not straddle pages that are not IOVA-contiguous), so budget
+# 4 KB each, plus slack for rings, caches and the EAL itself.
+mem_mb() { echo $(( (2 * $1 + 32768) * 4 / 1024 + 1536 )); }
 mbufs() { echo $(( 2 * $1 + 32768 )); }
 
 vdevs() {
@@ -105,6 +106,14 @@ run_testpmd() {
         --record-core-cycles --stats-period 1 </dev/null >"$out" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
+    # Start-up (mempool, loading the captures) takes seconds at 1 M; the
+    # clock starts with the first second that forwarded anything.
+    local t
+    for t in $(seq 1200); do
+        grep -qE 'Tx-pps: +[1-9]' "$out" 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
     sleep $((WARM + SECS + 1))
     stop_pid "$pid"
     python3 - "$out" "$WARM" "$SECS" <<'EOF' >"$WORK/res"
@@ -113,6 +122,8 @@ text = open(sys.argv[1], errors="replace").read()
 warm, secs = int(sys.argv[2]), int(sys.argv[3])
 tx = [int(v) for v in re.findall(r"Tx-pps:\s+(\d+)", text)]
 periods = [tx[i] + tx[i + 1] for i in range(0, len(tx) - 1, 2)]
+while periods and periods[0] == 0:
+    periods.pop(0)
 win = periods[warm:warm + secs] or periods[-secs:] or [0]
 cyc = re.findall(r"CPU cycles/packet=([\d.]+)", text)
 mhz = re.findall(r"at (\d+) MHz Clock", text)
@@ -333,6 +344,7 @@ done
 
 {
     echo "Satellite throughput, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, TSC ${TSC_HZ:-?} Hz"
+    echo "Tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- dataplane mgmt || echo ' plus uncommitted changes in dataplane/ or mgmt/')"
     echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the forwarding core itself adds about 1; more means other work shared the CPUs)"
     echo "net_pcap infinite_rx on both ports (64-byte frames), one forwarding core (CPU $FWD_CPU), ${WARM}s warm-up after learning, ${SECS}s window"
     echo
