@@ -500,6 +500,31 @@ impl Ring {
         })
     }
 
+    /// True when the tree is usable, though maybe not final: every switch
+    /// names the expected root, every root port forwards, and exactly
+    /// `expect_blocked` ring ports are alternate/backup. A designated port
+    /// still discarding toward an alternate port is allowed (it carries
+    /// nothing either way).
+    pub fn tree_usable(&self, expect_blocked: usize) -> bool {
+        let root = self.expected_root();
+        let mut blocked = 0;
+        for i in 0..self.n() {
+            let Ok(v) = self.view(i) else { return false };
+            if v.root_id != root {
+                return false;
+            }
+            for p in &v.ports {
+                if p.role == "root" && !p.forwarding() {
+                    return false;
+                }
+                if p.blocked() {
+                    blocked += 1;
+                }
+            }
+        }
+        blocked == expect_blocked
+    }
+
     /// Waits for [`Ring::converged`]; returns it and how long it took, or
     /// the last reason it was not converged.
     pub fn wait_converged(
@@ -517,6 +542,60 @@ impl Ring {
                 return Err(format!("not converged after {timeout:?}: {last}"));
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Like [`Ring::wait_converged`], also recording a timeline of every
+    /// port role/state and root change seen while polling (from `t0`), so a
+    /// slow convergence shows which switch was slow.
+    pub fn wait_converged_timeline(
+        &self,
+        expect_blocked: usize,
+        timeout: Duration,
+        t0: Instant,
+    ) -> (Result<(Converged, Duration), String>, Vec<String>) {
+        let mut last: Vec<String> = vec![String::new(); self.n() * 4];
+        let mut timeline = vec![];
+        loop {
+            for i in 0..self.n() {
+                let ports = [
+                    self.ring_ports(i)[0].clone(),
+                    self.ring_ports(i)[1].clone(),
+                    format!("h{i}"),
+                ];
+                let now = match self.view_ports(i, &ports) {
+                    Ok(v) => {
+                        let mut x = vec![format!("root {}", v.root_id)];
+                        x.extend(
+                            v.ports
+                                .iter()
+                                .map(|p| format!("{} {}/{}", p.name, p.role, p.state)),
+                        );
+                        x
+                    }
+                    Err(e) => vec![e],
+                };
+                for (k, item) in now.into_iter().enumerate().take(4) {
+                    if last[i * 4 + k] != item {
+                        timeline.push(format!(
+                            "{:>7.0} ms  s{i} {item}",
+                            t0.elapsed().as_secs_f64() * 1000.0
+                        ));
+                        last[i * 4 + k] = item;
+                    }
+                }
+            }
+            if let Ok(c) = self.converged(expect_blocked) {
+                return (Ok((c, t0.elapsed())), timeline);
+            }
+            if t0.elapsed() > timeout {
+                let e = self.converged(expect_blocked).err().unwrap_or_default();
+                return (
+                    Err(format!("not converged after {timeout:?}: {e}")),
+                    timeline,
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
