@@ -361,24 +361,30 @@ pub struct Stream {
 }
 
 impl Stream {
-    /// Starts a receiver in `dst` on `dst_ip:port` and a sender in `src`.
+    /// Starts a receiver in `dst` bound to `to` (the destination host's
+    /// address and a UDP port) and a sender in `src`. Their outputs go to
+    /// `{log_prefix}-recv.json` and `{log_prefix}-send.json`.
     pub fn start(
         src: &crate::Netns,
         dst: &crate::Netns,
-        dst_ip: &str,
-        port: u16,
+        to: SocketAddr,
         rate: u32,
         duration: Duration,
-        logs: &std::path::Path,
-        tag: &str,
+        log_prefix: &std::path::Path,
     ) -> Stream {
         let probe = crate::bin("satellite-probe");
-        let bind = format!("{dst_ip}:{port}");
+        let bind = to.to_string();
+        let port = to.port();
+        let log = |what: &str| {
+            let mut p = log_prefix.as_os_str().to_owned();
+            p.push(format!("-{what}.json"));
+            std::path::PathBuf::from(p)
+        };
         let rate_s = rate.to_string();
         let mut rx = dst.spawn(
             &probe,
             &["recv", "--bind", &bind, "--rate", &rate_s, "--idle", "3"],
-            &logs.join(format!("{tag}-recv.json")),
+            &log("recv"),
         );
         // Wait until the receiver's socket is bound.
         let bound = crate::wait_until(Duration::from_secs(5), || {
@@ -394,7 +400,7 @@ impl Stream {
         let tx = src.spawn(
             &probe,
             &["send", "--to", &bind, "--rate", &rate_s, "--duration", &dur],
-            &logs.join(format!("{tag}-send.json")),
+            &log("send"),
         );
         Stream {
             rx,

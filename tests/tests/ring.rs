@@ -25,22 +25,18 @@ fn around(
     let s1 = Stream::start(
         &ring.hosts[a],
         &ring.hosts[b],
-        &ring::host_ip(b),
-        5001,
+        format!("{}:5001", ring::host_ip(b)).parse().unwrap(),
         RATE,
         STREAM,
-        &logs,
-        &format!("{tag}-affected"),
+        &logs.join(format!("{tag}-affected")),
     );
     let s2 = Stream::start(
         &ring.hosts[c],
         &ring.hosts[d],
-        &ring::host_ip(d),
-        5002,
+        format!("{}:5002", ring::host_ip(d)).parse().unwrap(),
         RATE,
         STREAM,
-        &logs,
-        &format!("{tag}-bystander"),
+        &logs.join(format!("{tag}-bystander")),
     );
     std::thread::sleep(EVENT_AT);
     event();
