@@ -88,10 +88,29 @@ vdevs() {
     echo "--vdev net_pcap0,rx_pcap=$WORK/a.pcap,infinite_rx=1 --vdev net_pcap1,rx_pcap=$WORK/b.pcap,infinite_rx=1"
 }
 
-# Result rows: macs mix switch mpps cycles note
+# On-CPU time of the forwarding thread: other work on the machine can
+# preempt it, and TSC-based cycle counts then include time it did not run.
+# `cpu_mark PID COMM-PREFIX` prints "run_ns wall_ns" (schedstat); two marks
+# give the thread's share of the window, which the table uses to correct.
+cpu_mark() {
+    local t comm
+    for t in /proc/"$1"/task/*; do
+        comm=$(cat "$t/comm" 2>/dev/null) || continue
+        if [[ $comm == "$2"* ]]; then
+            echo "$(cut -d' ' -f1 "$t/schedstat") $(date +%s%N)"
+            return
+        fi
+    done
+    echo "0 $(date +%s%N)"
+}
+share() { # MARK0 MARK1 -> share of the window the thread was on a CPU
+    python3 -c 'import sys; a,b,c,d=map(int,sys.argv[1:]); print(f"{(c-a)/(d-b):.2f}" if a and c>a else "nan")' $1 $2
+}
+
+# Result rows: macs mix switch mpps cycles share note
 ROWS=$WORK/rows.tsv
 : >"$ROWS"
-row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; log "   -> $3: $4 Mpps, $5 cycles/pkt $6"; }
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; log "   -> $3: $4 Mpps, $5 cycles/pkt, on-CPU share $6 $7"; }
 
 # testpmd in MODE. Rate: the per-second Tx-pps of both ports, averaged over
 # the measurement window; cycles/packet: testpmd's own --record-core-cycles
@@ -114,7 +133,12 @@ run_testpmd() {
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    sleep $((WARM + SECS + 1))
+    sleep "$WARM"
+    local m0 m1
+    m0=$(cpu_mark "$pid" rte-worker)
+    sleep "$SECS"
+    m1=$(cpu_mark "$pid" rte-worker)
+    sleep 1
     stop_pid "$pid"
     python3 - "$out" "$WARM" "$SECS" <<'EOF' >"$WORK/res"
 import re, sys
@@ -135,7 +159,7 @@ EOF
     if [[ $mpps == 0.000 ]]; then
         log "   testpmd $mode produced no traffic; last lines:"; tail -5 "$out" >&2
     fi
-    row "$n" "$mix" "testpmd-$mode" "$mpps" "$cyc" ""
+    row "$n" "$mix" "testpmd-$mode" "$mpps" "$cyc" "$(share "$m0" "$m1")" ""
 }
 
 # satellited. Rate: Δ(tx packets, both ports) over wall time of the window;
@@ -197,7 +221,7 @@ EOF
     done
     if ! kill -0 "$pid" 2>/dev/null; then
         log "   satellited exited; last lines:"; tail -5 "$out" >&2
-        row "$n" "$mix" satellited 0 nan "did not start"
+        row "$n" "$mix" satellited 0 nan nan "did not start"
         return
     fi
     local note=""
@@ -205,6 +229,8 @@ EOF
     sleep "$WARM"
     pin_others "$pid"
     local t0 t1
+    local m0 m1
+    m0=$(cpu_mark "$pid" worker)
     t0=$(date +%s.%N); sat_stats >"$WORK/s0.json"
     if [[ -n ${BENCH_PERF:-} ]]; then
         # Samples the forwarding CPU during the window (a software clock:
@@ -217,6 +243,7 @@ EOF
         sleep "$SECS"
     fi
     t1=$(date +%s.%N); sat_stats >"$WORK/s1.json"
+    m1=$(cpu_mark "$pid" worker)
     python3 - "$WORK/s0.json" "$WORK/s1.json" "$t0" "$t1" <<'EOF' >"$WORK/res"
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
@@ -235,7 +262,7 @@ EOF
     read -r mpps cyc hz entries drops <"$WORK/res"
     TSC_HZ=${TSC_HZ:-$hz}
     [[ $drops == - ]] || note="$note drops:$drops"
-    row "$n" "$mix" satellited "$mpps" "$cyc" "$note"
+    row "$n" "$mix" satellited "$mpps" "$cyc" "$(share "$m0" "$m1")" "$note"
     stop_pid "$pid"
 }
 
@@ -247,7 +274,7 @@ run_ovs() {
     # OVS 3.1 sizes its (shared) mempool at most 262,144 mbufs; infinite_rx
     # needs one per captured frame and port, plus OVS's own rings.
     if (( 2 * n + 16384 > 262144 )); then
-        row "$n" "$mix" ovs-normal n/a n/a "not run: OVS mempool max 262144 mbufs < $((2 * n)) for the captures"
+        row "$n" "$mix" ovs-normal n/a n/a nan "not run: OVS mempool max 262144 mbufs < $((2 * n)) for the captures"
         return
     fi
     local d=$WORK/ovs
@@ -287,7 +314,7 @@ run_ovs() {
     if [[ -n $err && $err != '[]' ]]; then
         log "   OVS port p0: $err"
         grep -iE "mempool|mbuf|pcap" "$d/log/ovs-vswitchd.log" | tail -3 >&2 || true
-        row "$n" "$mix" ovs-normal 0 nan "port error: ${err:0:60}"
+        row "$n" "$mix" ovs-normal 0 nan nan "port error: ${err:0:60}"
     else
         # Warm-up: until the MAC table holds both sides (or 90 s), then WARM s.
         local want=$((2 * n)) have=0
@@ -301,11 +328,13 @@ run_ovs() {
         [[ ${have:-0} -ge $want ]] || note="(MAC table ${have:-0} of $want after 90 s)"
         sleep "$WARM"
         "${appctl[@]}" dpif-netdev/pmd-stats-clear >/dev/null
-        local t0 t1
+        local t0 t1 m0 m1
+        m0=$(cpu_mark "$vspid" pmd)
         t0=$(date +%s.%N)
         sleep "$SECS"
         "${appctl[@]}" dpif-netdev/pmd-stats-show >"$d/pmd.txt"
         t1=$(date +%s.%N)
+        m1=$(cpu_mark "$vspid" pmd)
         python3 - "$d/pmd.txt" "$t0" "$t1" <<'EOF' >"$WORK/res"
 import re, sys
 text = open(sys.argv[1]).read()
@@ -318,7 +347,7 @@ print(f"{pk / dt / 1e6:.3f} {float(cyc.group(1)) if cyc else float('nan'):.0f} {
 EOF
         local mpps cyc upcalls
         read -r mpps cyc upcalls <"$WORK/res"
-        row "$n" "$mix" ovs-normal "$mpps" "$cyc" "$note upcalls:$upcalls"
+        row "$n" "$mix" ovs-normal "$mpps" "$cyc" "$(share "$m0" "$m1")" "$note upcalls:$upcalls"
     fi
     stop_pid "$vspid"
     stop_pid "$dbpid"
@@ -346,28 +375,34 @@ done
     echo "Satellite throughput, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, TSC ${TSC_HZ:-?} Hz"
     echo "Tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- dataplane mgmt || echo ' plus uncommitted changes in dataplane/ or mgmt/')"
     echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the forwarding core itself adds about 1; more means other work shared the CPUs)"
+    echo "cycles/pkt (TSC): busy TSC cycles of the forwarding thread / packets it received; on-CPU share: the"
+    echo "thread's run time (schedstat) / wall time of the window; cycles/pkt on CPU = the product (corrects for preemption)."
     echo "net_pcap infinite_rx on both ports (64-byte frames), one forwarding core (CPU $FWD_CPU), ${WARM}s warm-up after learning, ${SECS}s window"
     echo
     python3 - "$ROWS" <<'EOF'
 import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 io = {(r[0], r[1]): r for r in rows if r[2] == "testpmd-io"}
-print("| MACs/side | frames | switch | Mpps | cycles/pkt | × testpmd io rate | cycles above io | note |")
-print("|---:|---|---|---:|---:|---:|---:|---|")
-for n, mix, sw, mpps, cyc, note in rows:
+def num(x):
+    try:
+        v = float(x)
+        return None if v != v else v
+    except ValueError:
+        return None
+def oncpu(r):  # cycles/packet counting only the time the thread ran
+    c, s = num(r[4]), num(r[5])
+    return c * min(s, 1.0) if c is not None and s is not None else None
+def fmt(v, f="{:.0f}"):
+    return "-" if v is None else f.format(v)
+print("| MACs/side | frames | switch | Mpps | cycles/pkt (TSC) | on-CPU share | cycles/pkt on CPU | × testpmd io rate | on-CPU cycles above io | note |")
+print("|---:|---|---|---:|---:|---:|---:|---:|---:|---|")
+for r in rows:
+    n, mix, sw, mpps, cyc, sh, note = r
     ref = io.get((n, mix))
-    try:
-        ratio = f"{float(mpps) / float(ref[3]):.2f}" if ref and float(ref[3]) else "-"
-    except ValueError:
-        ratio = "-"
-    try:
-        above = f"{float(cyc) - float(ref[4]):+.0f}" if ref and sw != "testpmd-io" else "-"
-        if above == "+nan" or above == "nan":
-            above = "-"
-    except ValueError:
-        above = "-"
+    ratio = num(mpps) / num(ref[3]) if ref and num(mpps) is not None and num(ref[3]) else None
+    above = oncpu(r) - oncpu(ref) if ref and sw != "testpmd-io" and oncpu(r) is not None and oncpu(ref) is not None else None
     label = {1024: "1 k", 65536: "64 k", 1048576: "1 M"}.get(int(n), n)
-    print(f"| {label} | {mix} | {sw} | {mpps} | {cyc} | {ratio} | {above} | {note.strip()} |")
+    print(f"| {label} | {mix} | {sw} | {mpps} | {cyc} | {sh} | {fmt(oncpu(r))} | {fmt(ratio, '{:.2f}')} | {fmt(above, '{:+.0f}')} | {note.strip()} |")
 EOF
     echo
     echo "Wall time of the whole run: $(( $(date +%s) - START )) s"
