@@ -202,6 +202,13 @@ impl GapTracker {
     /// Closes the record: `sent` is the sender's total when known; a tail
     /// that never arrived is a gap of `count / rate`.
     pub fn finish(mut self, sent: Option<u64>, rate: f64) -> Report {
+        // A sender that stalled and caught up sends a burst, which squeezes
+        // arrival times: a run of `count` lost datagrams spans at least
+        // `count + 1` send periods, whatever the arrivals say.
+        let period_ms = 1000.0 / rate.max(1.0);
+        for g in &mut self.gaps {
+            g.ms = g.ms.max((g.count + 1) as f64 * period_ms);
+        }
         let end_seen = sent.is_some();
         let sent = sent.unwrap_or(self.next).max(self.next);
         if sent > self.next {
@@ -530,6 +537,18 @@ mod tests {
         assert_eq!(r.gaps.len(), 1);
         assert_eq!(r.gaps[0].start, 3);
         assert_eq!(r.gaps[0].count, 1);
+    }
+
+    #[test]
+    fn a_squeezed_gap_lasts_at_least_its_send_periods() {
+        let mut t = GapTracker::new();
+        t.record(0, Duration::from_micros(0));
+        // 1..=3 lost; 4 arrives 1.5 ms later (the sender caught up).
+        t.record(4, Duration::from_micros(1500));
+        let r = t.finish(Some(5), 1000.0);
+        assert_eq!(r.gaps[0].count, 3);
+        assert_eq!(r.gaps[0].ms, 4.0);
+        assert_eq!(r.outage_ms, 4.0);
     }
 
     #[test]
