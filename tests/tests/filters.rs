@@ -284,8 +284,8 @@ fn a_gateway_with_an_allowed_oui_is_reachable_and_others_are_not() {
             0,
             &vm_port_toml(&a1(), "10.0.0.1", ""),
         ),
-        HostSpec::new("gw", gw, "10.0.0.100", 0, "kind = \"edge\"\n"),
-        HostSpec::new("bad", bad, "10.0.0.101", 0, "kind = \"edge\"\n"),
+        HostSpec::new("gw", gw, "10.0.0.100", 0, HOST_KIND),
+        HostSpec::new("bad", bad, "10.0.0.101", 0, HOST_KIND),
     ];
     let lab = FilterLab::new(&[&filters], hosts);
     assert!(
@@ -405,7 +405,10 @@ fn two_switches_keep_tenants_apart_and_no_vm_arp_crosses_the_fabric() {
     let f0 = bind(&[("10.0.0.2", a2()), ("10.0.0.4", b2())]);
     let f1 = bind(&[("10.0.0.1", a1()), ("10.0.0.3", b1())]);
     let lab = FilterLab::new(&[&f0, &f1], tenant_hosts([0, 1, 0, 1]));
-    let cap = Capture::start(&lab, &lab.sw[0], "f0", false);
+    // satellited transmits past the kernel's taps (AF_PACKET), so each
+    // end of the fabric veth sees what the other switch sent.
+    let cap = Capture::start(&lab, &lab.sw[0], "f0", true);
+    let cap1 = Capture::start(&lab, &lab.sw[1], "f1", true);
     assert!(
         lab.ping("a1", "10.0.0.2"),
         "a1 cannot ping a2 across the fabric\n{}",
@@ -437,7 +440,7 @@ fn two_switches_keep_tenants_apart_and_no_vm_arp_crosses_the_fabric() {
     let mm = lab.wait_verdict(0, "a1", "interstellar_mismatch", mm0, 1);
     assert!(mm > mm0, "{}", lab.satctl(0, "show filters"));
 
-    let seen = cap.finish();
+    let seen = cap.finish() + &cap1.finish();
     assert!(
         seen.contains("10.0.0.1 > 10.0.0.2: ICMP echo request"),
         "same-tenant ping never crossed f0:\n{seen}"
@@ -545,7 +548,7 @@ fn arp_under_one_two_and_three_tags_is_answered_under_the_same_tags() {
     require_root!();
     let trunk = |mac: &str, ip: &str| {
         format!(
-            "kind = \"edge\"\nvlan_mode = \"trunk\"\nallowed_vlans = [10]\nmacs = [\"{mac}\"]\n\
+            "{HOST_KIND}vlan_mode = \"trunk\"\nallowed_vlans = [10]\nmacs = [\"{mac}\"]\n\
              interstellar = true\narpless = \"enforce\"\n\
              bindings = [ {{ ip = \"{ip}\", mac = \"{mac}\", vlan = 10 }} ]\n"
         )
@@ -574,7 +577,11 @@ fn arp_under_one_two_and_three_tags_is_answered_under_the_same_tags() {
         ),
     ];
     for (frame, tags) in &cases {
+        // tcpdump reads the tag stack from the kernel's VLAN metadata too,
+        // a cross-check of what scapy reconstructs.
+        let cap = Capture::start(&lab, lab.host("a1"), "eth0", true);
         let got = lab.exchange("a1", std::slice::from_ref(frame), 1.0);
+        let dump = cap.finish();
         let rep = arp_replies(&got);
         assert_eq!(
             rep.len(),
@@ -688,4 +695,15 @@ fn arp_bindings_added_and_removed_through_satctl() {
         arp_replies(&ask()).is_empty()
     });
     assert!(gone, "10.0.0.9 still answered after arp del");
+}
+
+#[test]
+fn edge_ports_forward_at_once() {
+    require_root!();
+    let edge = |mac: &str, ip: &str| HostSpec::new("x", mac, ip, 0, "kind = \"edge\"\n");
+    let mut hosts = vec![edge(&a1(), "10.0.0.1"), edge(&a2(), "10.0.0.2")];
+    hosts[1].name = "y".into();
+    hosts[1].port = "y".into();
+    let lab = FilterLab::new(&[""], hosts);
+    assert!(lab.ping("x", "10.0.0.2"), "{}", lab.logs());
 }
