@@ -593,7 +593,7 @@ fn arp_under_one_two_and_three_tags_is_answered_under_the_same_tags() {
         let a = f.arp.as_ref().unwrap();
         assert_eq!(
             &f.tags, tags,
-            "reply's tag stack differs from the request's"
+            "reply's tag stack differs from the request's; tcpdump on a1:\n{dump}"
         );
         assert_eq!(f.ethertype, 0x0806);
         assert_eq!(f.dst, a1);
