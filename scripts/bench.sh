@@ -55,6 +55,8 @@ cleanup() {
     for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
     PIDS=()
     rm -rf "$WORK"
+    # DPDK's runtime directories of this run's file prefixes.
+    rm -rf /var/run/dpdk/satbench-tp-$$ /var/run/dpdk/satbench-ovs-$$ /var/run/dpdk/satellite-satbench$$-*
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
