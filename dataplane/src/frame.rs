@@ -175,6 +175,10 @@ pub struct L2Header {
     pub ethertype: u16,
     /// Offset of the first octet after the EtherType/length field.
     pub payload_offset: usize,
+    /// More than [`MAX_TAGS`] tags: the walk stopped at the limit. Plain
+    /// ports drop such frames; filtered ports leave it to their own
+    /// (configurable) VLAN parser.
+    pub too_deep: bool,
 }
 
 #[inline]
@@ -196,9 +200,11 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
     let mut ethertype = be16(frame, at).ok_or(DropReason::Runt)?;
     let mut tags = 0u8;
     let mut outer_vid = 0u16;
+    let mut too_deep = false;
     while DEFAULT_TPIDS.contains(&ethertype) {
         if tags as usize == MAX_TAGS {
-            return Err(DropReason::VlanTooDeep);
+            too_deep = true;
+            break;
         }
         let tci = be16(frame, at + 2).ok_or(DropReason::VlanTruncated)?;
         if tags == 0 {
@@ -215,6 +221,7 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
         tags,
         ethertype,
         payload_offset: at + 2,
+        too_deep,
     })
 }
 
@@ -337,6 +344,9 @@ fn decide(
     let Some(port) = snap.port(in_port) else {
         return Err(Verdict::Drop(DropReason::PortBlocked));
     };
+    if hdr.too_deep && snap.policy(in_port).is_none() {
+        return Err(Verdict::Drop(DropReason::VlanTooDeep));
+    }
     let mut facts = FrameFacts {
         vid: hdr.outer_vid,
         outer_tagged: hdr.tags > 0,

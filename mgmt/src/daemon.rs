@@ -299,7 +299,11 @@ impl Daemon {
         d.refresh_port_views();
         d.publish();
         d.start_workers()?;
-        d.apply_stp_effects();
+        // The engine's first decisions (edge ports forward at once) must
+        // reach the workers even if nothing else changes afterwards.
+        if d.apply_stp_effects() {
+            d.publish();
+        }
         Ok(d)
     }
 

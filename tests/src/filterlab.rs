@@ -61,7 +61,7 @@ impl HostSpec {
 /// migrate time): satellited at 9d9f06d leaves `kind = "edge"` ports
 /// discarding in the data path on a switch without fabric ports (see
 /// `edge_ports_forward_at_once` in tests/filters.rs).
-pub const HOST_KIND: &str = "kind = \"auto\"\n";
+pub const HOST_KIND: &str = "kind = \"edge\"\n";
 
 /// TOML lines of an Interstellar VM port with ARPless enforcing one
 /// binding (its own MAC and IP, untagged).
