@@ -7,14 +7,20 @@ use crate::eal::last_error;
 /// given). Returns the lcore id DPDK assigned.
 pub fn register_current_thread(core: Option<usize>) -> Result<u32, String> {
     if let Some(core) = core {
-        let ids = core_affinity::get_core_ids().unwrap_or_default();
-        match ids.into_iter().find(|c| c.id == core) {
-            Some(id) => {
-                if !core_affinity::set_for_current(id) {
-                    tracing::warn!(core, "could not pin worker thread");
-                }
-            }
-            None => tracing::warn!(core, "no such CPU core; worker left unpinned"),
+        // Not core_affinity::get_core_ids(): it lists only the CPUs the
+        // spawning thread may use, and the EAL may have pinned that thread.
+        let online = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let cpus = std::fs::read_to_string("/sys/devices/system/cpu/online")
+            .ok()
+            .and_then(|s| last_cpu(&s))
+            .map(|last| last + 1)
+            .unwrap_or(online);
+        if core >= cpus {
+            tracing::warn!(core, cpus, "no such CPU core; worker left unpinned");
+        } else if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+            tracing::warn!(core, "could not pin worker thread");
         }
     }
     // SAFETY: called once per thread, after EAL init.
@@ -35,4 +41,23 @@ pub fn unregister_current_thread() {
 pub fn current_lcore_id() -> u32 {
     // SAFETY: reads a thread-local.
     unsafe { dpdk_sys::sat_lcore_id() }
+}
+
+/// The highest CPU number in a kernel CPU list such as "0-3,8".
+fn last_cpu(list: &str) -> Option<usize> {
+    list.trim()
+        .split(',')
+        .filter_map(|r| r.rsplit('-').next()?.trim().parse().ok())
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(super::last_cpu("0-1\n"), Some(1));
+        assert_eq!(super::last_cpu("0-3,8"), Some(8));
+        assert_eq!(super::last_cpu("0"), Some(0));
+        assert_eq!(super::last_cpu(""), None);
+    }
 }

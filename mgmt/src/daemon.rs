@@ -108,9 +108,12 @@ fn bpffs_mounted() -> bool {
         .unwrap_or(false)
 }
 
-fn read_carrier(iface: &str) -> Option<bool> {
-    let s = std::fs::read_to_string(format!("/sys/class/net/{iface}/carrier")).ok()?;
-    Some(s.trim() == "1")
+/// The kernel's carrier of `iface`. An administratively down interface
+/// has no readable carrier (the read fails with EINVAL), and a vanished one
+/// has no file: both are down.
+fn read_carrier(iface: &str) -> bool {
+    std::fs::read_to_string(format!("/sys/class/net/{iface}/carrier"))
+        .is_ok_and(|s| s.trim() == "1")
 }
 
 /// EAL arguments for this process: no hugepages by default, a private file
@@ -234,7 +237,7 @@ impl Daemon {
                 .map_err(|e| format!("port {name}: {e}"))?;
             let carrier = iface
                 .as_deref()
-                .and_then(read_carrier)
+                .map(read_carrier)
                 .unwrap_or(eth.link().up);
             info!(port = %name, backend, dpdk_port = id, mac = %fmt_mac(eth.mac()), carrier, "port started");
             ports.push(SwitchPort {
@@ -593,7 +596,7 @@ impl Daemon {
                     let up = p
                         .iface
                         .as_deref()
-                        .and_then(read_carrier)
+                        .map(read_carrier)
                         .unwrap_or_else(|| p.eth.link().up);
                     if up != p.carrier {
                         info!(target: "sstp", port = %p.name, up, "link {}", if up { "up" } else { "down" });
