@@ -753,6 +753,53 @@ pub fn tail(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// Two probe streams around an event in a ring: one whose path crosses the
+/// event (`affected`, host a -> host b) and a bystander that does not.
+pub struct EventProbe {
+    pub affected: (usize, usize),
+    pub bystander: (usize, usize),
+    /// Datagrams per second.
+    pub rate: u32,
+    /// How long each stream runs.
+    pub duration: std::time::Duration,
+    /// When, into the streams, the event happens.
+    pub event_at: std::time::Duration,
+}
+
+impl EventProbe {
+    /// Runs both streams, performs `event` `event_at` into them, and returns
+    /// (affected, bystander) reports. Logs go to the ring's scratch dir.
+    pub fn run(
+        &self,
+        ring: &Ring,
+        tag: &str,
+        event: impl FnOnce(),
+    ) -> (crate::probe::Report, crate::probe::Report) {
+        use crate::probe::Stream;
+        let logs = ring.scratch.path.clone();
+        let ((a, b), (c, d)) = (self.affected, self.bystander);
+        let s1 = Stream::start(
+            &ring.hosts[a],
+            &ring.hosts[b],
+            format!("{}:5001", host_ip(b)).parse().expect("address"),
+            self.rate,
+            self.duration,
+            &logs.join(format!("{tag}-affected")),
+        );
+        let s2 = Stream::start(
+            &ring.hosts[c],
+            &ring.hosts[d],
+            format!("{}:5002", host_ip(d)).parse().expect("address"),
+            self.rate,
+            self.duration,
+            &logs.join(format!("{tag}-bystander")),
+        );
+        std::thread::sleep(self.event_at);
+        event();
+        (s1.finish(), s2.finish())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,8 @@
 //!
 //! Run: `cargo build --release --bins && cargo test --release -p satellite-e2e --test ring -- --nocapture`
 
-use satellite_e2e::probe::{Report, Stream};
-use satellite_e2e::ring::{self, Kind, Ring, RingSpec};
+use satellite_e2e::probe::Report;
+use satellite_e2e::ring::{EventProbe, Kind, Ring, RingSpec};
 use satellite_e2e::*;
 use std::time::Duration;
 
@@ -16,31 +16,19 @@ const EVENT_AT: Duration = Duration::from_secs(2);
 /// (host c -> host d) around `event`, which happens EVENT_AT into them.
 fn around(
     ring: &Ring,
-    (a, b): (usize, usize),
-    (c, d): (usize, usize),
+    affected: (usize, usize),
+    bystander: (usize, usize),
     tag: &str,
     event: impl FnOnce(),
 ) -> (Report, Report) {
-    let logs = ring.scratch.path.clone();
-    let s1 = Stream::start(
-        &ring.hosts[a],
-        &ring.hosts[b],
-        format!("{}:5001", ring::host_ip(b)).parse().unwrap(),
-        RATE,
-        STREAM,
-        &logs.join(format!("{tag}-affected")),
-    );
-    let s2 = Stream::start(
-        &ring.hosts[c],
-        &ring.hosts[d],
-        format!("{}:5002", ring::host_ip(d)).parse().unwrap(),
-        RATE,
-        STREAM,
-        &logs.join(format!("{tag}-bystander")),
-    );
-    std::thread::sleep(EVENT_AT);
-    event();
-    (s1.finish(), s2.finish())
+    let probe = EventProbe {
+        affected,
+        bystander,
+        rate: RATE,
+        duration: STREAM,
+        event_at: EVENT_AT,
+    };
+    probe.run(ring, tag, event)
 }
 
 fn recovered(r: &Report) -> bool {

@@ -5,8 +5,8 @@
 //! stream saw at each event. Run through `scripts/demo.sh` (needs root).
 #![forbid(unsafe_code)]
 
-use satellite_e2e::probe::{Report, Stream};
-use satellite_e2e::ring::{self, Kind, Ring, RingSpec};
+use satellite_e2e::probe::Report;
+use satellite_e2e::ring::{self, EventProbe, Kind, Ring, RingSpec};
 use satellite_e2e::*;
 use std::time::{Duration, Instant};
 
@@ -56,28 +56,15 @@ fn tree_summary(ring: &Ring) {
 }
 
 fn around(ring: &Ring, tag: &str, event: impl FnOnce()) -> (Report, Report) {
-    let logs = ring.scratch.path.clone();
-    let (a, b) = AFFECTED;
-    let (c, d) = BYSTANDER;
-    let s1 = Stream::start(
-        &ring.hosts[a],
-        &ring.hosts[b],
-        format!("{}:5001", ring::host_ip(b)).parse().unwrap(),
-        RATE,
-        STREAM,
-        &logs.join(format!("{tag}-affected")),
-    );
-    let s2 = Stream::start(
-        &ring.hosts[c],
-        &ring.hosts[d],
-        format!("{}:5002", ring::host_ip(d)).parse().unwrap(),
-        RATE,
-        STREAM,
-        &logs.join(format!("{tag}-bystander")),
-    );
-    std::thread::sleep(EVENT_AT);
-    event();
-    let r = (s1.finish(), s2.finish());
+    let probe = EventProbe {
+        affected: AFFECTED,
+        bystander: BYSTANDER,
+        rate: RATE,
+        duration: STREAM,
+        event_at: EVENT_AT,
+    };
+    let r = probe.run(ring, tag, event);
+    let ((a, b), (c, d)) = (AFFECTED, BYSTANDER);
     println!("  probe h{a}->h{b}: {}", r.0.summary());
     println!("  probe h{c}->h{d} (bystander): {}", r.1.summary());
     r
