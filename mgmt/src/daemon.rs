@@ -235,10 +235,7 @@ impl Daemon {
         for (name, iface, backend, pcfg, id) in specs {
             let eth = EthPort::start(id, workers_n, workers_n, cfg.dataplane.ring_size, &pool)
                 .map_err(|e| format!("port {name}: {e}"))?;
-            let carrier = iface
-                .as_deref()
-                .map(read_carrier)
-                .unwrap_or(eth.link().up);
+            let carrier = iface.as_deref().map(read_carrier).unwrap_or(eth.link().up);
             info!(port = %name, backend, dpdk_port = id, mac = %fmt_mac(eth.mac()), carrier, "port started");
             ports.push(SwitchPort {
                 name,
