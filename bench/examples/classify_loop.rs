@@ -3,12 +3,14 @@
 //! be collected (`--toggle-collect='*classify_bursts*'`), so the count
 //! divided by PACKETS is instructions per packet, set-up excluded.
 //!
-//! `cargo run --release -p satellite-bench --example classify_loop -- MACS PACKETS untagged|triple`
+//! `cargo run --release -p satellite-bench --example classify_loop -- MACS PACKETS untagged|triple [filters]`
 #![forbid(unsafe_code)]
 
 use std::hint::black_box;
 
-use satellite_bench::{interleaved_frames, learned_fdb, two_port_snapshot, Mix, FRAME_LEN};
+use satellite_bench::{
+    interleaved_frames, learned_fdb, two_port_snapshot, two_port_snapshot_filtered, Mix, FRAME_LEN,
+};
 use satellite_dataplane::frame::{classify, Verdict};
 use satellite_dataplane::snapshot::{ForwardingSnapshot, PortIndex};
 
@@ -43,10 +45,16 @@ fn main() {
         triple_tagged,
     };
     let fdb = learned_fdb(mix);
-    let snap = two_port_snapshot(&fdb);
+    // A fourth argument `filters` puts edge filters on both ports.
+    let filtered = args.get(3).is_some_and(|s| s == "filters");
+    let snap = if filtered {
+        two_port_snapshot_filtered(&fdb)
+    } else {
+        two_port_snapshot(&fdb)
+    };
     let frames = interleaved_frames(mix);
     let fwd = classify_bursts(&frames, &snap, packets);
     println!(
-        "macs_per_side={macs} packets={packets} triple_tagged={triple_tagged} forwarded={fwd}"
+        "macs_per_side={macs} packets={packets} triple_tagged={triple_tagged} filters={filtered} forwarded={fwd}"
     );
 }

@@ -142,6 +142,21 @@ pub fn two_port_snapshot(fdb: &Fdb) -> ForwardingSnapshot {
     SnapshotBuilder::new(2).build(1, fdb.view())
 }
 
+/// The same snapshot with edge filters on both ports: VLANs passed as they
+/// come (the transparent mode) and Interstellar/ARPless off, so it measures
+/// what running `filter_ingress`/`filter_egress` costs a frame that passes.
+pub fn two_port_snapshot_filtered(fdb: &Fdb) -> ForwardingSnapshot {
+    use satellite_filters::{EdgePortPolicy, FilterTables};
+    use std::sync::Arc;
+    let mut b = SnapshotBuilder::new(2);
+    let policy = EdgePortPolicy::builder(satellite_dataplane::snapshot::transparent_mode())
+        .build()
+        .expect("transparent policy is valid");
+    b.policies = vec![Some(Arc::new(policy.clone())), Some(Arc::new(policy))];
+    b.filters = Some(Arc::new(FilterTables::builder().build()));
+    b.build(1, fdb.view())
+}
+
 /// Every frame of both sides interleaved (A0, B0, A1, B1, ...) with the
 /// port it arrives on: the order a worker polling both ports sees them in,
 /// burst granularity aside.
