@@ -3,7 +3,7 @@
 //! actions turned into what the data plane understands.
 
 use std::time::{Duration, Instant};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use satellite_dataplane::snapshot::PortIndex;
 use satellite_protocol::rstp::{
@@ -120,6 +120,7 @@ impl SpanningTree {
     pub fn receive(&mut self, i: PortIndex, frame: &[u8]) {
         match decode_bpdu_frame(frame) {
             Ok(f) => {
+                debug!(target: "sstp", port = %self.names[i as usize], bpdu = ?f.bpdu, "BPDU received");
                 let _ = self.event(Event::BpduReceived {
                     port: number(i),
                     bpdu: f.bpdu,
@@ -167,6 +168,7 @@ impl SpanningTree {
             match a {
                 Action::Transmit { port, bpdu } => {
                     let i = port - 1;
+                    debug!(target: "sstp", port = %self.names[i as usize], ?bpdu, "BPDU sent");
                     let frame = encode_bpdu_frame(MacAddr(self.macs[i as usize]), &bpdu);
                     out.push(Effect::Send { port: i, frame });
                 }
