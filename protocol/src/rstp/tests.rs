@@ -417,3 +417,162 @@ fn bridge_priority_change_takes_the_root() {
     assert_eq!(st.bridge_id.priority, 4096);
     assert_eq!(port(&b, 1).role, PortRole::Designated);
 }
+
+/// A ring neighbour's failure as the daemon sees it (ring-of-8 demo, s3):
+/// the root port goes down, the bridge claims root, and the neighbour
+/// whose alternate port took over sends a Proposal on the bridge's other
+/// port. The bridge must answer with an Agreement at once, not after the
+/// neighbour's next periodic Proposal.
+#[test]
+fn proposal_after_losing_the_root_port_is_agreed_at_once() {
+    let (mut b, mut out) = bridge(30, 3);
+    let mut t = Duration::from_millis(10);
+    // Port 1 toward s2 (root s1 at cost 200): s2 proposes, we agree.
+    let p1 = designated(0x02 | 0x10 | 0x20);
+    b.handle(
+        t,
+        Event::BpduReceived {
+            port: 1,
+            bpdu: Bpdu::rst(from(20, 1, 200, 2, p1)),
+        },
+        &mut out,
+    );
+    // Port 2 toward s4, whose root port it is: s4 agrees to our proposal.
+    let mut f = Flags(0x40 | 0x10 | 0x20);
+    f.set_role(PortRoleFlag::Root);
+    t += Duration::from_millis(10);
+    b.handle(
+        t,
+        Event::BpduReceived {
+            port: 2,
+            bpdu: Bpdu::rst(from(40, 1, 400, 1, f.0)),
+        },
+        &mut out,
+    );
+    tick_until(&mut b, Duration::from_secs(5), &mut out);
+    assert_eq!(port(&b, 1).role, PortRole::Root);
+    assert_eq!(port(&b, 2).state, PortState::Forwarding);
+    assert_eq!(port(&b, 3).state, PortState::Forwarding);
+    assert!(port(&b, 3).edge);
+
+    // s2 fails: port 1 loses carrier. We claim root on port 2.
+    out.clear();
+    t = Duration::from_millis(5_000);
+    b.handle(t, Event::PortDown { port: 1 }, &mut out);
+    // 13 ms later s4 (its alternate now its root port) proposes on port 2.
+    out.clear();
+    t += Duration::from_millis(13);
+    let prop = designated(0x01 | 0x02);
+    b.handle(
+        t,
+        Event::BpduReceived {
+            port: 2,
+            bpdu: Bpdu::rst(from(40, 1, 400, 1, prop)),
+        },
+        &mut out,
+    );
+    assert_eq!(port(&b, 2).role, PortRole::Root);
+    let agreed = sent(&out, 2).iter().any(|bp| match bp.body {
+        BpduBody::Rst(p) => p.flags.0 & 0x40 != 0,
+        _ => false,
+    });
+    assert!(agreed, "no Agreement on port 2 after its Proposal: {out:?}");
+}
+
+/// A ring neighbour's failure as the daemon sees it (ring-of-8 demo, s3):
+/// the root port goes down, the bridge claims root, and the neighbour
+/// whose alternate port took over sends a Proposal on the bridge's other
+/// port. The bridge must answer with an Agreement at once, not after the
+/// neighbour's next periodic Proposal.
+#[test]
+fn proposal_after_losing_the_root_port_is_agreed_at_once_with_lab_timers() {
+    let mut cfg = BridgeConfig::new(mac(30));
+    cfg.hello_time = 1;
+    cfg.max_age = 6;
+    cfg.forward_delay = 4;
+    let mut b = Bridge::new(cfg).unwrap();
+    let mut out = Vec::new();
+    for p in 1..=3 {
+        b.add_port(PortConfig::new(p)).unwrap();
+        b.handle(
+            Duration::ZERO,
+            Event::PortUp {
+                port: p,
+                speed_mbps: Some(10_000),
+            },
+            &mut out,
+        );
+    }
+    let lab = |mut x: PriorityBpdu, age: u64| {
+        x.message_age = BpduTime::from_secs(age as u16);
+        x.max_age = BpduTime::from_secs(6);
+        x.hello_time = BpduTime::from_secs(1);
+        x.forward_delay = BpduTime::from_secs(4);
+        x
+    };
+    let mut t = Duration::from_millis(10);
+    // Port 1 toward s2 (root s1 at cost 200): s2 proposes, we agree.
+    let p1 = designated(0x02 | 0x10 | 0x20);
+    b.handle(
+        t,
+        Event::BpduReceived {
+            port: 1,
+            bpdu: Bpdu::rst(lab(from(20, 1, 200, 2, p1), 2)),
+        },
+        &mut out,
+    );
+    // Port 2 toward s4, whose root port it is: s4 agrees to our proposal.
+    let mut f = Flags(0x40 | 0x10 | 0x20);
+    f.set_role(PortRoleFlag::Root);
+    t += Duration::from_millis(10);
+    b.handle(
+        t,
+        Event::BpduReceived {
+            port: 2,
+            bpdu: Bpdu::rst(lab(from(40, 1, 400, 1, f.0), 4)),
+        },
+        &mut out,
+    );
+    // Neighbours keep sending hellos every second (hello time 1 s).
+    for sec in 1..5u64 {
+        tick_until(&mut b, Duration::from_secs(sec), &mut out);
+        let at = Duration::from_secs(sec) + Duration::from_millis(1);
+        let hello1 = designated(0x10 | 0x20);
+        b.handle(
+            at,
+            Event::BpduReceived {
+                port: 1,
+                bpdu: Bpdu::rst(lab(from(20, 1, 200, 2, hello1), 2)),
+            },
+            &mut out,
+        );
+    }
+    tick_until(&mut b, Duration::from_secs(5), &mut out);
+    assert_eq!(port(&b, 1).role, PortRole::Root);
+    assert_eq!(port(&b, 2).state, PortState::Forwarding);
+    assert_eq!(port(&b, 3).state, PortState::Forwarding);
+    assert!(port(&b, 3).edge);
+
+    // s2 fails: port 1 loses carrier. We claim root on port 2.
+    out.clear();
+    t = Duration::from_millis(5_000);
+    b.handle(t, Event::PortDown { port: 1 }, &mut out);
+    // 13 ms later s4 (its alternate now its root port) proposes on port 2.
+    out.clear();
+    t += Duration::from_millis(13);
+    let prop = designated(0x01 | 0x02);
+    b.handle(
+        t,
+        Event::BpduReceived {
+            port: 2,
+            bpdu: Bpdu::rst(lab(from(40, 1, 400, 1, prop), 4)),
+        },
+        &mut out,
+    );
+    assert_eq!(port(&b, 2).role, PortRole::Root);
+    let agreed = sent(&out, 2).iter().any(|bp| match bp.body {
+        BpduBody::Rst(p) => p.flags.0 & 0x40 != 0,
+        _ => false,
+    });
+    assert!(agreed, "no Agreement on port 2 after its Proposal: {out:?}");
+}
