@@ -422,74 +422,10 @@ fn bridge_priority_change_takes_the_root() {
 /// the root port goes down, the bridge claims root, and the neighbour
 /// whose alternate port took over sends a Proposal on the bridge's other
 /// port. The bridge must answer with an Agreement at once, not after the
-/// neighbour's next periodic Proposal.
-#[test]
-fn proposal_after_losing_the_root_port_is_agreed_at_once() {
-    let (mut b, mut out) = bridge(30, 3);
-    let mut t = Duration::from_millis(10);
-    // Port 1 toward s2 (root s1 at cost 200): s2 proposes, we agree.
-    let p1 = designated(0x02 | 0x10 | 0x20);
-    b.handle(
-        t,
-        Event::BpduReceived {
-            port: 1,
-            bpdu: Bpdu::rst(from(20, 1, 200, 2, p1)),
-        },
-        &mut out,
-    );
-    // Port 2 toward s4, whose root port it is: s4 agrees to our proposal.
-    let mut f = Flags(0x40 | 0x10 | 0x20);
-    f.set_role(PortRoleFlag::Root);
-    t += Duration::from_millis(10);
-    b.handle(
-        t,
-        Event::BpduReceived {
-            port: 2,
-            bpdu: Bpdu::rst(from(40, 1, 400, 1, f.0)),
-        },
-        &mut out,
-    );
-    tick_until(&mut b, Duration::from_secs(5), &mut out);
-    assert_eq!(port(&b, 1).role, PortRole::Root);
-    assert_eq!(port(&b, 2).state, PortState::Forwarding);
-    assert_eq!(port(&b, 3).state, PortState::Forwarding);
-    assert!(port(&b, 3).edge);
-
-    // s2 fails: port 1 loses carrier. We claim root on port 2.
-    out.clear();
-    t = Duration::from_millis(5_000);
-    b.handle(t, Event::PortDown { port: 1 }, &mut out);
-    // 13 ms later s4 (its alternate now its root port) proposes on port 2.
-    out.clear();
-    t += Duration::from_millis(13);
-    let prop = designated(0x01 | 0x02);
-    b.handle(
-        t,
-        Event::BpduReceived {
-            port: 2,
-            bpdu: Bpdu::rst(from(40, 1, 400, 1, prop)),
-        },
-        &mut out,
-    );
-    assert_eq!(port(&b, 2).role, PortRole::Root);
-    let agreed = sent(&out, 2).iter().any(|bp| match bp.body {
-        BpduBody::Rst(p) => p.flags.0 & 0x40 != 0,
-        _ => false,
-    });
-    assert!(agreed, "no Agreement on port 2 after its Proposal: {out:?}");
-}
-
-/// A ring neighbour's failure as the daemon sees it (ring-of-8 demo, s3):
-/// the root port goes down, the bridge claims root, and the neighbour
-/// whose alternate port took over sends a Proposal on the bridge's other
-/// port. The bridge must answer with an Agreement at once, not after the
-/// neighbour's next periodic Proposal.
-#[test]
-fn proposal_after_losing_the_root_port_is_agreed_at_once_with_lab_timers() {
+/// neighbour's next periodic Proposal. Port 3 is an edge (host) port.
+fn agrees_at_once_after_losing_the_root_port(hello: u16, max_age: u16, fwd: u16) {
     let mut cfg = BridgeConfig::new(mac(30));
-    cfg.hello_time = 1;
-    cfg.max_age = 6;
-    cfg.forward_delay = 4;
+    (cfg.hello_time, cfg.max_age, cfg.forward_delay) = (hello, max_age, fwd);
     let mut b = Bridge::new(cfg).unwrap();
     let mut out = Vec::new();
     for p in 1..=3 {
@@ -503,48 +439,52 @@ fn proposal_after_losing_the_root_port_is_agreed_at_once_with_lab_timers() {
             &mut out,
         );
     }
-    let lab = |mut x: PriorityBpdu, age: u64| {
-        x.message_age = BpduTime::from_secs(age as u16);
-        x.max_age = BpduTime::from_secs(6);
-        x.hello_time = BpduTime::from_secs(1);
-        x.forward_delay = BpduTime::from_secs(4);
+    let times = |mut x: PriorityBpdu, age: u16| {
+        x.message_age = BpduTime::from_secs(age);
+        x.max_age = BpduTime::from_secs(max_age);
+        x.hello_time = BpduTime::from_secs(hello);
+        x.forward_delay = BpduTime::from_secs(fwd);
         x
     };
-    let mut t = Duration::from_millis(10);
+    let rx = |b: &mut Bridge, out: &mut Vec<Action>, t: Duration, port: u16, x: PriorityBpdu| {
+        b.handle(
+            t,
+            Event::BpduReceived {
+                port,
+                bpdu: Bpdu::rst(x),
+            },
+            out,
+        )
+    };
     // Port 1 toward s2 (root s1 at cost 200): s2 proposes, we agree.
-    let p1 = designated(0x02 | 0x10 | 0x20);
-    b.handle(
-        t,
-        Event::BpduReceived {
-            port: 1,
-            bpdu: Bpdu::rst(lab(from(20, 1, 200, 2, p1), 2)),
-        },
+    let t = Duration::from_millis(10);
+    rx(
+        &mut b,
         &mut out,
+        t,
+        1,
+        times(from(20, 1, 200, 2, designated(0x02 | 0x10 | 0x20)), 2),
     );
     // Port 2 toward s4, whose root port it is: s4 agrees to our proposal.
     let mut f = Flags(0x40 | 0x10 | 0x20);
     f.set_role(PortRoleFlag::Root);
-    t += Duration::from_millis(10);
-    b.handle(
-        t,
-        Event::BpduReceived {
-            port: 2,
-            bpdu: Bpdu::rst(lab(from(40, 1, 400, 1, f.0), 4)),
-        },
+    rx(
+        &mut b,
         &mut out,
+        t * 2,
+        2,
+        times(from(40, 1, 400, 1, f.0), 4),
     );
-    // Neighbours keep sending hellos every second (hello time 1 s).
+    // s2 keeps sending hellos until t = 5 s.
     for sec in 1..5u64 {
         tick_until(&mut b, Duration::from_secs(sec), &mut out);
         let at = Duration::from_secs(sec) + Duration::from_millis(1);
-        let hello1 = designated(0x10 | 0x20);
-        b.handle(
-            at,
-            Event::BpduReceived {
-                port: 1,
-                bpdu: Bpdu::rst(lab(from(20, 1, 200, 2, hello1), 2)),
-            },
+        rx(
+            &mut b,
             &mut out,
+            at,
+            1,
+            times(from(20, 1, 200, 2, designated(0x10 | 0x20)), 2),
         );
     }
     tick_until(&mut b, Duration::from_secs(5), &mut out);
@@ -554,20 +494,17 @@ fn proposal_after_losing_the_root_port_is_agreed_at_once_with_lab_timers() {
     assert!(port(&b, 3).edge);
 
     // s2 fails: port 1 loses carrier. We claim root on port 2.
-    out.clear();
-    t = Duration::from_millis(5_000);
+    let t = Duration::from_millis(5_000);
     b.handle(t, Event::PortDown { port: 1 }, &mut out);
     // 13 ms later s4 (its alternate now its root port) proposes on port 2.
     out.clear();
-    t += Duration::from_millis(13);
-    let prop = designated(0x01 | 0x02);
-    b.handle(
-        t,
-        Event::BpduReceived {
-            port: 2,
-            bpdu: Bpdu::rst(lab(from(40, 1, 400, 1, prop), 4)),
-        },
+    let t = t + Duration::from_millis(13);
+    rx(
+        &mut b,
         &mut out,
+        t,
+        2,
+        times(from(40, 1, 400, 1, designated(0x01 | 0x02)), 4),
     );
     assert_eq!(port(&b, 2).role, PortRole::Root);
     let agreed = sent(&out, 2).iter().any(|bp| match bp.body {
@@ -575,4 +512,14 @@ fn proposal_after_losing_the_root_port_is_agreed_at_once_with_lab_timers() {
         _ => false,
     });
     assert!(agreed, "no Agreement on port 2 after its Proposal: {out:?}");
+}
+
+#[test]
+fn proposal_after_losing_the_root_port_is_agreed_at_once() {
+    agrees_at_once_after_losing_the_root_port(2, 20, 15);
+}
+
+#[test]
+fn proposal_after_losing_the_root_port_is_agreed_at_once_with_lab_timers() {
+    agrees_at_once_after_losing_the_root_port(1, 6, 4);
 }
