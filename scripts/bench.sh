@@ -18,7 +18,8 @@
 # Environment knobs: BENCH_MACS ("1024 65536 1048576"), BENCH_MIXES
 # ("untagged triple"), BENCH_WARMUP (s, 3), BENCH_SECONDS (s, 8),
 # BENCH_ONLY ("io macswap sat ovs"), BENCH_OUT (table file, bench/last-run.md),
-# BENCH_NO_BUILD=1 (use the binaries already in target/release), BENCH_PERF=DIR
+# BENCH_NO_BUILD=1 (use the binaries already in target/release), BENCH_SAT_FILTERS=1
+# (satellited with edge filters on both ports), BENCH_PERF=DIR
 # (perf-sample the forwarding CPU during satellited's window, top symbols to DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -202,6 +203,16 @@ per_port_limit = $((2 * n + 4096))
 [stp]
 enabled = false
 EOF
+    if [[ -n ${BENCH_SAT_FILTERS:-} ]]; then
+        # Edge filters on both ports: a trunk whose native VLAN takes the
+        # untagged frames and which allows the triple-tagged mix's outer
+        # VID (100, bench/src/lib.rs TRIPLE_TAGS).
+        local p
+        for p in net_pcap0 net_pcap1; do
+            printf '\n[[port]]\nname = "%s"\ndpdk = true\nvlan_mode = "trunk"\nvlan = 1\nallowed_vlans = [100]\n' \
+                "$p" >>"$WORK/sat.toml"
+        done
+    fi
     # No --lcores: satellited pins its worker with core_affinity, which only
     # offers the CPUs the spawning thread may already use, so with
     # `--lcores=0@0` the worker would stay on CPU 0 ("no such CPU core";
