@@ -13,7 +13,7 @@ use crate::frame::DropReason;
 /// Slots of the per-port filter verdict counters: `pass`, `reply`,
 /// `learn`, then every filter drop reason in
 /// [`satellite_filters::DropReason::ALL`] order.
-pub const FILTER_SLOTS: usize = 3 + 24;
+pub const FILTER_SLOTS: usize = 3 + satellite_filters::DropReason::ALL.len();
 pub const FILTER_PASS: usize = 0;
 pub const FILTER_REPLY: usize = 1;
 pub const FILTER_LEARN: usize = 2;

@@ -154,6 +154,27 @@ pub struct Decision {
     pub facts: FrameFacts,
 }
 
+const NO_FACTS: FrameFacts = FrameFacts {
+    vid: 0,
+    outer_tagged: false,
+    ingress_action: TagAction::None,
+    src: [0; 6],
+    dst: [0; 6],
+    sender_iid: None,
+};
+
+impl Decision {
+    /// A verdict reached before the frame's VLAN and addresses matter.
+    #[inline]
+    fn early(verdict: Verdict) -> Decision {
+        Decision {
+            verdict,
+            learn: None,
+            facts: NO_FACTS,
+        }
+    }
+}
+
 /// What the worker should tell the control lcore about the frame's source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LearnHint {
@@ -260,73 +281,28 @@ pub fn classify_frame(
     now_secs: u32,
     reply_buf: &mut [u8; satellite_filters::REPLY_BUF_LEN],
 ) -> Decision {
-    let (verdict, learn, facts) =
-        classify_inner(frame, pkt_len, in_port, snap, now_secs, reply_buf);
-    Decision {
-        verdict,
-        learn,
-        facts,
-    }
-}
-
-const NO_FACTS: FrameFacts = FrameFacts {
-    vid: 0,
-    outer_tagged: false,
-    ingress_action: TagAction::None,
-    src: [0; 6],
-    dst: [0; 6],
-    sender_iid: None,
-};
-
-#[inline]
-fn classify_inner(
-    frame: &[u8],
-    pkt_len: u32,
-    in_port: PortIndex,
-    snap: &ForwardingSnapshot,
-    now_secs: u32,
-    reply_buf: &mut [u8; satellite_filters::REPLY_BUF_LEN],
-) -> (Verdict, Option<LearnHint>, FrameFacts) {
-    let (v, l) = match decide(frame, pkt_len, in_port, snap, now_secs, reply_buf) {
-        Ok(x) => x,
-        Err(v) => return (v, None, NO_FACTS),
-    };
-    (v, l.0, l.1)
-}
-
-type Decided = (Verdict, (Option<LearnHint>, FrameFacts));
-
-#[inline]
-fn decide(
-    frame: &[u8],
-    pkt_len: u32,
-    in_port: PortIndex,
-    snap: &ForwardingSnapshot,
-    now_secs: u32,
-    reply_buf: &mut [u8; satellite_filters::REPLY_BUF_LEN],
-) -> Result<Decided, Verdict> {
     if pkt_len > snap.max_frame_len {
-        return Err(Verdict::Drop(DropReason::Oversize));
+        return Decision::early(Verdict::Drop(DropReason::Oversize));
     }
     let hdr = match parse_l2(frame) {
         Ok(h) => h,
         Err(DropReason::Runt) if pkt_len as usize >= ETH_HEADER_LEN => {
-            return Err(Verdict::Drop(DropReason::Fragmented))
+            return Decision::early(Verdict::Drop(DropReason::Fragmented))
         }
-        Err(r) => return Err(Verdict::Drop(r)),
+        Err(r) => return Decision::early(Verdict::Drop(r)),
     };
     // An 802.3 length field (values up to 1500) that promises more than the
     // frame holds marks a truncated frame.
     if hdr.ethertype <= 1500 && hdr.payload_offset + hdr.ethertype as usize > pkt_len as usize {
-        return Err(Verdict::Drop(DropReason::Runt));
+        return Decision::early(Verdict::Drop(DropReason::Runt));
     }
     if is_multicast(&hdr.src) || hdr.src == [0; 6] {
-        return Err(Verdict::Drop(DropReason::InvalidSrcMac));
+        return Decision::early(Verdict::Drop(DropReason::InvalidSrcMac));
     }
     // Reserved link-local group: 01-80-C2-00-00-00 .. 0F. Never forwarded.
     if hdr.dst[..5] == BRIDGE_GROUP_ADDRESS[..5] && hdr.dst[5] & 0xF0 == 0 {
         let port = snap.port(in_port);
-        return Err(match hdr.dst[5] {
+        return Decision::early(match hdr.dst[5] {
             // On a guarded port the first BPDU goes up so the control
             // lcore can disable the port; once it is down, the rest are
             // dropped here.
@@ -342,10 +318,10 @@ fn decide(
         });
     }
     let Some(port) = snap.port(in_port) else {
-        return Err(Verdict::Drop(DropReason::PortBlocked));
+        return Decision::early(Verdict::Drop(DropReason::PortBlocked));
     };
     if hdr.too_deep && snap.policy(in_port).is_none() {
-        return Err(Verdict::Drop(DropReason::VlanTooDeep));
+        return Decision::early(Verdict::Drop(DropReason::VlanTooDeep));
     }
     let mut facts = FrameFacts {
         vid: hdr.outer_vid,
@@ -357,7 +333,7 @@ fn decide(
     };
     if let Some((policy, tables)) = snap.policy(in_port) {
         if !port.forwarding {
-            return Err(Verdict::Drop(DropReason::PortBlocked));
+            return Decision::early(Verdict::Drop(DropReason::PortBlocked));
         }
         match filter_ingress(frame, policy, tables, reply_buf) {
             FilterVerdict::Pass(c) => {
@@ -366,21 +342,21 @@ fn decide(
                 facts.ingress_action = c.action;
                 facts.sender_iid = c.sender_iid;
             }
-            FilterVerdict::Reply { len } => return Err(Verdict::Reply { len }),
+            FilterVerdict::Reply { len } => return Decision::early(Verdict::Reply { len }),
             FilterVerdict::Learn {
                 vid,
                 ip,
                 mac,
                 reply_len,
             } => {
-                return Err(Verdict::LearnBinding {
+                return Decision::early(Verdict::LearnBinding {
                     vid,
                     ip,
                     mac: mac.0,
                     reply_len,
                 })
             }
-            FilterVerdict::Drop(r) => return Err(Verdict::FilterDrop(r)),
+            FilterVerdict::Drop(r) => return Decision::early(Verdict::FilterDrop(r)),
         }
     }
     let src_key = FdbKey::new(facts.vid, hdr.src);
@@ -395,17 +371,29 @@ fn decide(
         None
     };
     if !port.forwarding {
-        return Ok((Verdict::Drop(DropReason::PortBlocked), (learn, facts)));
+        return Decision {
+            verdict: Verdict::Drop(DropReason::PortBlocked),
+            learn,
+            facts,
+        };
     }
     if is_multicast(&hdr.dst) {
-        return Ok((Verdict::Flood, (learn, facts)));
+        return Decision {
+            verdict: Verdict::Flood,
+            learn,
+            facts,
+        };
     }
     let verdict = match snap.fdb.get(FdbKey::new(facts.vid, hdr.dst)) {
         Some(e) if e.port == in_port => Verdict::Drop(DropReason::Hairpin),
         Some(e) if snap.port(e.port).is_some_and(|p| p.forwarding) => Verdict::Forward(e.port),
         _ => Verdict::Flood,
     };
-    Ok((verdict, (learn, facts)))
+    Decision {
+        verdict,
+        learn,
+        facts,
+    }
 }
 
 /// EtherType of SSTP PDUs (IEEE 802 local experimental, see SSTP.md).

@@ -526,14 +526,13 @@ impl Daemon {
             for w in 0..self.workers.len() {
                 let shared = self.workers[w].clone();
                 while let Some(ev) = shared.learn.pop() {
-                    match self.fdb.learn(ev.key, ev.port, now_secs) {
-                        LearnOutcome::Moved { from } => debug!(
+                    if let LearnOutcome::Moved { from } = self.fdb.learn(ev.key, ev.port, now_secs)
+                    {
+                        debug!(
                             mac = %fmt_mac(ev.key.mac()), vlan = ev.key.vid(),
                             from = %self.ports[from as usize].name,
                             to = %self.ports[ev.port as usize].name, "station moved"
-                        ),
-                        LearnOutcome::TableFull | LearnOutcome::PortLimit => {}
-                        _ => {}
+                        );
                     }
                 }
                 while let Some(ev) = shared.bindings.pop() {
@@ -951,9 +950,7 @@ impl Daemon {
     }
 }
 
+/// A MAC as aa:bb:cc:dd:ee:ff (the filters' `MacAddr` display).
 pub fn fmt_mac(m: [u8; 6]) -> String {
-    format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    )
+    MacAddr(m).to_string()
 }
