@@ -637,35 +637,49 @@ impl Bridge {
                 let p = &mut self.ports[i];
                 p.new_info = true;
                 p.tx_count = 0;
+                p.tx_periodic = false;
             }
             PtxState::Idle => {
                 self.ports[i].hello_when = self.hello_time(i);
             }
             PtxState::TransmitPeriodic => {
                 let p = &mut self.ports[i];
-                p.new_info = p.new_info
-                    || (p.role == PortRole::Designated
-                        || (p.role == PortRole::Root && p.tc_while != 0));
+                let periodic =
+                    p.role == PortRole::Designated || (p.role == PortRole::Root && p.tc_while != 0);
+                p.new_info = p.new_info || periodic;
+                p.tx_periodic = periodic;
             }
             PtxState::TransmitConfig => {
                 self.ports[i].new_info = false;
                 self.tx_config(i);
-                let p = &mut self.ports[i];
-                p.tx_count += 1;
-                p.tc_ack = false;
+                self.count_tx(i);
+                self.ports[i].tc_ack = false;
             }
             PtxState::TransmitTcn => {
                 self.ports[i].new_info = false;
                 self.tx_tcn(i);
-                self.ports[i].tx_count += 1;
+                self.count_tx(i);
             }
             PtxState::TransmitRstp => {
                 self.ports[i].new_info = false;
                 self.tx_rstp(i);
-                let p = &mut self.ports[i];
-                p.tx_count += 1;
-                p.tc_ack = false;
+                self.count_tx(i);
+                self.ports[i].tc_ack = false;
             }
+        }
+    }
+
+    /// txCount += 1 (17.26), except for the BPDU TRANSMIT_PERIODIC made due:
+    /// the hello is already limited to one per Hello Time, and counting it
+    /// would spend the one unit each tick gives back (17.22), so that with
+    /// a Hello Time of 1 s txCount would never fall again after a burst and
+    /// every BPDU an event needs would wait for the next tick.
+    fn count_tx(&mut self, i: usize) {
+        let p = &mut self.ports[i];
+        if p.tx_periodic {
+            p.tx_periodic = false;
+        } else {
+            p.tx_count += 1;
         }
     }
 

@@ -24,6 +24,15 @@
 //! - A port with path cost `None` uses table 17-3 from the speed given in
 //!   [`Event::PortUp`], or 20 000 (1 Gb/s) if unknown.
 //! - The transmit machine does not run on a disabled port.
+//! - The periodic BPDU (the one TRANSMIT_PERIODIC makes due: a designated
+//!   port's hello, a root port's while tcWhile runs) does not count in
+//!   txCount (17.19.44). txCount falls by one each tick (17.22); counting
+//!   the hello as well, a port with Hello Time 1 s spends that unit again
+//!   at every tick, so txCount would stay for good where a burst (start-up,
+//!   a topology change) left it, and once that is TxHoldCount the BPDU of
+//!   the next event (an Agreement in a failover) waits for the next tick.
+//!   The hello is limited to one per Hello Time anyway; TxHoldCount still
+//!   bounds every other BPDU.
 
 pub mod machines;
 mod port;
@@ -728,6 +737,11 @@ impl Bridge {
                 changed |= self.port_transmit(i);
             }
             if !changed {
+                // A hello that could not leave with its tick (not selected
+                // yet) counts in txCount when it does leave.
+                for p in &mut self.ports {
+                    p.tx_periodic = false;
+                }
                 return;
             }
         }

@@ -199,6 +199,10 @@ pub(crate) struct Port {
     pub tc_ack: bool,
     pub tc_prop: bool,
     pub tx_count: u8,
+    /// Not of the standard: TRANSMIT_PERIODIC made the next BPDU due (a
+    /// designated port's hello, or a root port's while tcWhile runs), so
+    /// that BPDU does not count in txCount. See the module docs.
+    pub tx_periodic: bool,
     pub updt_info: bool,
 
     // Timers (17.17), whole seconds.
@@ -274,6 +278,7 @@ impl Port {
             tc_ack: false,
             tc_prop: false,
             tx_count: 0,
+            tx_periodic: false,
             updt_info: false,
             edge_delay_while: migrate_time,
             fd_while: 0,
