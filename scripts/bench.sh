@@ -252,6 +252,7 @@ EOF
         mkdir -p "$BENCH_PERF"
         perf report -q -i "$WORK/perf.data" --comms worker0 --no-children --sort dso,symbol --stdio 2>/dev/null |
             grep -v '^$' | head -30 | cut -c1-160 | sed 's/ *$//' >"$BENCH_PERF/satellited-$n-$mix.txt" || true
+        cp "$WORK/perf.data" "$BENCH_PERF/satellited-$n-$mix.perf.data" 2>/dev/null || true
     else
         sleep "$SECS"
     fi

@@ -1,5 +1,6 @@
 //! A loop for `valgrind --tool=callgrind`: classifies PACKETS frames in
-//! bursts of 32 against a learned FDB. Only `classify_bursts` is meant to
+//! bursts of 32 against a learned FDB, the way the worker does
+//! (`satellite_bench::classify_burst`). Only `classify_bursts` is meant to
 //! be collected (`--toggle-collect='*classify_bursts*'`), so the count
 //! divided by PACKETS is instructions per packet, set-up excluded.
 //!
@@ -9,9 +10,10 @@
 use std::hint::black_box;
 
 use satellite_bench::{
-    interleaved_frames, learned_fdb, two_port_snapshot, two_port_snapshot_filtered, Mix, FRAME_LEN,
+    classify_burst, interleaved_frames, learned_fdb, two_port_snapshot, two_port_snapshot_filtered,
+    Mix, FRAME_LEN,
 };
-use satellite_dataplane::frame::{classify, Verdict};
+use satellite_dataplane::frame::Verdict;
 use satellite_dataplane::snapshot::{ForwardingSnapshot, PortIndex};
 
 #[inline(never)]
@@ -23,12 +25,14 @@ fn classify_bursts(
     let mut forwarded = 0u64;
     let mut at = 0usize;
     let mut done = 0usize;
+    let mut out = Vec::with_capacity(32);
     while done < packets {
         let end = (at + 32).min(frames.len());
-        for (f, port) in &frames[at..end] {
-            let (v, _) = classify(black_box(f), FRAME_LEN as u32, *port, snap, 0);
-            forwarded += matches!(v, Verdict::Forward(_)) as u64;
-        }
+        classify_burst(black_box(&frames[at..end]), snap, 0, &mut out);
+        forwarded += out
+            .iter()
+            .filter(|(v, _)| matches!(v, Verdict::Forward(_)))
+            .count() as u64;
         done += end - at;
         at = if end == frames.len() { 0 } else { end };
     }

@@ -13,9 +13,10 @@
 
 use std::io::{self, Write};
 
-use satellite_dataplane::fdb::{Fdb, FdbEntry, FdbKey};
-use satellite_dataplane::frame::{classify, parse_l2, LearnHint, Verdict, BRIDGE_GROUP_ADDRESS};
+use satellite_dataplane::fdb::{Fdb, FdbKey};
+use satellite_dataplane::frame::{classify_prepared, prepare, LearnHint, Prepared, Verdict};
 use satellite_dataplane::snapshot::{ForwardingSnapshot, PortIndex, SnapshotBuilder};
+use satellite_filters::REPLY_BUF_LEN;
 
 /// Captured length of every generated frame: 64 octets on the wire minus
 /// the 4-octet FCS, which captures do not hold.
@@ -169,14 +170,12 @@ pub fn interleaved_frames(mix: Mix) -> Vec<([u8; FRAME_LEN], PortIndex)> {
 /// Frames per burst, as in the worker.
 pub const BURST: usize = 32;
 
-/// **Prototype of a proposed data-path change, not used by the switch.**
-/// The same decisions as [`classify`] for a whole burst, but every FDB
-/// lookup of the burst (source and destination of each frame) is issued
-/// back to back before any decision is made, so the cache misses of a large
-/// table overlap instead of being paid one after another. Frames off the
-/// unicast fast path go through [`classify`] itself. `out` gets one result
-/// per frame; `frames.len()` must not exceed [`BURST`].
-pub fn classify_burst_two_pass<F: AsRef<[u8]>>(
+/// What the worker does with a burst (dataplane `worker::run`): first
+/// [`prepare`] every frame (parse, hash, prefetch the FDB buckets), then
+/// classify each, so the cache misses of a large table overlap instead of
+/// being paid one after another. `out` gets one result per frame;
+/// `frames.len()` must not exceed [`BURST`].
+pub fn classify_burst<F: AsRef<[u8]>>(
     frames: &[(F, PortIndex)],
     snap: &ForwardingSnapshot,
     now_secs: u32,
@@ -184,59 +183,25 @@ pub fn classify_burst_two_pass<F: AsRef<[u8]>>(
 ) {
     assert!(frames.len() <= BURST);
     out.clear();
-    let mut keys = [None::<(FdbKey, FdbKey)>; BURST];
-    for (i, (f, port)) in frames.iter().enumerate() {
+    let mut prepared = [Prepared::EMPTY; BURST];
+    for (p, (f, port)) in prepared.iter_mut().zip(frames) {
+        *p = prepare(f.as_ref(), *port, snap);
+    }
+    let mut reply = [0u8; REPLY_BUF_LEN];
+    for (p, (f, port)) in prepared.iter().zip(frames) {
         let f = f.as_ref();
-        let fast = snap.port(*port).is_some_and(|p| p.learning && p.forwarding)
-            && f.len() as u32 <= snap.max_frame_len;
-        let Ok(h) = parse_l2(f) else { continue };
-        let unicast_data = h.ethertype > 1500
-            && h.src[0] & 1 == 0
-            && h.src != [0; 6]
-            && h.dst[0] & 1 == 0
-            && h.dst[..5] != BRIDGE_GROUP_ADDRESS[..5];
-        if fast && unicast_data {
-            keys[i] = Some((
-                FdbKey::new(h.outer_vid, h.src),
-                FdbKey::new(h.outer_vid, h.dst),
-            ));
-        }
-    }
-    let mut found = [(None::<FdbEntry>, None::<FdbEntry>); BURST];
-    for (k, e) in keys.iter().zip(found.iter_mut()).take(frames.len()) {
-        if let Some((src, dst)) = k {
-            *e = (snap.fdb.get(*src), snap.fdb.get(*dst));
-        }
-    }
-    for (i, (f, in_port)) in frames.iter().enumerate() {
-        let Some((src_key, _)) = keys[i] else {
-            let f = f.as_ref();
-            out.push(classify(f, f.len() as u32, *in_port, snap, now_secs));
-            continue;
-        };
-        let learn = match found[i].0 {
-            Some(e) if e.port == *in_port => (now_secs.wrapping_sub(e.stamp)
-                > snap.refresh_after_secs)
-                .then_some(LearnHint::Refresh(src_key)),
-            _ => Some(LearnHint::Learn(src_key)),
-        };
-        let verdict = match found[i].1 {
-            Some(e) if e.port == *in_port => {
-                Verdict::Drop(satellite_dataplane::frame::DropReason::Hairpin)
-            }
-            Some(e) if snap.port(e.port).is_some_and(|p| p.forwarding) => Verdict::Forward(e.port),
-            _ => Verdict::Flood,
-        };
-        out.push((verdict, learn));
+        let d = classify_prepared(f, f.len() as u32, *port, snap, now_secs, &mut reply, p);
+        out.push((d.verdict, d.learn));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use satellite_dataplane::frame::{classify, parse_l2, BRIDGE_GROUP_ADDRESS};
 
     #[test]
-    fn two_pass_prototype_agrees_with_classify() {
+    fn burst_path_agrees_with_classify() {
         let mix = Mix {
             macs_per_side: 40,
             triple_tagged: true,
@@ -260,7 +225,7 @@ mod tests {
         frames.push((frame(mix, Side::A, 5).to_vec(), 9));
         let mut out = Vec::new();
         for burst in frames.chunks(BURST) {
-            classify_burst_two_pass(burst, &snap, 100, &mut out);
+            classify_burst(burst, &snap, 100, &mut out);
             for ((f, p), got) in burst.iter().zip(&out) {
                 assert_eq!(*got, classify(f, f.len() as u32, *p, &snap, 100));
             }

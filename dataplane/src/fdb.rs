@@ -4,12 +4,18 @@
 //! The control lcore owns the only [`Fdb`]; workers see it as an immutable
 //! [`FdbView`] inside the forwarding snapshot. The table is split into
 //! shards, each behind an `Arc`: publishing a view clones the shard
-//! pointers, and the next change to a shard copies that shard only
-//! (`Arc::make_mut`), so a learn event in a million-entry table costs one
-//! small shard copy, not a table copy, and a worker reading the old view is
-//! never disturbed.
+//! pointers, and the next change to a shard copies that shard only, so a
+//! learn event in a million-entry table costs one small shard copy, not a
+//! table copy, and a worker reading the old view is never disturbed.
+//!
+//! Each shard is an open-addressed array of 64-byte buckets holding four
+//! entries, key and value side by side, probed bucket by bucket: a lookup
+//! touches one cache line (two when a bucket overflowed, rare at the 75 %
+//! load the shard grows at), and [`FdbView::prefetch`] lets the worker ask
+//! for that line for a whole burst before it classifies the first frame.
+//! The hash is a seeded folded multiply: a few cycles, and the random seed
+//! keeps an attacker choosing MACs from aiming at one bucket chain.
 
-use hashbrown::HashTable;
 use std::sync::Arc;
 
 use crate::snapshot::PortIndex;
@@ -21,8 +27,12 @@ pub struct FdbKey(u64);
 impl FdbKey {
     #[inline]
     pub fn new(vid: u16, mac: [u8; 6]) -> FdbKey {
-        let m = u64::from_be_bytes([0, 0, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]);
-        FdbKey(((vid as u64 & 0x0FFF) << 48) | m)
+        Self::from_mac48(vid, crate::frame::mac48(mac))
+    }
+    /// From a MAC held as the low 48 bits of a word ([`crate::frame::mac48`]).
+    #[inline]
+    pub fn from_mac48(vid: u16, mac: u64) -> FdbKey {
+        FdbKey(((vid as u64 & 0x0FFF) << 48) | (mac & 0xFFFF_FFFF_FFFF))
     }
     pub fn vid(self) -> u16 {
         (self.0 >> 48) as u16
@@ -44,34 +54,152 @@ pub struct FdbEntry {
     pub stamp: u32,
 }
 
-const SHARD_BITS: u32 = 8;
-const SHARDS: usize = 1 << SHARD_BITS;
+/// A key's hash, computed once per frame and used for the prefetch and the
+/// lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FdbHash(u64);
 
-type Shard = HashTable<(FdbKey, FdbEntry)>;
+impl FdbHash {
+    /// A placeholder (a valid hash of some key, so using it is only slow).
+    pub const ZERO: FdbHash = FdbHash(0);
+}
+
+/// Marks a used slot; keys use bits 0..60 only, so an empty slot (0) never
+/// equals a stored key.
+const OCCUPIED: u64 = 1 << 63;
+const SLOTS: usize = 4;
+
+/// One cache line: four keys, then their values.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Bucket {
+    keys: [u64; SLOTS],
+    vals: [FdbEntryRepr; SLOTS],
+}
+
+#[derive(Clone, Copy, Default)]
+#[repr(C)]
+struct FdbEntryRepr {
+    port: PortIndex,
+    stamp: u32,
+}
+
+const EMPTY_BUCKET: Bucket = Bucket {
+    keys: [0; SLOTS],
+    vals: [FdbEntryRepr { port: 0, stamp: 0 }; SLOTS],
+};
+
+type Shard = Arc<[Bucket]>;
+
+/// Seeds and shard geometry shared by the table and its views.
+#[derive(Clone, Copy)]
+struct Hasher {
+    seed: u64,
+    mul: u64,
+    /// 64 − log2(shard count): the hash's top bits pick the shard.
+    shard_shift: u32,
+}
+
+impl Hasher {
+    fn new(shard_bits: u32) -> Hasher {
+        let rs = ahash::RandomState::new();
+        Hasher {
+            seed: rs.hash_one(0x5A7E_u64),
+            // Odd, so the multiply is a bijection on the low word.
+            mul: rs.hash_one(0x11E_u64) | 1,
+            shard_shift: 64 - shard_bits,
+        }
+    }
+
+    #[inline]
+    fn hash(&self, key: FdbKey) -> FdbHash {
+        let p = ((key.0 ^ self.seed) as u128).wrapping_mul(self.mul as u128);
+        FdbHash((p as u64) ^ ((p >> 64) as u64))
+    }
+
+    #[inline]
+    fn shard(&self, h: FdbHash) -> usize {
+        (h.0 >> self.shard_shift) as usize
+    }
+}
+
+/// Where a key is, or would go: (bucket, slot).
+type Slot = (usize, usize);
+
+/// Position of `key` in `buckets`: `Ok(slot)` when present, `Err(slot)`
+/// of the free slot it would go to when not.
+#[inline]
+fn probe(buckets: &[Bucket], h: FdbHash, key: FdbKey) -> Result<Slot, Slot> {
+    let mask = buckets.len() - 1;
+    let want = key.0 | OCCUPIED;
+    let mut i = h.0 as usize & mask;
+    loop {
+        let b = &buckets[i];
+        for s in 0..SLOTS {
+            if b.keys[s] == want {
+                return Ok((i, s));
+            }
+        }
+        // Slots fill in order and are never vacated in place (removal
+        // rebuilds the shard), so a bucket with a free slot ends the chain.
+        if b.keys[SLOTS - 1] == 0 {
+            let s = b.keys.iter().position(|&k| k == 0).unwrap_or(SLOTS - 1);
+            return Err((i, s));
+        }
+        i = (i + 1) & mask;
+    }
+}
 
 /// An immutable view of the FDB, cheap to clone (shard pointers only).
 #[derive(Clone)]
 pub struct FdbView {
-    shards: Arc<[Arc<Shard>]>,
-    hasher: ahash::RandomState,
+    shards: Arc<[Shard]>,
+    hasher: Hasher,
+    len: usize,
 }
 
 impl FdbView {
-    /// Looks up one key. One hash, one shard, one probe sequence.
+    /// The hash [`FdbView::get_hashed`] and [`FdbView::prefetch`] take.
     #[inline]
-    pub fn get(&self, key: FdbKey) -> Option<FdbEntry> {
-        let h = self.hasher.hash_one(key.0);
-        let shard = &self.shards[(h >> (64 - SHARD_BITS)) as usize];
-        shard.find(h, |(k, _)| *k == key).map(|(_, e)| *e)
+    pub fn hash(&self, key: FdbKey) -> FdbHash {
+        self.hasher.hash(key)
     }
 
-    /// Number of entries (walks the shards; for management, not per packet).
+    /// Starts loading the bucket `h` lands in, so a lookup a few frames
+    /// later finds it in cache.
+    #[inline]
+    pub fn prefetch(&self, h: FdbHash) {
+        let shard = &self.shards[self.hasher.shard(h)];
+        let i = h.0 as usize & (shard.len() - 1);
+        crate::prefetch::read(shard.as_ptr().wrapping_add(i));
+    }
+
+    /// Looks up one key whose hash is already known.
+    #[inline]
+    pub fn get_hashed(&self, key: FdbKey, h: FdbHash) -> Option<FdbEntry> {
+        let shard = &self.shards[self.hasher.shard(h)];
+        probe(shard, h, key).ok().map(|(b, s)| {
+            let v = shard[b].vals[s];
+            FdbEntry {
+                port: v.port,
+                stamp: v.stamp,
+            }
+        })
+    }
+
+    /// Looks up one key.
+    #[inline]
+    pub fn get(&self, key: FdbKey) -> Option<FdbEntry> {
+        self.get_hashed(key, self.hash(key))
+    }
+
+    /// Number of entries.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.len()).sum()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 }
 
@@ -100,10 +228,27 @@ pub struct FdbStats {
     pub port_limit: u64,
 }
 
+/// Buckets a shard of `n` entries needs to stay at or under 75 % load.
+fn buckets_for(n: usize) -> usize {
+    (n * 4).div_ceil(3 * SLOTS).max(1).next_power_of_two()
+}
+
+/// Shard count for a table of `capacity`: about a thousand entries per
+/// shard when full, so the copy a learn event makes stays small; 256 to
+/// 4,096 shards.
+fn shard_bits_for(capacity: usize) -> u32 {
+    let want = (capacity / 1024)
+        .max(1)
+        .next_power_of_two()
+        .trailing_zeros();
+    want.clamp(8, 12)
+}
+
 /// The authoritative FDB, owned by the control lcore.
 pub struct Fdb {
-    shards: Vec<Arc<Shard>>,
-    hasher: ahash::RandomState,
+    shards: Vec<Shard>,
+    shard_len: Vec<usize>,
+    hasher: Hasher,
     len: usize,
     capacity: usize,
     per_port_limit: u32,
@@ -117,9 +262,12 @@ impl Fdb {
     /// `capacity` bounds the whole table, `per_port_limit` each port, and
     /// entries not refreshed for `aging_secs` are removed by [`Fdb::age`].
     pub fn new(capacity: usize, per_port_limit: u32, aging_secs: u32) -> Fdb {
+        let hasher = Hasher::new(shard_bits_for(capacity));
+        let n = 1usize << (64 - hasher.shard_shift);
         Fdb {
-            shards: (0..SHARDS).map(|_| Arc::new(Shard::new())).collect(),
-            hasher: ahash::RandomState::new(),
+            shards: (0..n).map(|_| Shard::from(vec![EMPTY_BUCKET])).collect(),
+            shard_len: vec![0; n],
+            hasher,
             len: 0,
             capacity,
             per_port_limit,
@@ -164,49 +312,89 @@ impl Fdb {
         self.per_port.get(port as usize).copied().unwrap_or(0)
     }
 
-    #[inline]
-    fn locate(&self, key: FdbKey) -> (u64, usize) {
-        let h = self.hasher.hash_one(key.0);
-        (h, (h >> (64 - SHARD_BITS)) as usize)
+    /// Shard `s`, writable: copied first when a published view shares it.
+    fn shard_mut(&mut self, s: usize) -> &mut [Bucket] {
+        if Arc::get_mut(&mut self.shards[s]).is_none() {
+            self.shards[s] = Shard::from(&self.shards[s][..]);
+        }
+        Arc::get_mut(&mut self.shards[s]).expect("a fresh copy has one owner")
+    }
+
+    /// Writes `entry` for `key` into the slot `probe` named.
+    fn write(&mut self, s: usize, at: Slot, key: FdbKey, entry: FdbEntry) {
+        let b = &mut self.shard_mut(s)[at.0];
+        b.keys[at.1] = key.0 | OCCUPIED;
+        b.vals[at.1] = FdbEntryRepr {
+            port: entry.port,
+            stamp: entry.stamp,
+        };
+    }
+
+    /// Rebuilds shard `s` from `entries`, sized for them plus one.
+    fn rebuild(&mut self, s: usize, entries: &[(FdbKey, FdbEntryRepr)]) {
+        let mut buckets = vec![EMPTY_BUCKET; buckets_for(entries.len() + 1)];
+        for &(k, v) in entries {
+            let h = self.hasher.hash(k);
+            if let Err((b, slot)) = probe(&buckets, h, k) {
+                buckets[b].keys[slot] = k.0 | OCCUPIED;
+                buckets[b].vals[slot] = v;
+            }
+        }
+        self.shards[s] = Shard::from(buckets);
+        self.shard_len[s] = entries.len();
+    }
+
+    fn shard_entries(shard: &[Bucket]) -> impl Iterator<Item = (FdbKey, FdbEntryRepr)> + '_ {
+        shard.iter().flat_map(|b| {
+            (0..SLOTS)
+                .filter(|&s| b.keys[s] != 0)
+                .map(move |s| (FdbKey(b.keys[s] & !OCCUPIED), b.vals[s]))
+        })
+    }
+
+    fn locate(&self, key: FdbKey) -> (FdbHash, usize, Result<Slot, Slot>) {
+        let h = self.hasher.hash(key);
+        let s = self.hasher.shard(h);
+        (h, s, probe(&self.shards[s], h, key))
     }
 
     pub fn get(&self, key: FdbKey) -> Option<FdbEntry> {
-        let (h, s) = self.locate(key);
-        self.shards[s].find(h, |(k, _)| *k == key).map(|(_, e)| *e)
+        let (_, s, at) = self.locate(key);
+        at.ok().map(|(b, slot)| {
+            let v = self.shards[s][b].vals[slot];
+            FdbEntry {
+                port: v.port,
+                stamp: v.stamp,
+            }
+        })
     }
 
     /// Learns (or refreshes, or moves) `key` on `port` at time `now`.
     pub fn learn(&mut self, key: FdbKey, port: PortIndex, now: u32) -> LearnOutcome {
-        let (h, s) = self.locate(key);
-        let existing = self.shards[s].find(h, |(k, _)| *k == key).map(|(_, e)| *e);
-        match existing {
-            Some(e) if e.port == port => {
-                if e.stamp == now {
+        let (h, s, at) = self.locate(key);
+        let fresh = FdbEntry { port, stamp: now };
+        match at {
+            Ok((b, slot)) => {
+                let e = self.shards[s][b].vals[slot];
+                if e.port == port {
+                    if e.stamp != now {
+                        self.write(s, (b, slot), key, fresh);
+                        self.dirty = true;
+                    }
                     return LearnOutcome::Refreshed;
                 }
-                let shard = Arc::make_mut(&mut self.shards[s]);
-                if let Some((_, e)) = shard.find_mut(h, |(k, _)| *k == key) {
-                    e.stamp = now;
-                }
-                self.dirty = true;
-                LearnOutcome::Refreshed
-            }
-            Some(e) => {
                 if *self.port_count_mut(port) >= self.per_port_limit {
                     self.stats.port_limit += 1;
                     return LearnOutcome::PortLimit;
                 }
                 *self.port_count_mut(e.port) -= 1;
                 *self.port_count_mut(port) += 1;
-                let shard = Arc::make_mut(&mut self.shards[s]);
-                if let Some((_, e)) = shard.find_mut(h, |(k, _)| *k == key) {
-                    *e = FdbEntry { port, stamp: now };
-                }
+                self.write(s, (b, slot), key, fresh);
                 self.dirty = true;
                 self.stats.moved += 1;
                 LearnOutcome::Moved { from: e.port }
             }
-            None => {
+            Err(mut free) => {
                 if self.len >= self.capacity {
                     self.stats.table_full += 1;
                     return LearnOutcome::TableFull;
@@ -216,12 +404,13 @@ impl Fdb {
                     return LearnOutcome::PortLimit;
                 }
                 *self.port_count_mut(port) += 1;
-                let hasher = self.hasher.clone();
-                Arc::make_mut(&mut self.shards[s]).insert_unique(
-                    h,
-                    (key, FdbEntry { port, stamp: now }),
-                    move |(k, _)| hasher.hash_one(k.0),
-                );
+                if (self.shard_len[s] + 1) * 4 > self.shards[s].len() * SLOTS * 3 {
+                    let all: Vec<_> = Self::shard_entries(&self.shards[s]).collect();
+                    self.rebuild(s, &all);
+                    free = probe(&self.shards[s], h, key).expect_err("key is absent");
+                }
+                self.write(s, free, key, fresh);
+                self.shard_len[s] += 1;
                 self.len += 1;
                 self.dirty = true;
                 self.stats.learned += 1;
@@ -232,22 +421,25 @@ impl Fdb {
 
     fn remove_where(&mut self, mut pred: impl FnMut(&FdbKey, &FdbEntry) -> bool) -> usize {
         let mut removed = 0;
-        for s in 0..SHARDS {
-            if !self.shards[s].iter().any(|(k, e)| pred(k, e)) {
-                continue;
-            }
-            let shard = Arc::make_mut(&mut self.shards[s]);
-            let mut gone: Vec<PortIndex> = Vec::new();
-            shard.retain(|(k, e)| {
-                let keep = !pred(k, e);
-                if !keep {
-                    gone.push(e.port);
+        let mut keep = Vec::new();
+        for s in 0..self.shards.len() {
+            keep.clear();
+            let before = self.shard_len[s];
+            let shard = Arc::clone(&self.shards[s]);
+            for (k, v) in Self::shard_entries(&shard) {
+                let e = FdbEntry {
+                    port: v.port,
+                    stamp: v.stamp,
+                };
+                if pred(&k, &e) {
+                    *self.port_count_mut(e.port) -= 1;
+                } else {
+                    keep.push((k, v));
                 }
-                keep
-            });
-            for p in gone {
-                *self.port_count_mut(p) -= 1;
-                removed += 1;
+            }
+            if keep.len() < before {
+                removed += before - keep.len();
+                self.rebuild(s, &keep);
             }
         }
         if removed > 0 {
@@ -281,7 +473,20 @@ impl Fdb {
 
     /// Sorted copy of all entries (for `satctl show fdb`).
     pub fn entries(&self) -> Vec<(FdbKey, FdbEntry)> {
-        let mut v: Vec<_> = self.shards.iter().flat_map(|s| s.iter().copied()).collect();
+        let mut v: Vec<_> = self
+            .shards
+            .iter()
+            .flat_map(|s| Self::shard_entries(s))
+            .map(|(k, v)| {
+                (
+                    k,
+                    FdbEntry {
+                        port: v.port,
+                        stamp: v.stamp,
+                    },
+                )
+            })
+            .collect();
         v.sort_by_key(|(k, _)| (k.vid(), k.mac()));
         v
     }
@@ -291,7 +496,8 @@ impl Fdb {
     pub fn view(&self) -> FdbView {
         FdbView {
             shards: self.shards.to_vec().into(),
-            hasher: self.hasher.clone(),
+            hasher: self.hasher,
+            len: self.len,
         }
     }
 
@@ -374,6 +580,109 @@ mod tests {
         assert_eq!(v.get(k).unwrap().port, 1);
         assert_eq!(v.len(), 1);
         assert_eq!(f.view().get(k).unwrap().port, 2);
+    }
+
+    /// Random learns, moves, refreshes, aging and flushes against a plain
+    /// map: every key the model holds is found with its port and stamp,
+    /// every other key is absent, and a view taken halfway never changes.
+    #[test]
+    fn agrees_with_a_model_under_churn() {
+        use std::collections::BTreeMap;
+        let mut f = Fdb::new(20_000, 20_000, 50);
+        let mut model: BTreeMap<FdbKey, FdbEntry> = BTreeMap::new();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut frozen = None;
+        for round in 0..200u32 {
+            for _ in 0..100 {
+                let r = next();
+                let key = FdbKey::new((r % 3) as u16, mac((r >> 8) as u32 % 5_000));
+                let port = ((r >> 40) % 4) as PortIndex;
+                match f.learn(key, port, round) {
+                    LearnOutcome::New => {
+                        assert!(model.insert(key, FdbEntry { port, stamp: round }).is_none())
+                    }
+                    LearnOutcome::Moved { from } => {
+                        assert_eq!(
+                            model
+                                .insert(key, FdbEntry { port, stamp: round })
+                                .unwrap()
+                                .port,
+                            from
+                        )
+                    }
+                    LearnOutcome::Refreshed => {
+                        assert_eq!(
+                            model
+                                .insert(key, FdbEntry { port, stamp: round })
+                                .unwrap()
+                                .port,
+                            port
+                        )
+                    }
+                    o => panic!("unexpected {o:?}"),
+                }
+            }
+            if round % 20 == 19 {
+                let aged = f.age(round);
+                let before = model.len();
+                model.retain(|_, e| round - e.stamp <= 50);
+                assert_eq!(aged, before - model.len());
+            }
+            if round % 67 == 66 {
+                let p = (round % 4) as PortIndex;
+                let before = model.len();
+                model.retain(|_, e| e.port != p);
+                assert_eq!(f.flush_port(p), before - model.len());
+            }
+            if round == 100 {
+                frozen = Some((f.view(), model.clone()));
+            }
+            assert_eq!(f.len(), model.len());
+        }
+        let v = f.view();
+        for vid in 0..3 {
+            for i in 0..5_000 {
+                let k = FdbKey::new(vid, mac(i));
+                assert_eq!(v.get(k), model.get(&k).copied(), "{k:?}");
+                assert_eq!(f.get(k), model.get(&k).copied(), "{k:?}");
+            }
+        }
+        let (old, then) = frozen.unwrap();
+        assert_eq!(old.len(), then.len());
+        for (k, e) in &then {
+            assert_eq!(old.get(*k), Some(*e));
+        }
+        for p in 0..4 {
+            assert_eq!(
+                f.port_len(p) as usize,
+                model.values().filter(|e| e.port == p).count()
+            );
+        }
+        assert_eq!(f.entries().len(), model.len());
+    }
+
+    #[test]
+    fn hashed_lookup_and_prefetch_agree_with_get() {
+        let mut f = Fdb::new(1 << 20, 1 << 20, 300);
+        for i in 0..50_000 {
+            f.learn(FdbKey::new(7, mac(i)), (i % 3) as u16, 0);
+        }
+        let v = f.view();
+        for i in (0..60_000).step_by(7) {
+            let k = FdbKey::new(7, mac(i));
+            let h = v.hash(k);
+            v.prefetch(h);
+            assert_eq!(v.get_hashed(k, h), v.get(k));
+            assert_eq!(v.get(k).is_some(), i < 50_000);
+        }
+        // 2^20 capacity: 1,024 shards.
+        assert_eq!(v.shards.len(), 1024);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::ptr::NonNull;
 
 /// One packet buffer, owned. Dropping it returns it to its pool (or, for a
 /// shared mbuf, drops one reference).
+#[repr(transparent)]
 pub struct Mbuf {
     raw: NonNull<dpdk_sys::rte_mbuf>,
 }
@@ -37,16 +38,30 @@ impl Mbuf {
         raw
     }
 
+    /// The mbuf header. Field reads go through this rather than the C
+    /// shim: they are the per-frame hot path, and a call per field costs
+    /// more than the read (bindgen lays the struct out from the same
+    /// headers and flags DPDK was built with).
+    #[inline(always)]
+    fn hdr(&self) -> &dpdk_sys::rte_mbuf {
+        // SAFETY: we own a valid mbuf; its header is initialised memory
+        // that outlives the borrow of `self`.
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// Address of the first data byte (rte_pktmbuf_mtod).
+    #[inline(always)]
+    fn data_ptr(&self) -> *mut u8 {
+        let h = self.hdr();
+        (h.buf_addr as *mut u8).wrapping_add(h.data_off as usize)
+    }
+
     /// Bytes of the first segment (where every header we look at lives).
     #[inline]
     pub fn data(&self) -> &[u8] {
-        // SAFETY: mtod points at data_len initialised bytes inside the mbuf's
-        // buffer, which lives as long as we own the mbuf.
-        unsafe {
-            let p = dpdk_sys::sat_pktmbuf_mtod(self.raw.as_ptr());
-            let len = dpdk_sys::sat_pktmbuf_data_len(self.raw.as_ptr());
-            std::slice::from_raw_parts(p as *const u8, len as usize)
-        }
+        // SAFETY: buf_addr + data_off points at data_len initialised bytes
+        // inside the mbuf's buffer, which lives as long as we own the mbuf.
+        unsafe { std::slice::from_raw_parts(self.data_ptr(), self.hdr().data_len as usize) }
     }
 
     /// Mutable bytes of the first segment. Only valid on an mbuf we do not
@@ -59,17 +74,17 @@ impl Mbuf {
         // SAFETY: as in data(); exclusive because the refcount is 1 and we
         // hold &mut self.
         unsafe {
-            let p = dpdk_sys::sat_pktmbuf_mtod(self.raw.as_ptr());
-            let len = dpdk_sys::sat_pktmbuf_data_len(self.raw.as_ptr());
-            Some(std::slice::from_raw_parts_mut(p as *mut u8, len as usize))
+            Some(std::slice::from_raw_parts_mut(
+                self.data_ptr(),
+                self.hdr().data_len as usize,
+            ))
         }
     }
 
     /// Length of the whole packet, all segments.
     #[inline]
     pub fn pkt_len(&self) -> u32 {
-        // SAFETY: field read on a valid mbuf.
-        unsafe { dpdk_sys::sat_pktmbuf_pkt_len(self.raw.as_ptr()) }
+        self.hdr().pkt_len
     }
 
     /// Appends `bytes` at the tail.
@@ -112,8 +127,10 @@ impl Mbuf {
     /// How many owners share this buffer.
     #[inline]
     pub fn refcnt(&self) -> u16 {
-        // SAFETY: atomic read of the refcount of a valid mbuf.
-        unsafe { dpdk_sys::sat_mbuf_refcnt_read(self.raw.as_ptr()) }
+        let p = std::ptr::addr_of!(self.hdr().refcnt) as *const std::sync::atomic::AtomicU16;
+        // SAFETY: rte_mbuf_refcnt_read is a relaxed atomic load of this
+        // aligned u16; other owners update it atomically.
+        unsafe { (*p).load(std::sync::atomic::Ordering::Relaxed) }
     }
 
     /// A second owning handle to the same buffer (refcount + 1): how one
@@ -174,11 +191,7 @@ impl Mbuf {
     /// Asks the CPU to start loading the packet's first cache line.
     #[inline]
     pub fn prefetch_data(&self) {
-        // SAFETY: prefetch is a hint; any address is allowed.
-        unsafe {
-            let p = dpdk_sys::sat_pktmbuf_mtod(self.raw.as_ptr());
-            dpdk_sys::sat_prefetch0(p as *const _);
-        }
+        crate::prefetch::read(self.data_ptr())
     }
 }
 
@@ -272,6 +285,15 @@ impl<const N: usize> MbufBatch<N> {
         self.ptrs.copy_within(sent..self.len, 0);
         self.len -= sent;
         sent
+    }
+
+    /// The mbufs in the batch, borrowed: for a look at a whole burst
+    /// (prefetching, parsing) before any frame is handed on.
+    #[inline]
+    pub fn as_slice(&self) -> &[Mbuf] {
+        // SAFETY: ptrs[..len] are non-null owned mbufs, and Mbuf is a
+        // transparent NonNull, laid out like the raw pointer.
+        unsafe { std::slice::from_raw_parts(self.ptrs.as_ptr() as *const Mbuf, self.len) }
     }
 
     /// Takes every mbuf out of the batch, in order.

@@ -396,6 +396,22 @@ pub struct IngressVlan {
 /// Only tunnel ports rewrite on ingress (the S-tag must exist on every later
 /// hop); access frames stay untagged and egress pushes a tag only where a
 /// trunk needs one, so the common access→access path never moves bytes.
+/// The VLAN a frame whose outermost VID is `outer` (0: untagged) gets on
+/// a port in `mode`, if the port admits it; otherwise `outer`. Cheap and
+/// never wrong about admitted frames' usual case, so the data path can
+/// prefetch FDB buckets before the full [`classify_ingress`] runs.
+#[inline]
+pub fn predicted_vid(mode: &PortMode, outer: u16) -> u16 {
+    match mode {
+        PortMode::Access { vid } => *vid,
+        PortMode::Trunk {
+            native: Some(n), ..
+        } if outer == 0 => *n,
+        PortMode::Tunnel { svid } => *svid,
+        _ => outer,
+    }
+}
+
 pub fn classify_ingress(
     frame: &ParsedFrame,
     mode: &PortMode,
@@ -628,6 +644,32 @@ mod tests {
         PortMode::Trunk {
             allowed: vids.iter().copied().collect(),
             native,
+        }
+    }
+
+    /// Whatever a port admits gets the VLAN the prefetch predicted.
+    #[test]
+    fn predicted_vid_matches_every_admitted_frame() {
+        let cfg = VlanConfig::default();
+        let modes = [
+            PortMode::Access { vid: 5 },
+            trunk(&[5, 7], Some(9)),
+            trunk(&[5, 7], None),
+            PortMode::Tunnel { svid: 11 },
+        ];
+        let tagged = |vid: u16| [[0x81, 0x00, (vid >> 8) as u8, vid as u8]];
+        for mode in &modes {
+            for outer in [0u16, 5, 7, 9, 11, 12] {
+                let f = if outer == 0 {
+                    frame(&[], 0x0800, &[0x45])
+                } else {
+                    frame(&tagged(outer), 0x0800, &[0x45])
+                };
+                let p = parse(&f, &cfg).unwrap();
+                if let Ok(iv) = classify_ingress(&p, mode, &cfg) {
+                    assert_eq!(predicted_vid(mode, outer), iv.vid, "{mode:?} outer {outer}");
+                }
+            }
         }
     }
 
