@@ -128,10 +128,11 @@ run_testpmd() {
         --record-core-cycles --stats-period 1 </dev/null >"$out" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
-    # Start-up (mempool, loading the captures) takes seconds at 1 M; the
+    # Start-up (mempool, loading the captures) takes seconds at 1 M, and
+    # over two minutes when the 9.5 GB of mbufs are first faulted in; the
     # clock starts with the first second that forwarded anything.
     local t
-    for t in $(seq 1200); do
+    for t in $(seq 3000); do
         grep -qE 'Tx-pps: +[1-9]' "$out" 2>/dev/null && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
