@@ -478,34 +478,15 @@ fn agrees_at_once_after_losing_the_root_port(hello: u16, max_age: u16, fwd: u16)
     // claim, s1's (bridge 21) and s0's (bridge 1, root) in a row. Port 2
     // toward s4 (bridge 40, its port 1): s4 proposes its own claim.
     let t = Duration::from_millis(1);
-    rx(
-        &mut b,
-        &mut out,
-        t,
-        1,
-        times(from(20, 20, 0, 2, designated(P)), 0),
-    );
-    rx(
-        &mut b,
-        &mut out,
-        t,
-        1,
-        times(from(20, 21, 100, 2, designated(P)), 1),
-    );
-    rx(
-        &mut b,
-        &mut out,
-        t,
-        1,
-        times(from(20, 1, 200, 2, designated(P)), 2),
-    );
-    rx(
-        &mut b,
-        &mut out,
-        t,
-        2,
-        times(from(40, 40, 0, 1, designated(P)), 0),
-    );
+    for (port, (bridge, root, cost, their_port), age) in [
+        (1, (20, 20, 0, 2), 0),
+        (1, (20, 21, 100, 2), 1),
+        (1, (20, 1, 200, 2), 2),
+        (2, (40, 40, 0, 1), 0),
+    ] {
+        let bpdu = from(bridge, root, cost, their_port, designated(P));
+        rx(&mut b, &mut out, t, port, times(bpdu, age));
+    }
     // 5 ms later s2 forwards toward us, and s4 (port 2 is its root port)
     // agrees to our claims.
     let t = Duration::from_millis(6);
