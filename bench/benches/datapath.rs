@@ -12,8 +12,8 @@ use satellite_bench::{
     Side, FRAME_LEN,
 };
 use satellite_dataplane::fdb::FdbKey;
-use satellite_dataplane::frame::{classify, parse_l2, Verdict};
-use satellite_dataplane::snapshot::{Publisher, SnapshotBuilder};
+use satellite_dataplane::frame::{classify, parse_l2, LearnHint, Verdict};
+use satellite_dataplane::snapshot::{ForwardingSnapshot, PortIndex, Publisher, SnapshotBuilder};
 
 const SIZES: [(u32, &str); 3] = [(1 << 10, "1k"), (1 << 16, "64k"), (1 << 20, "1M")];
 const BATCH: usize = 32;
@@ -114,11 +114,18 @@ fn publish(c: &mut Criterion) {
     g.finish();
 }
 
-/// `classify` over bursts of 32 frames from both sides, every destination
-/// known, walking the whole capture so large tables miss in cache as they
-/// would on the wire.
-fn pipeline(c: &mut Criterion) {
-    let mut g = short(c, "classify_burst32");
+/// A burst classifier: classifies `burst`, returns how many it forwards.
+type BurstFn = fn(
+    &[([u8; FRAME_LEN], PortIndex)],
+    &ForwardingSnapshot,
+    &mut Vec<(Verdict, Option<LearnHint>)>,
+) -> usize;
+
+/// Bursts of 32 frames from both sides, every destination known, walking
+/// the whole capture so large tables miss in cache as they would on the
+/// wire.
+fn pipeline_group(c: &mut Criterion, name: &str, run: BurstFn) {
+    let mut g = short(c, name);
     g.throughput(Throughput::Elements(BATCH as u64));
     for (label_t, triple) in [("untagged", false), ("triple_tagged", true)] {
         for (n, label) in SIZES {
@@ -126,14 +133,11 @@ fn pipeline(c: &mut Criterion) {
             let fdb = learned_fdb(m);
             let snap = two_port_snapshot(&fdb);
             let frames = interleaved_frames(m);
+            let mut out = Vec::with_capacity(BATCH);
             let mut at = 0usize;
             g.bench_function(BenchmarkId::new(label_t, label), |b| {
                 b.iter(|| {
-                    let mut forwarded = 0u32;
-                    for (f, port) in &frames[at..at + BATCH] {
-                        let (v, _) = classify(black_box(f), FRAME_LEN as u32, *port, &snap, 0);
-                        forwarded += matches!(v, Verdict::Forward(_)) as u32;
-                    }
+                    let forwarded = run(black_box(&frames[at..at + BATCH]), &snap, &mut out);
                     at += BATCH;
                     if at + BATCH > frames.len() {
                         at = 0;
@@ -146,35 +150,29 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
+/// `classify`, frame by frame.
+fn pipeline(c: &mut Criterion) {
+    pipeline_group(c, "classify_burst32", |burst, snap, _| {
+        burst
+            .iter()
+            .filter(|(f, port)| {
+                let (v, _) = classify(f, FRAME_LEN as u32, *port, snap, 0);
+                matches!(v, Verdict::Forward(_))
+            })
+            .count()
+    });
+}
+
 /// The same bursts the way the worker takes them (see
 /// `satellite_bench::classify_burst`): every frame of the burst prepared
 /// (parsed, hashed, FDB buckets prefetched) before any is classified.
 fn pipeline_prepared(c: &mut Criterion) {
-    let mut g = short(c, "classify_burst32_prepared");
-    g.throughput(Throughput::Elements(BATCH as u64));
-    for (label_t, triple) in [("untagged", false), ("triple_tagged", true)] {
-        for (n, label) in SIZES {
-            let m = mix(n, triple);
-            let fdb = learned_fdb(m);
-            let snap = two_port_snapshot(&fdb);
-            let frames = interleaved_frames(m);
-            let mut out = Vec::with_capacity(BATCH);
-            let mut at = 0usize;
-            g.bench_function(BenchmarkId::new(label_t, label), |b| {
-                b.iter(|| {
-                    classify_burst(black_box(&frames[at..at + BATCH]), &snap, 0, &mut out);
-                    at += BATCH;
-                    if at + BATCH > frames.len() {
-                        at = 0;
-                    }
-                    out.iter()
-                        .filter(|(v, _)| matches!(v, Verdict::Forward(_)))
-                        .count()
-                })
-            });
-        }
-    }
-    g.finish();
+    pipeline_group(c, "classify_burst32_prepared", |burst, snap, out| {
+        classify_burst(burst, snap, 0, out);
+        out.iter()
+            .filter(|(v, _)| matches!(v, Verdict::Forward(_)))
+            .count()
+    });
 }
 
 criterion_group!(
