@@ -38,8 +38,7 @@ impl FdbKey {
         (self.0 >> 48) as u16
     }
     pub fn mac(self) -> [u8; 6] {
-        let b = self.0.to_be_bytes();
-        [b[2], b[3], b[4], b[5], b[6], b[7]]
+        crate::frame::mac_bytes(self.0)
     }
     pub fn raw(self) -> u64 {
         self.0
@@ -74,20 +73,22 @@ const SLOTS: usize = 4;
 #[repr(C, align(64))]
 struct Bucket {
     keys: [u64; SLOTS],
-    vals: [FdbEntryRepr; SLOTS],
+    vals: [FdbEntry; SLOTS],
 }
 
-#[derive(Clone, Copy, Default)]
-#[repr(C)]
-struct FdbEntryRepr {
-    port: PortIndex,
-    stamp: u32,
-}
+const _: () = assert!(std::mem::size_of::<Bucket>() == 64);
 
 const EMPTY_BUCKET: Bucket = Bucket {
     keys: [0; SLOTS],
-    vals: [FdbEntryRepr { port: 0, stamp: 0 }; SLOTS],
+    vals: [FdbEntry { port: 0, stamp: 0 }; SLOTS],
 };
+
+impl Bucket {
+    fn fill(&mut self, slot: usize, key: FdbKey, entry: FdbEntry) {
+        self.keys[slot] = key.0 | OCCUPIED;
+        self.vals[slot] = entry;
+    }
+}
 
 type Shard = Arc<[Bucket]>;
 
@@ -126,13 +127,19 @@ impl Hasher {
 /// Where a key is, or would go: (bucket, slot).
 type Slot = (usize, usize);
 
+/// The bucket a probe for `h` starts at.
+#[inline]
+fn home(buckets: &[Bucket], h: FdbHash) -> usize {
+    h.0 as usize & (buckets.len() - 1)
+}
+
 /// Position of `key` in `buckets`: `Ok(slot)` when present, `Err(slot)`
 /// of the free slot it would go to when not.
 #[inline]
 fn probe(buckets: &[Bucket], h: FdbHash, key: FdbKey) -> Result<Slot, Slot> {
     let mask = buckets.len() - 1;
     let want = key.0 | OCCUPIED;
-    let mut i = h.0 as usize & mask;
+    let mut i = home(buckets, h);
     loop {
         let b = &buckets[i];
         for s in 0..SLOTS {
@@ -148,6 +155,12 @@ fn probe(buckets: &[Bucket], h: FdbHash, key: FdbKey) -> Result<Slot, Slot> {
         }
         i = (i + 1) & mask;
     }
+}
+
+/// The entry of `key` in `buckets`, if any.
+#[inline]
+fn find(buckets: &[Bucket], h: FdbHash, key: FdbKey) -> Option<FdbEntry> {
+    probe(buckets, h, key).ok().map(|(b, s)| buckets[b].vals[s])
 }
 
 /// An immutable view of the FDB, cheap to clone (shard pointers only).
@@ -170,21 +183,13 @@ impl FdbView {
     #[inline]
     pub fn prefetch(&self, h: FdbHash) {
         let shard = &self.shards[self.hasher.shard(h)];
-        let i = h.0 as usize & (shard.len() - 1);
-        crate::prefetch::read(shard.as_ptr().wrapping_add(i));
+        crate::prefetch::read(shard.as_ptr().wrapping_add(home(shard, h)));
     }
 
     /// Looks up one key whose hash is already known.
     #[inline]
     pub fn get_hashed(&self, key: FdbKey, h: FdbHash) -> Option<FdbEntry> {
-        let shard = &self.shards[self.hasher.shard(h)];
-        probe(shard, h, key).ok().map(|(b, s)| {
-            let v = shard[b].vals[s];
-            FdbEntry {
-                port: v.port,
-                stamp: v.stamp,
-            }
-        })
+        find(&self.shards[self.hasher.shard(h)], h, key)
     }
 
     /// Looks up one key.
@@ -322,29 +327,22 @@ impl Fdb {
 
     /// Writes `entry` for `key` into the slot `probe` named.
     fn write(&mut self, s: usize, at: Slot, key: FdbKey, entry: FdbEntry) {
-        let b = &mut self.shard_mut(s)[at.0];
-        b.keys[at.1] = key.0 | OCCUPIED;
-        b.vals[at.1] = FdbEntryRepr {
-            port: entry.port,
-            stamp: entry.stamp,
-        };
+        self.shard_mut(s)[at.0].fill(at.1, key, entry);
     }
 
     /// Rebuilds shard `s` from `entries`, sized for them plus one.
-    fn rebuild(&mut self, s: usize, entries: &[(FdbKey, FdbEntryRepr)]) {
+    fn rebuild(&mut self, s: usize, entries: &[(FdbKey, FdbEntry)]) {
         let mut buckets = vec![EMPTY_BUCKET; buckets_for(entries.len() + 1)];
         for &(k, v) in entries {
-            let h = self.hasher.hash(k);
-            if let Err((b, slot)) = probe(&buckets, h, k) {
-                buckets[b].keys[slot] = k.0 | OCCUPIED;
-                buckets[b].vals[slot] = v;
+            if let Err((b, slot)) = probe(&buckets, self.hasher.hash(k), k) {
+                buckets[b].fill(slot, k, v);
             }
         }
         self.shards[s] = Shard::from(buckets);
         self.shard_len[s] = entries.len();
     }
 
-    fn shard_entries(shard: &[Bucket]) -> impl Iterator<Item = (FdbKey, FdbEntryRepr)> + '_ {
+    fn shard_entries(shard: &[Bucket]) -> impl Iterator<Item = (FdbKey, FdbEntry)> + '_ {
         shard.iter().flat_map(|b| {
             (0..SLOTS)
                 .filter(|&s| b.keys[s] != 0)
@@ -359,14 +357,8 @@ impl Fdb {
     }
 
     pub fn get(&self, key: FdbKey) -> Option<FdbEntry> {
-        let (_, s, at) = self.locate(key);
-        at.ok().map(|(b, slot)| {
-            let v = self.shards[s][b].vals[slot];
-            FdbEntry {
-                port: v.port,
-                stamp: v.stamp,
-            }
-        })
+        let h = self.hasher.hash(key);
+        find(&self.shards[self.hasher.shard(h)], h, key)
     }
 
     /// Learns (or refreshes, or moves) `key` on `port` at time `now`.
@@ -423,24 +415,22 @@ impl Fdb {
         let mut removed = 0;
         let mut keep = Vec::new();
         for s in 0..self.shards.len() {
-            keep.clear();
-            let before = self.shard_len[s];
+            // A read-only pass first: most shards lose nothing, and those
+            // are neither copied nor rebuilt.
             let shard = Arc::clone(&self.shards[s]);
-            for (k, v) in Self::shard_entries(&shard) {
-                let e = FdbEntry {
-                    port: v.port,
-                    stamp: v.stamp,
-                };
+            if !Self::shard_entries(&shard).any(|(k, e)| pred(&k, &e)) {
+                continue;
+            }
+            keep.clear();
+            for (k, e) in Self::shard_entries(&shard) {
                 if pred(&k, &e) {
                     *self.port_count_mut(e.port) -= 1;
                 } else {
-                    keep.push((k, v));
+                    keep.push((k, e));
                 }
             }
-            if keep.len() < before {
-                removed += before - keep.len();
-                self.rebuild(s, &keep);
-            }
+            removed += self.shard_len[s] - keep.len();
+            self.rebuild(s, &keep);
         }
         if removed > 0 {
             self.len -= removed;
@@ -477,15 +467,6 @@ impl Fdb {
             .shards
             .iter()
             .flat_map(|s| Self::shard_entries(s))
-            .map(|(k, v)| {
-                (
-                    k,
-                    FdbEntry {
-                        port: v.port,
-                        stamp: v.stamp,
-                    },
-                )
-            })
             .collect();
         v.sort_by_key(|(k, _)| (k.vid(), k.mac()));
         v

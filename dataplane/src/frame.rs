@@ -251,7 +251,7 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
 
 /// A MAC address as the low 48 bits of a word, first octet highest.
 #[inline]
-pub fn mac48(b: [u8; 6]) -> u64 {
+pub const fn mac48(b: [u8; 6]) -> u64 {
     u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]])
 }
 
@@ -271,7 +271,7 @@ fn is_multicast(mac: u64) -> bool {
 /// 01-80-C2-00-00-00 .. 0F, the 802.1D reserved link-local group.
 #[inline]
 fn is_link_local(mac: u64) -> bool {
-    mac & !0xF == 0x0180_C200_0000
+    mac & !0xF == mac48(BRIDGE_GROUP_ADDRESS)
 }
 
 /// Decides what to do with one received frame (the plain switching part of
