@@ -19,6 +19,7 @@
 use std::sync::Arc;
 
 use crate::snapshot::PortIndex;
+use satellite_filters::MacAddr;
 
 /// FDB key: outer VLAN ID and MAC packed into one word (VID in bits 48..60).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -27,9 +28,9 @@ pub struct FdbKey(u64);
 impl FdbKey {
     #[inline]
     pub fn new(vid: u16, mac: [u8; 6]) -> FdbKey {
-        Self::from_mac48(vid, crate::frame::mac48(mac))
+        Self::from_mac48(vid, MacAddr(mac).to_u64())
     }
-    /// From a MAC held as the low 48 bits of a word ([`crate::frame::mac48`]).
+    /// From a MAC held as the low 48 bits of a word ([`MacAddr::to_u64`]).
     #[inline]
     pub fn from_mac48(vid: u16, mac: u64) -> FdbKey {
         FdbKey(((vid as u64 & 0x0FFF) << 48) | (mac & 0xFFFF_FFFF_FFFF))
@@ -38,7 +39,7 @@ impl FdbKey {
         (self.0 >> 48) as u16
     }
     pub fn mac(self) -> [u8; 6] {
-        crate::frame::mac_bytes(self.0)
+        MacAddr::from_u64(self.0).0
     }
     pub fn raw(self) -> u64 {
         self.0

@@ -131,7 +131,7 @@ pub enum Verdict {
 
 pub use satellite_filters::DropReason as FilterDropReason;
 use satellite_filters::{
-    filter_ingress, vlan::predicted_vid, FilterVerdict, InterstellarId, TagAction,
+    filter_ingress, vlan::predicted_vid, FilterVerdict, InterstellarId, MacAddr, TagAction,
 };
 
 /// What the worker needs after the decision: the frame's VLAN inside the
@@ -185,9 +185,9 @@ pub enum LearnHint {
 /// The parts of an Ethernet header the switch decides on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct L2Header {
-    /// Destination MAC in the low 48 bits, first octet highest ([`mac48`]):
-    /// one register instead of six bytes, which is what the compiler
-    /// otherwise shuffles one at a time through the hot loop.
+    /// Destination MAC as a word ([`MacAddr::to_u64`]): one register
+    /// instead of six bytes, which the compiler otherwise shuffles one at a
+    /// time through the hot loop.
     pub dst: u64,
     /// Source MAC, laid out like `dst`.
     pub src: u64,
@@ -249,19 +249,6 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
     })
 }
 
-/// A MAC address as the low 48 bits of a word, first octet highest.
-#[inline]
-pub const fn mac48(b: [u8; 6]) -> u64 {
-    u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]])
-}
-
-/// The octets of a [`mac48`] word.
-#[inline]
-pub fn mac_bytes(m: u64) -> [u8; 6] {
-    let b = m.to_be_bytes();
-    [b[2], b[3], b[4], b[5], b[6], b[7]]
-}
-
 /// The I/G bit: group (multicast or broadcast) address.
 #[inline]
 fn is_multicast(mac: u64) -> bool {
@@ -271,7 +258,7 @@ fn is_multicast(mac: u64) -> bool {
 /// 01-80-C2-00-00-00 .. 0F, the 802.1D reserved link-local group.
 #[inline]
 fn is_link_local(mac: u64) -> bool {
-    mac & !0xF == mac48(BRIDGE_GROUP_ADDRESS)
+    mac & !0xF == MacAddr(BRIDGE_GROUP_ADDRESS).to_u64()
 }
 
 /// Decides what to do with one received frame (the plain switching part of
@@ -306,7 +293,7 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Source and destination MACs ([`mac48`] words) of a frame whose
+    /// Source and destination MACs ([`MacAddr::to_u64`] words) of a frame whose
     /// header parsed; what egress filters check.
     #[inline]
     pub fn macs(&self) -> (u64, u64) {

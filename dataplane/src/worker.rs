@@ -16,8 +16,7 @@ use crate::counters::{PortTally, WorkerCounters};
 use crate::eal::rdtsc;
 use crate::fdb::FdbKey;
 use crate::frame::{
-    classify_prepared, mac_bytes, prepare, DropReason, FrameFacts, LearnHint, Prepared, PuntKind,
-    Verdict,
+    classify_prepared, prepare, DropReason, FrameFacts, LearnHint, Prepared, PuntKind, Verdict,
 };
 use crate::snapshot::{ForwardingSnapshot, PortIndex, Publisher};
 use crate::{Mbuf, MbufBatch, Mempool};
@@ -243,7 +242,7 @@ impl Egress<'_> {
     ) -> Option<TagAction> {
         if let Some((policy, tables)) = snap.policy(p as PortIndex) {
             let (src, dst) = prep.macs();
-            let (src, dst) = (MacAddr(mac_bytes(src)), MacAddr(mac_bytes(dst)));
+            let (src, dst) = (MacAddr::from_u64(src), MacAddr::from_u64(dst));
             let ef = EgressFrame {
                 src,
                 dst,

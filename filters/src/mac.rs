@@ -49,6 +49,21 @@ impl MacAddr {
         !self.is_group() && *self != MacAddr::ZERO
     }
 
+    /// The address as the low 48 bits of a word, first octet highest: one
+    /// register to compare, hash or key a table with, instead of six bytes.
+    #[inline]
+    pub const fn to_u64(self) -> u64 {
+        let b = self.0;
+        u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]])
+    }
+
+    /// The address in the low 48 bits of `m` (see [`MacAddr::to_u64`]).
+    #[inline]
+    pub const fn from_u64(m: u64) -> MacAddr {
+        let b = m.to_be_bytes();
+        MacAddr([b[2], b[3], b[4], b[5], b[6], b[7]])
+    }
+
     /// The 24-bit organisationally unique identifier (first three octets).
     #[inline]
     pub const fn oui(&self) -> crate::interstellar::Oui {
@@ -88,6 +103,8 @@ mod tests {
         assert!(m.is_valid_source());
         assert!(MacAddr([0x01, 0, 0x5e, 0, 0, 1]).is_group());
         assert_eq!(m.to_string(), "02:00:00:00:00:01");
+        assert_eq!(m.to_u64(), 0x0200_0000_0001);
+        assert_eq!(MacAddr::from_u64(m.to_u64()), m);
         assert_eq!(MacAddr::from_slice(&[1, 2, 3, 4, 5]), None);
         assert_eq!(
             MacAddr::from_slice(&[1, 2, 3, 4, 5, 6, 7]),

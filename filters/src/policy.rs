@@ -225,8 +225,7 @@ fn ip_key(vid: Vid, ip: Ipv4Addr) -> u64 {
 
 #[inline]
 fn mac_key(vid: Vid, mac: MacAddr) -> u64 {
-    let m = mac.0;
-    (u64::from(vid) << 48) | u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]])
+    (u64::from(vid) << 48) | mac.to_u64()
 }
 
 /// Switch-wide tables shared by every worker: VLAN parsing rules, the
