@@ -14,7 +14,9 @@
 use std::io::{self, Write};
 
 use satellite_dataplane::fdb::{Fdb, FdbKey};
-use satellite_dataplane::frame::{classify_prepared, prepare, LearnHint, Prepared, Verdict};
+use satellite_dataplane::frame::{
+    classify_prepared, prepare, Ingress, LearnHint, Prepared, Verdict,
+};
 use satellite_dataplane::snapshot::{ForwardingSnapshot, PortIndex, SnapshotBuilder};
 use satellite_filters::REPLY_BUF_LEN;
 
@@ -185,12 +187,13 @@ pub fn classify_burst<F: AsRef<[u8]>>(
     out.clear();
     let mut prepared = [Prepared::EMPTY; BURST];
     for (p, (f, port)) in prepared.iter_mut().zip(frames) {
-        *p = prepare(f.as_ref(), *port, snap);
+        *p = prepare(f.as_ref(), &Ingress::new(snap, *port), snap);
     }
     let mut reply = [0u8; REPLY_BUF_LEN];
     for (p, (f, port)) in prepared.iter().zip(frames) {
         let f = f.as_ref();
-        let d = classify_prepared(f, f.len() as u32, *port, snap, now_secs, &mut reply, p);
+        let ingress = Ingress::new(snap, *port);
+        let d = classify_prepared(f, f.len() as u32, &ingress, snap, now_secs, &mut reply, p);
         out.push((d.verdict, d.learn));
     }
 }

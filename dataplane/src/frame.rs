@@ -3,7 +3,7 @@
 //! tested and benchmarked without DPDK.
 
 use crate::fdb::{FdbHash, FdbKey};
-use crate::snapshot::{ForwardingSnapshot, PortIndex};
+use crate::snapshot::{ForwardingSnapshot, PortIndex, PortView};
 
 /// Length of an untagged Ethernet header.
 pub const ETH_HEADER_LEN: usize = 14;
@@ -131,7 +131,8 @@ pub enum Verdict {
 
 pub use satellite_filters::DropReason as FilterDropReason;
 use satellite_filters::{
-    filter_ingress, vlan::predicted_vid, FilterVerdict, InterstellarId, MacAddr, TagAction,
+    filter_ingress, vlan::predicted_vid, EdgePortPolicy, FilterTables, FilterVerdict,
+    InterstellarId, MacAddr, TagAction,
 };
 
 /// What the worker needs after the decision: the frame's VLAN inside the
@@ -276,6 +277,28 @@ pub fn classify(
     (d.verdict, d.learn)
 }
 
+/// The port a burst came in on, with what classification reads about it,
+/// looked up once per burst rather than once per frame.
+#[derive(Clone, Copy)]
+pub struct Ingress<'a> {
+    pub port: PortIndex,
+    /// `None` when the snapshot does not know the port.
+    pub view: Option<&'a PortView>,
+    /// The port's edge filter policy and the shared tables, if it has one.
+    pub policy: Option<(&'a EdgePortPolicy, &'a FilterTables)>,
+}
+
+impl<'a> Ingress<'a> {
+    #[inline]
+    pub fn new(snap: &'a ForwardingSnapshot, port: PortIndex) -> Ingress<'a> {
+        Ingress {
+            port,
+            view: snap.port(port),
+            policy: snap.policy(port),
+        }
+    }
+}
+
 /// The first look at a frame, taken for a whole burst before any frame of
 /// it is classified: the parsed header and the FDB hashes of source and
 /// destination, whose buckets [`prepare`] has asked the CPU to load. By the
@@ -315,7 +338,7 @@ impl Prepared {
 /// Parses `frame`'s header and prefetches the FDB buckets its source and
 /// (unicast) destination will be looked up in.
 #[inline]
-pub fn prepare(frame: &[u8], in_port: PortIndex, snap: &ForwardingSnapshot) -> Prepared {
+pub fn prepare(frame: &[u8], ingress: &Ingress<'_>, snap: &ForwardingSnapshot) -> Prepared {
     let hdr = parse_l2(frame);
     let Ok(h) = &hdr else {
         return Prepared {
@@ -323,7 +346,7 @@ pub fn prepare(frame: &[u8], in_port: PortIndex, snap: &ForwardingSnapshot) -> P
             ..Prepared::EMPTY
         };
     };
-    let vid = match snap.policy(in_port) {
+    let vid = match ingress.policy {
         Some((p, _)) => predicted_vid(p.mode(), h.outer_vid),
         None => h.outer_vid,
     };
@@ -359,8 +382,9 @@ pub fn classify_frame(
     now_secs: u32,
     reply_buf: &mut [u8; satellite_filters::REPLY_BUF_LEN],
 ) -> Decision {
-    let prep = prepare(frame, in_port, snap);
-    classify_prepared(frame, pkt_len, in_port, snap, now_secs, reply_buf, &prep)
+    let ingress = Ingress::new(snap, in_port);
+    let prep = prepare(frame, &ingress, snap);
+    classify_prepared(frame, pkt_len, &ingress, snap, now_secs, reply_buf, &prep)
 }
 
 /// [`classify_frame`] for a frame [`prepare`] has already looked at.
@@ -368,7 +392,7 @@ pub fn classify_frame(
 pub fn classify_prepared(
     frame: &[u8],
     pkt_len: u32,
-    in_port: PortIndex,
+    ingress: &Ingress<'_>,
     snap: &ForwardingSnapshot,
     now_secs: u32,
     reply_buf: &mut [u8; satellite_filters::REPLY_BUF_LEN],
@@ -394,7 +418,7 @@ pub fn classify_prepared(
     }
     // Reserved link-local group: 01-80-C2-00-00-00 .. 0F. Never forwarded.
     if is_link_local(hdr.dst) {
-        let port = snap.port(in_port);
+        let port = ingress.view;
         return Decision::early(match hdr.dst & 0xF {
             // On a guarded port the first BPDU goes up so the control
             // lcore can disable the port; once it is down, the rest are
@@ -410,10 +434,11 @@ pub fn classify_prepared(
             _ => Verdict::Drop(DropReason::LinkLocal),
         });
     }
-    let Some(port) = snap.port(in_port) else {
+    let in_port = ingress.port;
+    let Some(port) = ingress.view else {
         return Decision::early(Verdict::Drop(DropReason::PortBlocked));
     };
-    if hdr.too_deep && snap.policy(in_port).is_none() {
+    if hdr.too_deep && ingress.policy.is_none() {
         return Decision::early(Verdict::Drop(DropReason::VlanTooDeep));
     }
     let mut facts = FrameFacts {
@@ -422,7 +447,7 @@ pub fn classify_prepared(
         ingress_action: TagAction::None,
         sender_iid: None,
     };
-    if let Some((policy, tables)) = snap.policy(in_port) {
+    if let Some((policy, tables)) = ingress.policy {
         if !port.forwarding {
             return Decision::early(Verdict::Drop(DropReason::PortBlocked));
         }

@@ -16,7 +16,8 @@ use crate::counters::{PortTally, WorkerCounters};
 use crate::eal::rdtsc;
 use crate::fdb::FdbKey;
 use crate::frame::{
-    classify_prepared, prepare, DropReason, FrameFacts, LearnHint, Prepared, PuntKind, Verdict,
+    classify_prepared, prepare, DropReason, FrameFacts, Ingress, LearnHint, Prepared, PuntKind,
+    Verdict,
 };
 use crate::snapshot::{ForwardingSnapshot, PortIndex, Publisher};
 use crate::{Mbuf, MbufBatch, Mempool};
@@ -321,6 +322,7 @@ pub fn run(
             got += n;
             let in_port = q.port;
             let ip = in_port as usize;
+            let ingress = Ingress::new(snap, in_port);
             // Two passes over the burst: the first parses every header and
             // prefetches the FDB buckets the second will read, so the
             // burst's cache misses overlap instead of queueing up.
@@ -328,13 +330,13 @@ pub fn run(
                 m.prefetch_data();
             }
             for (p, m) in prepared.iter_mut().zip(rx.as_slice()) {
-                *p = prepare(m.data(), in_port, snap);
+                *p = prepare(m.data(), &ingress, snap);
             }
             out.tally[ip].rx_packets += n as u64;
             for (mut m, prep) in rx.drain().zip(prepared.iter()) {
                 let len = m.pkt_len();
                 out.tally[ip].rx_bytes += len as u64;
-                let d = classify_prepared(m.data(), len, in_port, snap, now, &mut reply, prep);
+                let d = classify_prepared(m.data(), len, &ingress, snap, now, &mut reply, prep);
                 if let Some(LearnHint::Learn(key) | LearnHint::Refresh(key)) = d.learn {
                     if learn_filter.first_time(key, in_port, snap.epoch)
                         && shared
@@ -345,7 +347,7 @@ pub fn run(
                         learn_lost += 1;
                     }
                 }
-                if snap.policy(in_port).is_some()
+                if ingress.policy.is_some()
                     && matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood)
                 {
                     out.tally[ip].filter[FILTER_PASS] += 1;
