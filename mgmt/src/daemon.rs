@@ -837,69 +837,61 @@ impl Daemon {
             .iter()
             .enumerate()
             .zip(tallies.iter())
-            .map(|((i, p), t)| PortStats {
-                name: p.name.clone(),
-                rx_packets: t.rx_packets,
-                rx_bytes: t.rx_bytes,
-                tx_packets: t.tx_packets,
-                tx_bytes: t.tx_bytes,
-                punted: t.punted,
-                drops: DropReason::ALL
-                    .iter()
-                    .map(|r| (r.as_str().to_string(), t.drop_count(*r)))
-                    .collect(),
-                rx_missed: {
-                    let s = p.eth.stats();
-                    s.imissed + s.rx_nombuf
-                },
-                stp_role: stp
-                    .as_ref()
-                    .and_then(|s| s.ports.get(i))
-                    .map(|ps| role_name(ps.role).into()),
-                stp_state: stp
-                    .as_ref()
-                    .and_then(|s| s.ports.get(i))
-                    .map(|ps| state_name(ps.state).into()),
-                bpdus_rx: stp
-                    .as_ref()
-                    .and_then(|s| s.ports.get(i))
-                    .map(|ps| {
-                        let c = &ps.counters;
-                        [
-                            ("config", c.rx_config),
-                            ("tcn", c.rx_tcn),
-                            ("rst", c.rx_rst),
-                        ]
+            .map(|((i, p), t)| {
+                let ps = stp.as_ref().and_then(|s| s.ports.get(i));
+                // BPDU counts by type, for the JSON map.
+                let by_type = |config: u64, tcn: u64, rst: u64| -> BTreeMap<String, u64> {
+                    [("config", config), ("tcn", tcn), ("rst", rst)]
                         .into_iter()
                         .map(|(k, v)| (k.to_string(), v))
                         .collect()
-                    })
-                    .unwrap_or_default(),
-                bpdus_tx: stp
-                    .as_ref()
-                    .and_then(|s| s.ports.get(i))
-                    .map(|ps| {
-                        let c = &ps.counters;
-                        [
-                            ("config", c.tx_config),
-                            ("tcn", c.tx_tcn),
-                            ("rst", c.tx_rst),
-                        ]
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), v))
-                        .collect()
-                    })
-                    .unwrap_or_default(),
-                bpdu_guard_trips: p.bpdu_guard_trips,
-                filter_verdicts: if self.builder.policies[i].is_some() {
-                    (0..FILTER_SLOTS)
-                        .map(|s| (filter_slot_label(s).to_string(), t.filter[s]))
-                        .collect()
-                } else {
-                    BTreeMap::new()
-                },
-                admin_up: p.admin_up,
-                link_up: p.carrier,
+                };
+                PortStats {
+                    name: p.name.clone(),
+                    rx_packets: t.rx_packets,
+                    rx_bytes: t.rx_bytes,
+                    tx_packets: t.tx_packets,
+                    tx_bytes: t.tx_bytes,
+                    punted: t.punted,
+                    drops: DropReason::ALL
+                        .iter()
+                        .map(|r| (r.as_str().to_string(), t.drop_count(*r)))
+                        .collect(),
+                    rx_missed: {
+                        let s = p.eth.stats();
+                        s.imissed + s.rx_nombuf
+                    },
+                    stp_role: ps.map(|ps| role_name(ps.role).into()),
+                    stp_state: ps.map(|ps| state_name(ps.state).into()),
+                    bpdus_rx: ps
+                        .map(|ps| {
+                            by_type(
+                                ps.counters.rx_config,
+                                ps.counters.rx_tcn,
+                                ps.counters.rx_rst,
+                            )
+                        })
+                        .unwrap_or_default(),
+                    bpdus_tx: ps
+                        .map(|ps| {
+                            by_type(
+                                ps.counters.tx_config,
+                                ps.counters.tx_tcn,
+                                ps.counters.tx_rst,
+                            )
+                        })
+                        .unwrap_or_default(),
+                    bpdu_guard_trips: p.bpdu_guard_trips,
+                    filter_verdicts: if self.builder.policies[i].is_some() {
+                        (0..FILTER_SLOTS)
+                            .map(|s| (filter_slot_label(s).to_string(), t.filter[s]))
+                            .collect()
+                    } else {
+                        BTreeMap::new()
+                    },
+                    admin_up: p.admin_up,
+                    link_up: p.carrier,
+                }
             })
             .collect();
         let fs = self.fdb.stats();
