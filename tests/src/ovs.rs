@@ -27,6 +27,33 @@ fn env_args(dir: &Path) -> Vec<String> {
     ]
 }
 
+/// Starts OVS daemon `name` in `ns` (a child, not detached) with `args`,
+/// its pid file, control socket and log under `dir`, and waits up to 10 s
+/// for `ready` to appear.
+fn spawn_daemon(ns: &Netns, dir: &Path, name: &str, args: &[String], ready: &Path) -> Proc {
+    let d = dir.display();
+    let mut env = env_args(dir);
+    env.push(name.into());
+    env.extend(args.iter().cloned());
+    env.extend([
+        format!("--pidfile={d}/{name}.pid"),
+        format!("--unixctl={d}/{name}.ctl"),
+        format!("--log-file={d}/{name}.log"),
+    ]);
+    let argv: Vec<&str> = env.iter().map(String::as_str).collect();
+    let mut daemon = ns.spawn(
+        Path::new("/usr/bin/env"),
+        &argv,
+        &dir.join(format!("{name}.out")),
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || ready.exists()) && daemon.alive(),
+        "{name} did not start: {}",
+        daemon.log_text()
+    );
+    daemon
+}
+
 impl Ovs {
     /// Starts ovsdb-server and ovs-vswitchd in `ns`, state under `dir`.
     pub fn start(ns: &Netns, dir: &Path) -> Ovs {
@@ -37,47 +64,23 @@ impl Ovs {
             .find(|p| Path::new(p).exists())
             .expect("vswitch.ovsschema not found: install openvswitch-switch");
         sh(&format!("ovsdb-tool create {d}/conf.db {schema}"));
-        let mut env = env_args(dir);
-        env.extend([
-            "ovsdb-server".into(),
-            format!("{d}/conf.db"),
-            format!("--remote=punix:{d}/db.sock"),
-            format!("--pidfile={d}/ovsdb-server.pid"),
-            format!("--unixctl={d}/ovsdb-server.ctl"),
-            format!("--log-file={d}/ovsdb-server.log"),
-        ]);
-        let argv: Vec<&str> = env.iter().map(String::as_str).collect();
-        let mut ovsdb = ns.spawn(
-            Path::new("/usr/bin/env"),
-            &argv,
-            &dir.join("ovsdb-server.out"),
-        );
-        let sock = dir.join("db.sock");
-        assert!(
-            wait_until(Duration::from_secs(10), || sock.exists()) && ovsdb.alive(),
-            "ovsdb-server did not start: {}",
-            ovsdb.log_text()
+        let ovsdb = spawn_daemon(
+            ns,
+            dir,
+            "ovsdb-server",
+            &[
+                format!("{d}/conf.db"),
+                format!("--remote=punix:{d}/db.sock"),
+            ],
+            &dir.join("db.sock"),
         );
         sh(&format!("ovs-vsctl --db=unix:{d}/db.sock --no-wait init"));
-        let mut env = env_args(dir);
-        env.extend([
-            "ovs-vswitchd".into(),
-            format!("unix:{d}/db.sock"),
-            format!("--pidfile={d}/ovs-vswitchd.pid"),
-            format!("--unixctl={d}/ovs-vswitchd.ctl"),
-            format!("--log-file={d}/ovs-vswitchd.log"),
-        ]);
-        let argv: Vec<&str> = env.iter().map(String::as_str).collect();
-        let mut vswitchd = ns.spawn(
-            Path::new("/usr/bin/env"),
-            &argv,
-            &dir.join("ovs-vswitchd.out"),
-        );
-        let ctl = dir.join("ovs-vswitchd.ctl");
-        assert!(
-            wait_until(Duration::from_secs(10), || ctl.exists()) && vswitchd.alive(),
-            "ovs-vswitchd did not start: {}",
-            vswitchd.log_text()
+        let vswitchd = spawn_daemon(
+            ns,
+            dir,
+            "ovs-vswitchd",
+            &[format!("unix:{d}/db.sock")],
+            &dir.join("ovs-vswitchd.ctl"),
         );
         Ovs {
             vswitchd,
