@@ -268,8 +268,9 @@ impl Fdb {
     /// `capacity` bounds the whole table, `per_port_limit` each port, and
     /// entries not refreshed for `aging_secs` are removed by [`Fdb::age`].
     pub fn new(capacity: usize, per_port_limit: u32, aging_secs: u32) -> Fdb {
-        let hasher = Hasher::new(shard_bits_for(capacity));
-        let n = 1usize << (64 - hasher.shard_shift);
+        let bits = shard_bits_for(capacity);
+        let hasher = Hasher::new(bits);
+        let n = 1usize << bits;
         Fdb {
             shards: (0..n).map(|_| Shard::from(vec![EMPTY_BUCKET])).collect(),
             shard_len: vec![0; n],
@@ -397,7 +398,7 @@ impl Fdb {
                     return LearnOutcome::PortLimit;
                 }
                 *self.port_count_mut(port) += 1;
-                if (self.shard_len[s] + 1) * 4 > self.shards[s].len() * SLOTS * 3 {
+                if buckets_for(self.shard_len[s] + 1) > self.shards[s].len() {
                     let all: Vec<_> = Self::shard_entries(&self.shards[s]).collect();
                     self.rebuild(s, &all);
                     free = probe(&self.shards[s], h, key).expect_err("key is absent");
