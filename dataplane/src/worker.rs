@@ -347,31 +347,27 @@ pub fn run(
                         learn_lost += 1;
                     }
                 }
-                if ingress.policy.is_some()
-                    && matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood)
-                {
-                    out.tally[ip].filter[FILTER_PASS] += 1;
+                if matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood) {
+                    if ingress.policy.is_some() {
+                        out.tally[ip].filter[FILTER_PASS] += 1;
+                    }
+                    // The tag an access or tunnel port adds on the way in,
+                    // before the frame is copied for a flood.
+                    if let TagAction::Push(tag) = d.facts.ingress_action {
+                        if !m.push_vlan(tag) {
+                            out.tally[ip].drops[DropReason::TagRewrite as usize] += 1;
+                            continue;
+                        }
+                    }
                 }
                 match d.verdict {
                     Verdict::Forward(dst) => {
                         let p = dst as usize;
-                        if let TagAction::Push(tag) = d.facts.ingress_action {
-                            if !m.push_vlan(tag) {
-                                out.tally[ip].drops[DropReason::TagRewrite as usize] += 1;
-                                continue;
-                            }
-                        }
                         if let Some(a) = out.egress_rewrite(snap, p, &d.facts, prep) {
                             out.push_rewritten(p, m, a);
                         }
                     }
                     Verdict::Flood => {
-                        if let TagAction::Push(tag) = d.facts.ingress_action {
-                            if !m.push_vlan(tag) {
-                                out.tally[ip].drops[DropReason::TagRewrite as usize] += 1;
-                                continue;
-                            }
-                        }
                         let mut targets = std::mem::take(&mut out.targets);
                         targets.clear();
                         for (p, v) in snap.ports.iter().enumerate() {
