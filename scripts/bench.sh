@@ -121,8 +121,10 @@ row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; log "   -> $3: $4 
 run_testpmd() {
     local n=$1 mix=$2 mode=$3
     local out=$WORK/testpmd-$mode.log
+    # Line-buffered, so the per-second stats reach the log as they happen
+    # (the start-up wait below and the window both read them).
     # shellcheck disable=SC2046
-    dpdk-testpmd -l $CTL_CPU,$FWD_CPU --main-lcore $CTL_CPU --no-huge -m "$(mem_mb "$n")" \
+    stdbuf -oL dpdk-testpmd -l $CTL_CPU,$FWD_CPU --main-lcore $CTL_CPU --no-huge -m "$(mem_mb "$n")" \
         --no-pci --file-prefix "satbench-tp-$$" --log-level='*:warning' $(vdevs) -- \
         --forward-mode="$mode" --nb-cores=1 --total-num-mbufs="$(mbufs "$n")" \
         --record-core-cycles --stats-period 1 </dev/null >"$out" 2>&1 &
