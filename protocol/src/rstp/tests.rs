@@ -152,23 +152,8 @@ fn ptx_sends_proposal_then_hellos_and_respects_hold_count() {
     let n = sent(&out, 1).len();
     assert!((4..=6).contains(&n), "{n} hellos in 10 s");
     // A storm of superior-then-inferior BPDUs: at most TxHoldCount per second.
-    let mut out = Vec::new();
-    for i in 0..40u32 {
-        let bp = if i % 2 == 0 {
-            from(0, 0, 0, 1, designated(0))
-        } else {
-            from(0, 9, 0, 1, designated(0))
-        };
-        b.handle(
-            10 * S,
-            Event::BpduReceived {
-                port: 1,
-                bpdu: Bpdu::rst(bp),
-            },
-            &mut out,
-        );
-    }
-    assert!(sent(&out, 1).len() <= 6, "{}", sent(&out, 1).len());
+    let n = storm(&mut b, 10 * S);
+    assert!(n <= 6, "{n}");
 }
 
 #[test]
