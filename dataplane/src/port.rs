@@ -228,6 +228,31 @@ impl EthPort {
         }
     }
 
+    /// Receives and frees whatever the port's first `queues` RX queues
+    /// hold; returns how many frames that was.
+    ///
+    /// Why: the af_packet PMD opens its socket for every protocol and sets up
+    /// the RX ring *before* binding it to the interface, so for a moment the
+    /// ring takes frames from every interface of the namespace. The daemon
+    /// discards them once all ports are up, before any worker polls, or a
+    /// neighbour's BPDU on another port would read as arriving on this one
+    /// (and trip BPDU guard on a host port).
+    pub fn discard_rx(&self, queues: u16) -> u64 {
+        let mut total = 0u64;
+        for q in 0..queues {
+            loop {
+                let mut batch = crate::mbuf::MbufBatch::<32>::new();
+                let n = batch.rx_burst(self.id, q);
+                total += n as u64;
+                // Dropping the batch frees the mbufs.
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        total
+    }
+
     /// Stops and closes the port.
     pub fn stop(self) {
         // SAFETY: valid port; no worker uses it any more (the daemon joins

@@ -24,6 +24,7 @@ use crate::edge_filters;
 use crate::spanning_tree::{role_name, state_name, Effect, SpanningTree};
 use satellite_dataplane::counters::{filter_slot_label, FILTER_SLOTS};
 use satellite_filters::{Ipv4Binding, MacAddr};
+use satellite_protocol::wire::decode_bpdu_frame;
 
 /// A request from a management thread with the channel to answer on.
 pub type Envelope = (Request, Sender<Response>);
@@ -51,7 +52,13 @@ pub struct SwitchPort {
     pub stp_forwarding: bool,
     /// Times BPDU guard disabled this port.
     pub bpdu_guard_trips: u64,
+    /// Frames discarded at start-up, before any worker polled the port
+    /// (see [`EthPort::discard_rx`]).
+    pub rx_before_start: u64,
 }
+
+/// The drop reason under which [`SwitchPort::rx_before_start`] is reported.
+const BEFORE_START: &str = "before_start";
 
 impl SwitchPort {
     fn enabled(&self) -> bool {
@@ -249,7 +256,17 @@ impl Daemon {
                 stp_learning: !cfg.stp.enabled,
                 stp_forwarding: !cfg.stp.enabled,
                 bpdu_guard_trips: 0,
+                rx_before_start: 0,
             });
+        }
+        // Only now is every port's socket bound to its own interface: what
+        // the rings caught before may have come from any interface.
+        for p in &mut ports {
+            p.rx_before_start = p.eth.discard_rx(workers_n);
+            if p.rx_before_start > 0 {
+                info!(port = %p.name, frames = p.rx_before_start,
+                      "discarded frames received before the port was bound");
+            }
         }
         let stp = if cfg.stp.enabled {
             let list: Vec<_> = ports
@@ -569,7 +586,17 @@ impl Daemon {
                         // BPDU guard: a bridge on a port configured for hosts.
                         if self.ports[i].admin_up {
                             self.ports[i].bpdu_guard_trips += 1;
-                            warn!(target: "sstp", port = %self.ports[i].name,
+                            let frame = p.mbuf.data();
+                            let src = frame
+                                .get(6..12)
+                                .map(|m| fmt_mac(m.try_into().unwrap_or_default()))
+                                .unwrap_or_default();
+                            let sender = match decode_bpdu_frame(frame) {
+                                Ok(f) => format!("{:?}", f.bpdu),
+                                Err(e) => format!("undecodable: {e}"),
+                            };
+                            warn!(target: "sstp", port = %self.ports[i].name, src = %src,
+                                bpdu = %sender,
                                 "BPDU guard: BPDU received on an edge port, port disabled \
                                  (re-enable with `satctl port {} up`)", self.ports[i].name);
                             self.set_admin(i, false);
@@ -856,6 +883,7 @@ impl Daemon {
                     drops: DropReason::ALL
                         .iter()
                         .map(|r| (r.as_str().to_string(), t.drop_count(*r)))
+                        .chain([(BEFORE_START.to_string(), p.rx_before_start)])
                         .collect(),
                     rx_missed: {
                         let s = p.eth.stats();
