@@ -85,6 +85,20 @@ fn three_hosts_ping_learn_and_count() {
         text.contains("02:00:00:00:01:02") && text.contains(" entries"),
         "{text}"
     );
+    // A reader that leaves early (`| head`) is no error: no panic, exit 0.
+    // `true` has usually exited before satctl has its answer to write.
+    for cmd in ["show fdb", "show stats", "show ports --json"] {
+        let out = run(&format!(
+            "{{ {} -s {} {cmd}; echo \"satctl exit $?\" >&2; }} | true",
+            bin("satctl").display(),
+            lab.socket.display()
+        ));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("satctl exit 0") && !err.contains("panicked"),
+            "satctl {cmd} into a closed pipe: {err}"
+        );
+    }
 }
 
 /// Sends raw frames from host 0 with a packet socket.

@@ -102,6 +102,18 @@ enum Show {
     Filters,
 }
 
+/// Appends one line to the output buffer (see [`emit`]); writing to a
+/// `String` cannot fail.
+macro_rules! out {
+    ($o:expr) => {
+        $o.push('\n')
+    };
+    ($o:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($o, $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let socket = args
@@ -171,27 +183,35 @@ fn main() -> ExitCode {
         eprintln!("satctl: {}", resp.error.unwrap_or_default());
         return ExitCode::FAILURE;
     }
+    let mut o = String::new();
     if args.json {
-        println!(
+        out!(
+            o,
             "{}",
             serde_json::to_string_pretty(&resp.data).unwrap_or_default()
         );
-        return ExitCode::SUCCESS;
+        return emit(&o);
     }
     let printed = match req {
-        Request::ShowPorts => serde_json::from_value::<Vec<PortInfo>>(resp.data).map(print_ports),
-        Request::ShowFdb => serde_json::from_value::<Vec<FdbRow>>(resp.data).map(print_fdb),
-        Request::ShowStats => serde_json::from_value::<StatsReport>(resp.data).map(print_stats),
+        Request::ShowPorts => {
+            serde_json::from_value::<Vec<PortInfo>>(resp.data).map(|p| print_ports(&mut o, p))
+        }
+        Request::ShowFdb => {
+            serde_json::from_value::<Vec<FdbRow>>(resp.data).map(|r| print_fdb(&mut o, r))
+        }
+        Request::ShowStats => {
+            serde_json::from_value::<StatsReport>(resp.data).map(|s| print_stats(&mut o, s))
+        }
         Request::ShowStp => {
-            print_stp(&resp.data);
+            print_stp(&mut o, &resp.data);
             Ok(())
         }
         Request::ShowFilters => {
-            print_filters(&resp.data);
+            print_filters(&mut o, &resp.data);
             Ok(())
         }
         Request::ArpShow => {
-            print_arp(&resp.data);
+            print_arp(&mut o, &resp.data);
             Ok(())
         }
         _ => Ok(()),
@@ -200,13 +220,36 @@ fn main() -> ExitCode {
         eprintln!("satctl: unexpected answer from satellited: {e}");
         return ExitCode::FAILURE;
     }
-    ExitCode::SUCCESS
+    emit(&o)
 }
 
-fn print_ports(ports: Vec<PortInfo>) {
-    println!(
+/// Writes the answer to stdout in one go. A reader that stops early
+/// (`satctl show fdb | head`) closes the pipe: that is not an error, and
+/// must not panic as `println!` would.
+fn emit(text: &str) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("satctl: writing the answer: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_ports(o: &mut String, ports: Vec<PortInfo>) {
+    out!(
+        o,
         "{:<4} {:<16} {:<10} {:<17} {:<5} {:<7} {:<11} {:>6}",
-        "idx", "port", "backend", "mac", "link", "kind", "state", "fdb"
+        "idx",
+        "port",
+        "backend",
+        "mac",
+        "link",
+        "kind",
+        "state",
+        "fdb"
     );
     for p in ports {
         let state = match (p.learning, p.forwarding) {
@@ -214,7 +257,8 @@ fn print_ports(ports: Vec<PortInfo>) {
             (true, false) => "learning",
             _ => "discarding",
         };
-        println!(
+        out!(
+            o,
             "{:<4} {:<16} {:<10} {:<17} {:<5} {:<7} {:<11} {:>6}",
             p.index,
             p.name,
@@ -228,44 +272,74 @@ fn print_ports(ports: Vec<PortInfo>) {
     }
 }
 
-fn print_fdb(rows: Vec<FdbRow>) {
-    println!("{:<5} {:<17} {:<16} {:>6}", "vlan", "mac", "port", "age");
+fn print_fdb(o: &mut String, rows: Vec<FdbRow>) {
+    out!(o, "{:<5} {:<17} {:<16} {:>6}", "vlan", "mac", "port", "age");
     for r in &rows {
-        println!(
+        out!(
+            o,
             "{:<5} {:<17} {:<16} {:>6}",
-            r.vlan, r.mac, r.port, r.age_secs
+            r.vlan,
+            r.mac,
+            r.port,
+            r.age_secs
         );
     }
-    println!("{} entries", rows.len());
+    out!(o, "{} entries", rows.len());
 }
 
-fn print_stats(s: StatsReport) {
-    println!("bridge {}  up {:.0} s", s.bridge, s.uptime_secs);
-    println!(
+fn print_stats(o: &mut String, s: StatsReport) {
+    out!(o, "bridge {}  up {:.0} s", s.bridge, s.uptime_secs);
+    out!(
+        o,
         "{:<16} {:>12} {:>14} {:>12} {:>14} {:>8} {:>8}",
-        "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "punted", "drops"
+        "port",
+        "rx_packets",
+        "rx_bytes",
+        "tx_packets",
+        "tx_bytes",
+        "punted",
+        "drops"
     );
     for p in &s.ports {
         let drops: u64 = p.drops.values().sum();
-        println!(
+        out!(
+            o,
             "{:<16} {:>12} {:>14} {:>12} {:>14} {:>8} {:>8}",
-            p.name, p.rx_packets, p.rx_bytes, p.tx_packets, p.tx_bytes, p.punted, drops
+            p.name,
+            p.rx_packets,
+            p.rx_bytes,
+            p.tx_packets,
+            p.tx_bytes,
+            p.punted,
+            drops
         );
     }
-    println!("drops by reason:");
+    out!(o, "drops by reason:");
     for p in &s.ports {
         for (r, n) in p.drops.iter().filter(|(_, n)| **n > 0) {
-            println!("  {:<16} {:<20} {:>10}", p.name, r, n);
+            out!(o, "  {:<16} {:<20} {:>10}", p.name, r, n);
         }
     }
     let f = &s.fdb;
-    println!(
-        "fdb: {} / {} entries; learned {} moved {} aged {} flushed {}; table_full {} port_limit {} learn_queue_full {}",
-        f.entries, f.capacity, f.learned, f.moved, f.aged, f.flushed, f.table_full, f.port_limit, f.learn_queue_full
+    out!(
+        o,
+        "fdb: {} / {} entries; learned {} moved {} aged {} flushed {}; \
+         table_full {} port_limit {} learn_queue_full {}",
+        f.entries,
+        f.capacity,
+        f.learned,
+        f.moved,
+        f.aged,
+        f.flushed,
+        f.table_full,
+        f.port_limit,
+        f.learn_queue_full
     );
-    println!(
+    out!(
+        o,
         "snapshots published: {} (epoch {})",
-        s.snapshot_publishes, s.snapshot_epoch
+        s.snapshot_publishes,
+        s.snapshot_epoch
     );
     for w in &s.workers {
         let cpp = if w.busy_packets > 0 {
@@ -273,7 +347,8 @@ fn print_stats(s: StatsReport) {
         } else {
             0.0
         };
-        println!(
+        out!(
+            o,
             "worker {}: {} packets, {:.1} cycles/packet (TSC {:.2} GHz)",
             w.index,
             w.busy_packets,
@@ -282,24 +357,25 @@ fn print_stats(s: StatsReport) {
         );
     }
     for (k, v) in &s.control_frames {
-        println!("control frames {k}: {v}");
+        out!(o, "control frames {k}: {v}");
     }
 }
 
-fn print_stp(v: &serde_json::Value) {
+fn print_stp(o: &mut String, v: &serde_json::Value) {
     let s = |k: &str| v[k].as_str().unwrap_or("-").to_string();
     let root_port = v["root_port_name"]
         .as_str()
         .unwrap_or("none (this bridge is root)");
-    println!("bridge id        {}", s("bridge_id"));
-    println!("root id          {}", s("root_id"));
-    println!("root port        {root_port}");
-    println!("root path cost   {}", v["root_path_cost"]);
+    out!(o, "bridge id        {}", s("bridge_id"));
+    out!(o, "root id          {}", s("root_id"));
+    out!(o, "root port        {root_port}");
+    out!(o, "root path cost   {}", v["root_path_cost"]);
     let since = v["time_since_topology_change"]
         .as_f64()
         .map(|t| format!("{t:.1} s ago"))
         .unwrap_or_else(|| "never".into());
-    println!(
+    out!(
+        o,
         "topology changes {} (last {since}){}",
         v["topology_change_count"],
         if v["topology_change"].as_bool() == Some(true) {
@@ -308,10 +384,19 @@ fn print_stp(v: &serde_json::Value) {
             ""
         }
     );
-    println!();
-    println!(
+    out!(o);
+    out!(
+        o,
         "{:<12} {:<11} {:<11} {:>9} {:<20} {:<6} {:<5} {:<4} {:<5}",
-        "port", "role", "state", "cost", "designated bridge", "dport", "edge", "p2p", "proto"
+        "port",
+        "role",
+        "state",
+        "cost",
+        "designated bridge",
+        "dport",
+        "edge",
+        "p2p",
+        "proto"
     );
     for p in v["ports"].as_array().into_iter().flatten() {
         let yn = |k: &str| {
@@ -321,7 +406,8 @@ fn print_stp(v: &serde_json::Value) {
                 "no"
             }
         };
-        println!(
+        out!(
+            o,
             "{:<12} {:<11} {:<11} {:>9} {:<20} {:<6} {:<5} {:<4} {:<5}",
             p["name"].as_str().unwrap_or("?"),
             p["role"].as_str().unwrap_or("?"),
@@ -336,31 +422,37 @@ fn print_stp(v: &serde_json::Value) {
     }
 }
 
-fn print_filters(v: &serde_json::Value) {
+fn print_filters(o: &mut String, v: &serde_json::Value) {
     let ports = v["ports"].as_array().cloned().unwrap_or_default();
     if ports.is_empty() {
-        println!("no port has edge filters");
+        out!(o, "no port has edge filters");
     }
     for p in ports {
-        println!("{}:", p["name"].as_str().unwrap_or("?"));
+        out!(o, "{}:", p["name"].as_str().unwrap_or("?"));
         if let Some(m) = p["verdicts"].as_object() {
             for (k, n) in m
                 .iter()
                 .filter(|(k, n)| n.as_u64() != Some(0) || ["pass", "reply"].contains(&k.as_str()))
             {
-                println!("  {k:<32} {n}");
+                out!(o, "  {k:<32} {n}");
             }
         }
     }
 }
 
-fn print_arp(v: &serde_json::Value) {
-    println!(
+fn print_arp(o: &mut String, v: &serde_json::Value) {
+    out!(
+        o,
         "{:<12} {:<5} {:<16} {:<17} {:<8}",
-        "port", "vlan", "ip", "mac", "origin"
+        "port",
+        "vlan",
+        "ip",
+        "mac",
+        "origin"
     );
     for r in v.as_array().into_iter().flatten() {
-        println!(
+        out!(
+            o,
             "{:<12} {:<5} {:<16} {:<17} {:<8}",
             r["port"].as_str().unwrap_or("(remote)"),
             r["vlan"],
