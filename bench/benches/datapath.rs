@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use satellite_bench::{
-    classify_burst, frame, interleaved_frames, learned_fdb, station_mac, two_port_snapshot, Mix,
-    Side, FRAME_LEN,
+    classify_burst, frame, interleaved_frames, learned_fdb, station_mac, two_port_snapshot,
+    two_port_snapshot_filtered, Mix, Side, FRAME_LEN,
 };
-use satellite_dataplane::fdb::FdbKey;
+use satellite_dataplane::fdb::{Fdb, FdbKey};
 use satellite_dataplane::frame::{classify, parse_l2, LearnHint, Verdict};
 use satellite_dataplane::snapshot::{ForwardingSnapshot, PortIndex, Publisher, SnapshotBuilder};
 
@@ -124,14 +124,19 @@ type BurstFn = fn(
 /// Bursts of 32 frames from both sides, every destination known, walking
 /// the whole capture so large tables miss in cache as they would on the
 /// wire.
-fn pipeline_group(c: &mut Criterion, name: &str, run: BurstFn) {
+fn pipeline_group(
+    c: &mut Criterion,
+    name: &str,
+    snapshot: fn(&Fdb) -> ForwardingSnapshot,
+    run: BurstFn,
+) {
     let mut g = short(c, name);
     g.throughput(Throughput::Elements(BATCH as u64));
     for (label_t, triple) in [("untagged", false), ("triple_tagged", true)] {
         for (n, label) in SIZES {
             let m = mix(n, triple);
             let fdb = learned_fdb(m);
-            let snap = two_port_snapshot(&fdb);
+            let snap = snapshot(&fdb);
             let frames = interleaved_frames(m);
             let mut out = Vec::with_capacity(BATCH);
             let mut at = 0usize;
@@ -152,27 +157,55 @@ fn pipeline_group(c: &mut Criterion, name: &str, run: BurstFn) {
 
 /// `classify`, frame by frame.
 fn pipeline(c: &mut Criterion) {
-    pipeline_group(c, "classify_burst32", |burst, snap, _| {
-        burst
-            .iter()
-            .filter(|(f, port)| {
-                let (v, _) = classify(f, FRAME_LEN as u32, *port, snap, 0);
-                matches!(v, Verdict::Forward(_))
-            })
-            .count()
-    });
+    pipeline_group(
+        c,
+        "classify_burst32",
+        two_port_snapshot,
+        |burst, snap, _| {
+            burst
+                .iter()
+                .filter(|(f, port)| {
+                    let (v, _) = classify(f, FRAME_LEN as u32, *port, snap, 0);
+                    matches!(v, Verdict::Forward(_))
+                })
+                .count()
+        },
+    );
 }
 
 /// The same bursts the way the worker takes them (see
 /// `satellite_bench::classify_burst`): every frame of the burst prepared
 /// (parsed, hashed, FDB buckets prefetched) before any is classified.
 fn pipeline_prepared(c: &mut Criterion) {
-    pipeline_group(c, "classify_burst32_prepared", |burst, snap, out| {
-        classify_burst(burst, snap, 0, out);
-        out.iter()
-            .filter(|(v, _)| matches!(v, Verdict::Forward(_)))
-            .count()
-    });
+    pipeline_group(
+        c,
+        "classify_burst32_prepared",
+        two_port_snapshot,
+        prepared_burst,
+    );
+}
+
+/// The worker's burst path with edge filters on both ports (frames pass:
+/// transparent VLAN mode, Interstellar and ARPless off): what the
+/// ingress filter adds to a frame.
+fn pipeline_filtered(c: &mut Criterion) {
+    pipeline_group(
+        c,
+        "classify_burst32_filtered",
+        two_port_snapshot_filtered,
+        prepared_burst,
+    );
+}
+
+fn prepared_burst(
+    burst: &[([u8; FRAME_LEN], PortIndex)],
+    snap: &ForwardingSnapshot,
+    out: &mut Vec<(Verdict, Option<LearnHint>)>,
+) -> usize {
+    classify_burst(burst, snap, 0, out);
+    out.iter()
+        .filter(|(v, _)| matches!(v, Verdict::Forward(_)))
+        .count()
 }
 
 criterion_group!(
@@ -181,6 +214,7 @@ criterion_group!(
     fdb_get,
     publish,
     pipeline,
-    pipeline_prepared
+    pipeline_prepared,
+    pipeline_filtered
 );
 criterion_main!(benches);
