@@ -129,10 +129,10 @@ pub enum Verdict {
     },
 }
 
+use satellite_filters::vlan::{self, predicted_vid};
 pub use satellite_filters::DropReason as FilterDropReason;
 use satellite_filters::{
-    filter_ingress, vlan::predicted_vid, EdgePortPolicy, FilterTables, FilterVerdict,
-    InterstellarId, MacAddr, TagAction,
+    filter_ingress, EdgePortPolicy, FilterTables, FilterVerdict, InterstellarId, MacAddr, TagAction,
 };
 
 /// What the worker needs after the decision: the frame's VLAN inside the
@@ -194,6 +194,9 @@ pub struct L2Header {
     pub src: u64,
     /// VID of the outermost tag, 0 when untagged.
     pub outer_vid: u16,
+    /// PCP of the outermost tag, 0 when untagged (a tunnel port's S-tag
+    /// inherits it).
+    pub outer_pcp: u8,
     pub tags: u8,
     /// EtherType (or 802.3 length) after the tag stack.
     pub ethertype: u16,
@@ -225,6 +228,7 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
     let mut ethertype = be16(frame, at).ok_or(DropReason::Runt)?;
     let mut tags = 0u8;
     let mut outer_vid = 0u16;
+    let mut outer_pcp = 0u8;
     let mut too_deep = false;
     while DEFAULT_TPIDS.contains(&ethertype) {
         if tags as usize == MAX_TAGS {
@@ -234,6 +238,7 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
         let tci = be16(frame, at + 2).ok_or(DropReason::VlanTruncated)?;
         if tags == 0 {
             outer_vid = tci & 0x0FFF;
+            outer_pcp = (tci >> 13) as u8;
         }
         tags += 1;
         at += 4;
@@ -243,6 +248,7 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
         dst,
         src,
         outer_vid,
+        outer_pcp,
         tags,
         ethertype,
         payload_offset: at + 2,
@@ -286,6 +292,10 @@ pub struct Ingress<'a> {
     pub view: Option<&'a PortView>,
     /// The port's edge filter policy and the shared tables, if it has one.
     pub policy: Option<(&'a EdgePortPolicy, &'a FilterTables)>,
+    /// The policy is only a VLAN mode and the filters parse VLANs as
+    /// [`parse_l2`] does ([`ForwardingSnapshot::vlan_only`]): the data path
+    /// maps the frame itself from the header it parsed.
+    pub vlan_only: bool,
 }
 
 impl<'a> Ingress<'a> {
@@ -295,6 +305,7 @@ impl<'a> Ingress<'a> {
             port,
             view: snap.port(port),
             policy: snap.policy(port),
+            vlan_only: snap.vlan_only.get(port as usize).copied().unwrap_or(false),
         }
     }
 }
@@ -451,28 +462,52 @@ pub fn classify_prepared(
         if !port.forwarding {
             return Decision::early(Verdict::Drop(DropReason::PortBlocked));
         }
-        match filter_ingress(frame, policy, tables, reply_buf) {
-            FilterVerdict::Pass(c) => {
-                facts.vid = c.vid;
-                facts.outer_tagged = c.outer_tagged;
-                facts.ingress_action = c.action;
-                facts.sender_iid = c.sender_iid;
+        if ingress.vlan_only {
+            // What `filter_ingress` does for such a port, without building
+            // and reading back its parsed header (store-forwarding stalls
+            // made that half its cost, bench/README.md). The checks it would
+            // make first are made above: runts, group or zero sources.
+            if hdr.too_deep {
+                return Decision::early(Verdict::FilterDrop(FilterDropReason::VlanTooDeep));
             }
-            FilterVerdict::Reply { len } => return Decision::early(Verdict::Reply { len }),
-            FilterVerdict::Learn {
-                vid,
-                ip,
-                mac,
-                reply_len,
-            } => {
-                return Decision::early(Verdict::LearnBinding {
+            match vlan::classify_outer(
+                hdr.outer_vid,
+                hdr.outer_pcp,
+                hdr.tags as usize,
+                policy.mode(),
+                tables.vlan(),
+            ) {
+                Ok(iv) => {
+                    facts.vid = iv.vid;
+                    facts.outer_tagged = iv.outer_tagged;
+                    facts.ingress_action = iv.action;
+                }
+                Err(r) => return Decision::early(Verdict::FilterDrop(r)),
+            }
+        } else {
+            match filter_ingress(frame, policy, tables, reply_buf) {
+                FilterVerdict::Pass(c) => {
+                    facts.vid = c.vid;
+                    facts.outer_tagged = c.outer_tagged;
+                    facts.ingress_action = c.action;
+                    facts.sender_iid = c.sender_iid;
+                }
+                FilterVerdict::Reply { len } => return Decision::early(Verdict::Reply { len }),
+                FilterVerdict::Learn {
                     vid,
                     ip,
-                    mac: mac.0,
+                    mac,
                     reply_len,
-                })
+                } => {
+                    return Decision::early(Verdict::LearnBinding {
+                        vid,
+                        ip,
+                        mac: mac.0,
+                        reply_len,
+                    })
+                }
+                FilterVerdict::Drop(r) => return Decision::early(Verdict::FilterDrop(r)),
             }
-            FilterVerdict::Drop(r) => return Decision::early(Verdict::FilterDrop(r)),
         }
     }
     let src_key = FdbKey::from_mac48(facts.vid, hdr.src);
@@ -664,6 +699,103 @@ mod tests {
         );
     }
 
+    /// Ports whose policy is only a VLAN mode skip `filter_ingress` (see
+    /// `ForwardingSnapshot::vlan_only`); whatever the frame, the decision
+    /// must be the one the filter reaches, and a port with more to its
+    /// policy must still run the filter.
+    #[test]
+    fn vlan_only_ports_decide_as_the_filter_does() {
+        use satellite_filters::{
+            EdgePortPolicy, FilterTables, MacAddr, PortMode, VidSet, VlanConfig,
+        };
+        use std::sync::Arc;
+        let fdb = Fdb::new(16, 16, 300);
+        let modes = [
+            PortMode::Access { vid: 10 },
+            PortMode::Trunk {
+                allowed: [10, 20].into_iter().collect::<VidSet>(),
+                native: Some(30),
+            },
+            PortMode::Trunk {
+                allowed: [10].into_iter().collect::<VidSet>(),
+                native: None,
+            },
+            PortMode::Tunnel { svid: 40 },
+        ];
+        let mut frames = vec![
+            frame(B, A, &[], 0x0800),
+            frame(B, A, &[10], 0x0800),
+            frame(B, A, &[20], 0x0800),
+            frame(B, A, &[99], 0x0800),
+            frame(B, A, &[0], 0x0800),
+            frame(B, A, &[10, 5], 0x0800),
+            frame(B, A, &[10, 5, 7], 0x0800),
+            frame(B, A, &[10, 5, 7, 9], 0x0800),
+            frame([0xFF; 6], A, &[], 0x0806),
+        ];
+        // Priority 5 on the outer tag: a tunnel's S-tag inherits it.
+        let mut pcp = frame(B, A, &[10], 0x0800);
+        pcp[14] |= 5 << 5;
+        frames.push(pcp);
+        for mode in modes {
+            for with_mac in [false, true] {
+                let mut policy = EdgePortPolicy::builder(mode.clone());
+                if with_mac {
+                    policy = policy.macs([MacAddr(A)]);
+                }
+                let policy = policy.build().unwrap();
+                let tables = FilterTables::builder().build();
+                let mut b = SnapshotBuilder::new(2);
+                b.policies = vec![Some(Arc::new(policy.clone())), None];
+                b.filters = Some(Arc::new(tables.clone()));
+                let s = b.build(1, fdb.view());
+                assert_eq!(s.vlan_only[0], !with_mac, "{mode:?}");
+                assert!(!s.vlan_only[1]);
+                for f in &frames {
+                    let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
+                    let d = classify_frame(f, f.len() as u32, 0, &s, 0, &mut reply);
+                    let expected = filter_ingress(f, &policy, &tables, &mut reply);
+                    let ctx = format!("{mode:?} macs {with_mac} {f:02x?}: {d:?} vs {expected:?}");
+                    match (d.verdict, expected) {
+                        (Verdict::FilterDrop(r), FilterVerdict::Drop(e)) => {
+                            assert_eq!(r, e, "{ctx}")
+                        }
+                        (Verdict::Forward(_) | Verdict::Flood, FilterVerdict::Pass(c)) => {
+                            assert_eq!(
+                                (d.facts.vid, d.facts.outer_tagged, d.facts.ingress_action),
+                                (c.vid, c.outer_tagged, c.action),
+                                "{ctx}"
+                            )
+                        }
+                        _ => panic!("{ctx}"),
+                    }
+                }
+            }
+        }
+        // Other VLAN rules in the tables: the filter runs.
+        let mut b = SnapshotBuilder::new(1);
+        b.policies = vec![Some(Arc::new(
+            EdgePortPolicy::builder(PortMode::Access { vid: 10 })
+                .build()
+                .unwrap(),
+        ))];
+        b.filters = Some(Arc::new(
+            FilterTables::builder()
+                .vlan(VlanConfig::new(&[0x8100], 2).unwrap())
+                .build(),
+        ));
+        assert!(!b.build(1, fdb.view()).vlan_only[0]);
+    }
+
+    /// The data path's tag walk is the filters' default one.
+    #[test]
+    fn data_path_vlan_rules_are_the_filters_defaults() {
+        assert_eq!(
+            satellite_filters::VlanConfig::new(&DEFAULT_TPIDS, MAX_TAGS).unwrap(),
+            satellite_filters::VlanConfig::default()
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
@@ -671,6 +803,17 @@ mod tests {
             let s = snap(&fdb, 2);
             let _ = classify(&bytes, bytes.len() as u32, 0, &s, 0);
             let _ = classify(&bytes, bytes.len() as u32, 7, &s, 0);
+            // And on a VLAN-only filtered port (the data path's own mapping).
+            let mut b = SnapshotBuilder::new(2);
+            let policy = satellite_filters::EdgePortPolicy::builder(
+                satellite_filters::PortMode::Tunnel { svid: 40 },
+            )
+            .build()
+            .unwrap();
+            b.policies = vec![Some(std::sync::Arc::new(policy)), None];
+            b.filters = Some(std::sync::Arc::new(satellite_filters::FilterTables::default()));
+            let s = b.build(1, fdb.view());
+            let _ = classify(&bytes, bytes.len() as u32, 0, &s, 0);
         }
     }
 }

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::fdb::FdbView;
-use satellite_filters::{EdgePortPolicy, FilterTables, PortMode, VidSet};
+use crate::frame::{DEFAULT_TPIDS, MAX_TAGS};
+use satellite_filters::{EdgePortPolicy, FilterTables, PortMode, VidSet, VlanConfig};
 
 /// Index of a switch port (dense, 0-based; not the DPDK port id).
 pub type PortIndex = u16;
@@ -57,6 +58,12 @@ pub struct ForwardingSnapshot {
     pub policies: Box<[Option<Arc<EdgePortPolicy>>]>,
     /// Tables the filters share; `None` when no port has a policy.
     pub filters: Option<Arc<FilterTables>>,
+    /// By port: the policy is only a VLAN mode
+    /// ([`EdgePortPolicy::is_vlan_only`]) and the tables' VLAN rules are the
+    /// data path's own ([`crate::frame::DEFAULT_TPIDS`], depth
+    /// [`crate::frame::MAX_TAGS`]), so the data path maps such a port's
+    /// frames from the header it parsed instead of running the filter.
+    pub vlan_only: Box<[bool]>,
     /// How ports without a policy treat VLANs: every VID passes tagged,
     /// untagged frames are VLAN 0.
     pub transparent: PortMode,
@@ -113,6 +120,18 @@ impl SnapshotBuilder {
         }
     }
 
+    fn vlan_only(&self) -> Box<[bool]> {
+        let data_path_rules = VlanConfig::new(&DEFAULT_TPIDS, MAX_TAGS).ok();
+        let same_rules = self
+            .filters
+            .as_ref()
+            .is_some_and(|t| Some(*t.vlan()) == data_path_rules);
+        self.policies
+            .iter()
+            .map(|p| same_rules && p.as_ref().is_some_and(|p| p.is_vlan_only()))
+            .collect()
+    }
+
     pub fn build(&self, epoch: u64, fdb: FdbView) -> ForwardingSnapshot {
         ForwardingSnapshot {
             epoch,
@@ -121,6 +140,7 @@ impl SnapshotBuilder {
             max_frame_len: self.max_frame_len,
             refresh_after_secs: self.refresh_after_secs,
             policies: self.policies.clone().into_boxed_slice(),
+            vlan_only: self.vlan_only(),
             filters: self.filters.clone(),
             transparent: self.transparent.clone(),
         }

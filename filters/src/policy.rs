@@ -184,6 +184,15 @@ impl EdgePortPolicy {
         &self.bindings
     }
 
+    /// True when the policy is only a VLAN mode: no port MACs to check
+    /// sources against, no Interstellar, ARPless off. For such a port
+    /// [`crate::filter_ingress`] reduces to [`crate::vlan::classify_ingress`]
+    /// (after the header checks every switch makes anyway).
+    #[inline]
+    pub fn is_vlan_only(&self) -> bool {
+        self.macs.is_empty() && self.interstellar.is_none() && self.arpless == ArplessMode::Off
+    }
+
     /// Whether `mac` is one of the port's MACs (ports have one or a few, so
     /// a scan beats hashing).
     #[inline]

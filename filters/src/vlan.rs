@@ -417,7 +417,28 @@ pub fn classify_ingress(
     mode: &PortMode,
     cfg: &VlanConfig,
 ) -> Result<IngressVlan, DropReason> {
-    let outer = frame.stack.outer_vid();
+    let outer = frame.stack.outer();
+    classify_outer(
+        frame.stack.outer_vid(),
+        outer.map_or(0, |t| t.pcp),
+        frame.stack.len(),
+        mode,
+        cfg,
+    )
+}
+
+/// [`classify_ingress`] from the only parts of the header it reads: the
+/// outermost tag's VID and PCP (0 and 0 when untagged) and the number of
+/// tags. For a data path that has walked the stack already and keeps
+/// those as scalars, so no [`ParsedFrame`] is built and read back.
+#[inline]
+pub fn classify_outer(
+    outer: Vid,
+    outer_pcp: u8,
+    depth: usize,
+    mode: &PortMode,
+    cfg: &VlanConfig,
+) -> Result<IngressVlan, DropReason> {
     let untagged = IngressVlan {
         vid: 0,
         outer_tagged: false,
@@ -460,11 +481,11 @@ pub fn classify_ingress(
             }
         }
         PortMode::Tunnel { svid } => {
-            if frame.stack.len() + 1 > cfg.max_depth() {
+            if depth + 1 > cfg.max_depth() {
                 return Err(DropReason::VlanTooDeep);
             }
             // Uniform QoS: the S-tag inherits the customer's outer priority.
-            let pcp = frame.stack.outer().map_or(0, |t| t.pcp);
+            let pcp = outer_pcp;
             Ok(IngressVlan {
                 vid: *svid,
                 outer_tagged: true,
