@@ -228,8 +228,9 @@ impl EthPort {
         }
     }
 
-    /// Receives and frees whatever the port's first `queues` RX queues
-    /// hold; returns how many frames that was.
+    /// Receives and frees up to `max_per_queue` frames from each of the
+    /// port's first `queues` RX queues; returns how many that was. Bounded,
+    /// because a busy port (or a replaying PMD) never runs dry.
     ///
     /// Why: the af_packet PMD opens its socket for every protocol and sets up
     /// the RX ring *before* binding it to the interface, so for a moment the
@@ -237,18 +238,20 @@ impl EthPort {
     /// discards them once all ports are up, before any worker polls, or a
     /// neighbour's BPDU on another port would read as arriving on this one
     /// (and trip BPDU guard on a host port).
-    pub fn discard_rx(&self, queues: u16) -> u64 {
+    pub fn discard_rx(&self, queues: u16, max_per_queue: u64) -> u64 {
         let mut total = 0u64;
         for q in 0..queues {
-            loop {
+            let mut taken = 0u64;
+            while taken < max_per_queue {
                 let mut batch = crate::mbuf::MbufBatch::<32>::new();
-                let n = batch.rx_burst(self.id, q);
-                total += n as u64;
+                let n = batch.rx_burst(self.id, q) as u64;
+                taken += n;
                 // Dropping the batch frees the mbufs.
                 if n == 0 {
                     break;
                 }
             }
+            total += taken;
         }
         total
     }

@@ -57,6 +57,9 @@ pub struct SwitchPort {
     pub rx_before_start: u64,
 }
 
+/// Frames in each af_packet RX ring (the PMD's `framecnt`).
+const AF_PACKET_FRAMES: u64 = 1024;
+
 /// The drop reason under which [`SwitchPort::rx_before_start`] is reported.
 const BEFORE_START: &str = "before_start";
 
@@ -209,7 +212,7 @@ impl Daemon {
             if made.is_none() {
                 let vname = format!("net_af_packet{i}");
                 let args = format!(
-                    "iface={},qpairs={workers_n},blocksz=4096,framesz=2048,framecnt=1024",
+                    "iface={},qpairs={workers_n},blocksz=4096,framesz=2048,framecnt={AF_PACKET_FRAMES}",
                     p.name
                 );
                 port::create_vdev(&vname, &args).map_err(|e| e.to_string())?;
@@ -259,10 +262,12 @@ impl Daemon {
                 rx_before_start: 0,
             });
         }
-        // Only now is every port's socket bound to its own interface: what
-        // the rings caught before may have come from any interface.
-        for p in &mut ports {
-            p.rx_before_start = p.eth.discard_rx(workers_n);
+        // Only now is every af_packet socket bound to its own interface:
+        // what the rings caught before may have come from any interface.
+        // Those frames are the oldest in a ring, so one ring's worth per
+        // queue takes them all.
+        for p in ports.iter_mut().filter(|p| p.backend == "af_packet") {
+            p.rx_before_start = p.eth.discard_rx(workers_n, AF_PACKET_FRAMES);
             if p.rx_before_start > 0 {
                 info!(port = %p.name, frames = p.rx_before_start,
                       "discarded frames received before the port was bound");
