@@ -7,7 +7,10 @@
 //! Everything is owned by RAII values ([`Netns`], [`Veth`], [`Proc`],
 //! [`Scratch`]), so a failing test still cleans up.
 
-use crate::{bin, free_port, run, satctl_json, sh, unique, wait_until, Netns, Proc, Scratch, Veth};
+use crate::{
+    bin, free_port, run, satctl_answers, satctl_json, sh, unique, wait_until, Netns, Proc, Scratch,
+    Veth,
+};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -289,15 +292,7 @@ impl FilterLab {
         }
         for i in 0..n {
             let sock = lab.sockets[i].clone();
-            let ready = wait_until(Duration::from_secs(20), || {
-                run(&format!(
-                    "{} -s {} show ports",
-                    bin("satctl").display(),
-                    sock.display()
-                ))
-                .status
-                .success()
-            });
+            let ready = satctl_answers(&sock, Duration::from_secs(20));
             let alive = lab.daemons[i].alive();
             assert!(
                 ready && alive,

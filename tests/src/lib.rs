@@ -305,6 +305,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Waits up to `timeout` for the satellited behind `socket` to answer
+/// `satctl show ports`; true once it does.
+pub fn satctl_answers(socket: &Path, timeout: Duration) -> bool {
+    wait_until(timeout, || {
+        run(&format!(
+            "{} -s {} show ports",
+            bin("satctl").display(),
+            socket.display()
+        ))
+        .status
+        .success()
+    })
+}
+
 /// Runs `satctl -s SOCKET ARGS --json` and parses the answer.
 pub fn satctl_json(socket: &Path, args: &str) -> serde_json::Value {
     let out = sh(&format!(
@@ -374,15 +388,7 @@ impl StarLab {
             metrics_port,
             scratch,
         };
-        let ready = wait_until(Duration::from_secs(20), || {
-            run(&format!(
-                "{} -s {} show ports",
-                bin("satctl").display(),
-                lab.socket.display()
-            ))
-            .status
-            .success()
-        });
+        let ready = satctl_answers(&lab.socket, Duration::from_secs(20));
         assert!(
             ready && lab.daemon.alive(),
             "satellited did not start:\n{}",

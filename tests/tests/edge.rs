@@ -90,15 +90,7 @@ impl EdgeLab {
             socket,
             scratch,
         };
-        let ready = wait_until(Duration::from_secs(20), || {
-            run(&format!(
-                "{} -s {} show ports",
-                bin("satctl").display(),
-                lab.socket.display()
-            ))
-            .status
-            .success()
-        });
+        let ready = satctl_answers(&lab.socket, Duration::from_secs(20));
         assert!(
             ready && lab.daemon.alive(),
             "satellited did not start:\n{}",

@@ -356,15 +356,7 @@ fn a_port_that_never_runs_dry_does_not_stall_start_up() {
     let sock = socket.display().to_string();
     let args = ["--name", &name, "--socket", &sock, "--eal", &eal];
     let mut daemon = ns.spawn(&bin("satellited"), &args, &scratch.join("satellited.log"));
-    let answered = wait_until(Duration::from_secs(20), || {
-        run(&format!(
-            "{} -s {} show ports",
-            bin("satctl").display(),
-            socket.display()
-        ))
-        .status
-        .success()
-    });
+    let answered = satctl_answers(&socket, Duration::from_secs(20));
     assert!(
         answered && daemon.alive(),
         "satellited did not come up:\n{}",
