@@ -305,6 +305,25 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `n` host namespaces `{tag}h{i}` around the switch namespace `sw`: host
+/// i's `eth0` (02:00:00:00:01:i+1, 10.0.0.i+1/24) is linked to `p{i}` in
+/// `sw`.
+pub fn star_hosts(tag: &str, sw: &Netns, n: usize) -> (Vec<Netns>, Vec<Veth>) {
+    let mut hosts = Vec::new();
+    let mut links = Vec::new();
+    for i in 0..n {
+        let h = Netns::new(&format!("{tag}h{i}"));
+        links.push(Veth::new("eth0", Some(&h), &format!("p{i}"), Some(sw)));
+        h.sh(&format!(
+            "ip link set eth0 address 02:00:00:00:01:{:02x}",
+            i + 1
+        ));
+        h.sh(&format!("ip addr add 10.0.0.{}/24 dev eth0", i + 1));
+        hosts.push(h);
+    }
+    (hosts, links)
+}
+
 /// Waits up to `timeout` for the satellited behind `socket` to answer
 /// `satctl show ports`; true once it does.
 pub fn satctl_answers(socket: &Path, timeout: Duration) -> bool {
@@ -348,18 +367,7 @@ impl StarLab {
         let tag = unique("s");
         let scratch = Scratch::new(&tag);
         let sw = Netns::new(&format!("{tag}sw"));
-        let mut hosts = Vec::new();
-        let mut links = Vec::new();
-        for i in 0..n {
-            let h = Netns::new(&format!("{tag}h{i}"));
-            links.push(Veth::new("eth0", Some(&h), &format!("p{i}"), Some(&sw)));
-            h.sh(&format!(
-                "ip link set eth0 address 02:00:00:00:01:{:02x}",
-                i + 1
-            ));
-            h.sh(&format!("ip addr add 10.0.0.{}/24 dev eth0", i + 1));
-            hosts.push(h);
-        }
+        let (hosts, links) = star_hosts(&tag, &sw, n);
         let socket = scratch.join("ctl.sock");
         let metrics_port = free_port();
         let metrics = format!("127.0.0.1:{metrics_port}");

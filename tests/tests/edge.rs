@@ -47,18 +47,7 @@ impl EdgeLab {
         let tag = unique("e");
         let scratch = Scratch::new(&tag);
         let sw = Netns::new(&format!("{tag}sw"));
-        let mut hosts = Vec::new();
-        let mut links = Vec::new();
-        for i in 0..2 {
-            let h = Netns::new(&format!("{tag}h{i}"));
-            links.push(Veth::new("eth0", Some(&h), &format!("p{i}"), Some(&sw)));
-            h.sh(&format!(
-                "ip link set eth0 address 02:00:00:00:01:{:02x}",
-                i + 1
-            ));
-            h.sh(&format!("ip addr add 10.0.0.{}/24 dev eth0", i + 1));
-            hosts.push(h);
-        }
+        let (hosts, links) = star_hosts(&tag, &sw, 2);
         (sw, hosts, links, scratch, tag)
     }
 
