@@ -135,6 +135,10 @@ pub fn filter_ingress(
 /// IID set or its OUI is allowed for them. Plain ports accept everything
 /// except broadcast/multicast sent from an Interstellar port, which
 /// FILTERS.md scopes to edge ports of the sender's Interstellar.
+///
+/// It is the two halves below in order; the data path calls them apart so
+/// that a unicast frame to a port without an Interstellar, which only the
+/// VLAN half can stop, costs no more than the VLAN mapping.
 pub fn filter_egress(
     frame: &EgressFrame,
     dst_port: &EdgePortPolicy,
@@ -144,13 +148,37 @@ pub fn filter_egress(
         Ok(a) => a,
         Err(r) => return EgressVerdict::Drop(r),
     };
+    if egress_checks_addresses(dst_port, frame.dst.is_group()) {
+        if let Err(r) = egress_address_check(frame, dst_port, tables) {
+            return EgressVerdict::Drop(r);
+        }
+    }
+    EgressVerdict::Transmit(action)
+}
+
+/// Whether [`filter_egress`] looks at a frame's addresses on `dst_port`:
+/// an Interstellar port checks every source, any other edge port only
+/// group frames (a VM's broadcast stays in its Interstellar). When this is
+/// false the VLAN mapping ([`vlan::egress_action`]) is the whole filter.
+#[inline]
+pub fn egress_checks_addresses(dst_port: &EdgePortPolicy, dst_is_group: bool) -> bool {
+    dst_port.interstellar().is_some() || dst_is_group
+}
+
+/// The address half of [`filter_egress`], for a frame whose VLAN may leave.
+#[inline]
+pub fn egress_address_check(
+    frame: &EgressFrame,
+    dst_port: &EdgePortPolicy,
+    tables: &FilterTables,
+) -> Result<(), DropReason> {
     let allowed = match dst_port.interstellar() {
         Some(p) => p.allows_src(frame.src, &tables.global_ouis),
         None => !(frame.dst.is_group() && frame.sender_iid.is_some()),
     };
     if allowed {
-        EgressVerdict::Transmit(action)
+        Ok(())
     } else {
-        EgressVerdict::Drop(DropReason::InterstellarEgressMismatch)
+        Err(DropReason::InterstellarEgressMismatch)
     }
 }

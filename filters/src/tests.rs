@@ -10,8 +10,8 @@ use crate::interstellar::{InterstellarId, InterstellarMac, InterstellarPolicy, O
 use crate::mac::{MacAddr, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_RARP};
 use crate::policy::{ArplessMode, EdgePortPolicy, FilterTables, Ipv4Binding, PolicyError};
 use crate::verdict::{DropReason, EgressFrame, EgressVerdict, FilterVerdict};
-use crate::vlan::{self, PortMode, TagAction, VlanConfig, VlanTag};
-use crate::{filter_egress, filter_ingress, REPLY_BUF_LEN};
+use crate::vlan::{self, PortMode, TagAction, VidSet, VlanConfig, VlanTag};
+use crate::{egress_checks_addresses, filter_egress, filter_ingress, REPLY_BUF_LEN};
 
 const VID: u16 = 10;
 
@@ -691,6 +691,58 @@ fn egress_rules() {
         filter_egress(&f, &vm, &t),
         EgressVerdict::Drop(DropReason::VlanNotAllowed)
     );
+}
+
+#[test]
+fn egress_without_an_address_check_is_the_vlan_mapping() {
+    // The data path skips the address half whenever
+    // `egress_checks_addresses` says so; that must never change a verdict.
+    let t = tables();
+    let trunk = EdgePortPolicy::builder(PortMode::Trunk {
+        allowed: VidSet::from_iter([VID, 11]),
+        native: Some(1),
+    })
+    .build()
+    .unwrap();
+    let ports = [
+        vm_port(ArplessMode::Enforce, true),
+        EdgePortPolicy::builder(PortMode::Access { vid: VID })
+            .build()
+            .unwrap(),
+        EdgePortPolicy::builder(PortMode::Tunnel { svid: VID })
+            .build()
+            .unwrap(),
+        trunk,
+    ];
+    let host = MacAddr([0x00, 0x11, 0x22, 0, 0, 1]);
+    let mut skipped = 0;
+    for port in &ports {
+        for src in [a(), b(), c(), g(), r(), host] {
+            for dst in [a(), host, MacAddr::BROADCAST] {
+                for sender in [None, Some(iid(100)), Some(iid(300))] {
+                    for (vid, outer_tagged) in [(VID, false), (VID, true), (1, false), (11, true)] {
+                        let f = EgressFrame {
+                            src,
+                            dst,
+                            vid,
+                            outer_tagged,
+                            sender_iid: sender,
+                        };
+                        if egress_checks_addresses(port, dst.is_group()) {
+                            continue;
+                        }
+                        skipped += 1;
+                        let vlan_only = match vlan::egress_action(vid, outer_tagged, port.mode()) {
+                            Ok(a) => EgressVerdict::Transmit(a),
+                            Err(r) => EgressVerdict::Drop(r),
+                        };
+                        assert_eq!(filter_egress(&f, port, &t), vlan_only, "{f:?}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(skipped > 0);
 }
 
 #[test]
