@@ -55,14 +55,34 @@ pub struct FdbEntry {
     pub stamp: u32,
 }
 
-/// A key's hash, computed once per frame and used for the prefetch and the
-/// lookup.
+/// A key's hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FdbHash(u64);
+struct FdbHash(u64);
 
-impl FdbHash {
-    /// A placeholder (a valid hash of some key, so using it is only slow).
-    pub const ZERO: FdbHash = FdbHash(0);
+/// The bucket a key's lookup starts at, in one view of the table
+/// ([`FdbView::home_of`]).
+#[derive(Clone, Copy)]
+pub struct FdbHome<'a>(&'a Bucket);
+
+/// An empty bucket: a home where every lookup misses.
+static NO_BUCKET: Bucket = EMPTY_BUCKET;
+
+impl FdbHome<'_> {
+    /// A placeholder that finds nothing.
+    pub const NONE: FdbHome<'static> = FdbHome(&NO_BUCKET);
+
+    /// Starts loading the bucket, so a lookup a few frames later finds it
+    /// in cache.
+    #[inline(always)]
+    pub fn prefetch(self) {
+        crate::prefetch::read(self.0 as *const Bucket);
+    }
+}
+
+impl std::fmt::Debug for FdbHome<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FdbHome({:p})", self.0)
+    }
 }
 
 /// Marks a used slot; keys use bits 0..60 only, so an empty slot (0) never
@@ -104,7 +124,7 @@ const GROUP_BITS: u32 = 6;
 const GROUP_MASK: usize = (1 << GROUP_BITS) - 1;
 
 /// Shard `s` of `groups`.
-#[inline]
+#[inline(always)]
 fn shard_in(groups: &[Group], s: usize) -> &Shard {
     &groups[s >> GROUP_BITS][s & GROUP_MASK]
 }
@@ -174,10 +194,29 @@ fn probe(buckets: &[Bucket], h: FdbHash, key: FdbKey) -> Result<Slot, Slot> {
     }
 }
 
-/// The entry of `key` in `buckets`, if any.
-#[inline]
+/// The entry of `key` in `buckets`, if any: [`probe`] for the data path.
+/// The four keys of a bucket are compared without a branch per slot (which
+/// slot holds a key is random, so those branches mispredict), and the
+/// usual answer, found in the home bucket, takes no loop.
+#[inline(always)]
 fn find(buckets: &[Bucket], h: FdbHash, key: FdbKey) -> Option<FdbEntry> {
-    probe(buckets, h, key).ok().map(|(b, s)| buckets[b].vals[s])
+    let mask = buckets.len() - 1;
+    let want = key.0 | OCCUPIED;
+    let mut i = home(buckets, h);
+    loop {
+        let b = &buckets[i];
+        let hits = (b.keys[0] == want) as u32
+            | ((b.keys[1] == want) as u32) << 1
+            | ((b.keys[2] == want) as u32) << 2
+            | ((b.keys[3] == want) as u32) << 3;
+        if hits != 0 {
+            return Some(b.vals[hits.trailing_zeros() as usize & (SLOTS - 1)]);
+        }
+        if b.keys[SLOTS - 1] == 0 {
+            return None;
+        }
+        i = (i + 1) & mask;
+    }
 }
 
 /// An immutable view of the FDB, cheap to clone (shard pointers only).
@@ -189,30 +228,42 @@ pub struct FdbView {
 }
 
 impl FdbView {
-    /// The hash [`FdbView::get_hashed`] and [`FdbView::prefetch`] take.
-    #[inline]
-    pub fn hash(&self, key: FdbKey) -> FdbHash {
-        self.hasher.hash(key)
-    }
-
-    /// Starts loading the bucket `h` lands in, so a lookup a few frames
-    /// later finds it in cache.
-    #[inline]
-    pub fn prefetch(&self, h: FdbHash) {
+    /// The bucket `key`'s probe starts at. The worker finds it for a whole
+    /// burst first, prefetching each ([`FdbHome::prefetch`]), and looks the
+    /// keys up afterwards ([`FdbView::get_from`]) without hashing or walking
+    /// the shard tables again.
+    #[inline(always)]
+    pub fn home_of(&self, key: FdbKey) -> FdbHome<'_> {
+        let h = self.hasher.hash(key);
         let shard = shard_in(&self.groups, self.hasher.shard(h));
-        crate::prefetch::read(shard.as_ptr().wrapping_add(home(shard, h)));
+        FdbHome(&shard[home(shard, h)])
     }
 
-    /// Looks up one key whose hash is already known.
-    #[inline]
-    pub fn get_hashed(&self, key: FdbKey, h: FdbHash) -> Option<FdbEntry> {
-        find(shard_in(&self.groups, self.hasher.shard(h)), h, key)
+    /// Looks `key` up from its home bucket (see [`FdbView::home_of`]).
+    /// Almost always the answer is in that bucket; when the bucket has
+    /// overflowed and holds no match, the probe starts over from the hash.
+    #[inline(always)]
+    pub fn get_from(&self, home: FdbHome<'_>, key: FdbKey) -> Option<FdbEntry> {
+        let b = home.0;
+        let want = key.0 | OCCUPIED;
+        let hits = (b.keys[0] == want) as u32
+            | ((b.keys[1] == want) as u32) << 1
+            | ((b.keys[2] == want) as u32) << 2
+            | ((b.keys[3] == want) as u32) << 3;
+        if hits != 0 {
+            return Some(b.vals[hits.trailing_zeros() as usize & (SLOTS - 1)]);
+        }
+        if b.keys[SLOTS - 1] == 0 {
+            return None;
+        }
+        self.get(key)
     }
 
     /// Looks up one key.
     #[inline]
     pub fn get(&self, key: FdbKey) -> Option<FdbEntry> {
-        self.get_hashed(key, self.hash(key))
+        let h = self.hasher.hash(key);
+        find(shard_in(&self.groups, self.hasher.shard(h)), h, key)
     }
 
     /// Number of entries.
@@ -689,19 +740,29 @@ mod tests {
     }
 
     #[test]
-    fn hashed_lookup_and_prefetch_agree_with_get() {
+    fn lookups_from_the_home_bucket_agree_with_the_table() {
         let mut f = Fdb::new(1 << 20, 1 << 20, 300);
         for i in 0..50_000 {
-            f.learn(FdbKey::new(7, mac(i)), (i % 3) as u16, 0);
+            f.learn(FdbKey::new(7, mac(i)), (i % 3) as u16, i);
         }
         let v = f.view();
-        for i in (0..60_000).step_by(7) {
+        let mut overflowed = 0;
+        for i in 0..60_000 {
             let k = FdbKey::new(7, mac(i));
-            let h = v.hash(k);
-            v.prefetch(h);
-            assert_eq!(v.get_hashed(k, h), v.get(k));
-            assert_eq!(v.get(k).is_some(), i < 50_000);
+            let home = v.home_of(k);
+            home.prefetch();
+            let want = f.get(k);
+            assert_eq!(want.is_some(), i < 50_000);
+            assert_eq!(v.get_from(home, k), want, "{i}");
+            assert_eq!(v.get(k), want, "{i}");
+            if want.is_some() && !home.0.keys.contains(&(k.0 | OCCUPIED)) {
+                overflowed += 1;
+            }
         }
+        // The fill leaves some keys beyond their home bucket, so the
+        // fall-back walk is exercised too.
+        assert!(overflowed > 0);
+        assert_eq!(v.get_from(FdbHome::NONE, FdbKey::new(7, mac(1))), None);
         // 2^20 capacity: 1,024 shards.
         assert_eq!(v.groups.len() << GROUP_BITS, 1024);
     }

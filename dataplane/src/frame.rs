@@ -2,7 +2,7 @@
 //! function of the frame's bytes and the current snapshot, so it is unit
 //! tested and benchmarked without DPDK.
 
-use crate::fdb::{FdbHash, FdbKey};
+use crate::fdb::{FdbHome, FdbKey};
 use crate::snapshot::{ForwardingSnapshot, PortIndex, PortView};
 
 /// Length of an untagged Ethernet header.
@@ -258,7 +258,7 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
 
 /// The I/G bit: group (multicast or broadcast) address.
 #[inline]
-fn is_multicast(mac: u64) -> bool {
+pub(crate) fn is_multicast(mac: u64) -> bool {
     mac & (1 << 40) != 0
 }
 
@@ -311,22 +311,22 @@ impl<'a> Ingress<'a> {
 }
 
 /// The first look at a frame, taken for a whole burst before any frame of
-/// it is classified: the parsed header and the FDB hashes of source and
-/// destination, whose buckets [`prepare`] has asked the CPU to load. By the
+/// it is classified: the parsed header and the FDB home buckets of source
+/// and destination, which [`prepare`] has asked the CPU to load. By the
 /// time the burst's frames are classified the misses have overlapped
 /// instead of stalling one after another.
 #[derive(Debug, Clone, Copy)]
-pub struct Prepared {
+pub struct Prepared<'a> {
     hdr: Result<L2Header, DropReason>,
-    /// The VLAN the hashes were computed for (the ingress policy's usual
-    /// answer; [`classify_prepared`] rehashes when the filters decide
-    /// otherwise).
+    /// The VLAN the buckets were found for (the ingress policy's usual
+    /// answer; [`classify_prepared`] looks up afresh when the filters
+    /// decide otherwise).
     vid: u16,
-    src_hash: FdbHash,
-    dst_hash: FdbHash,
+    src_home: FdbHome<'a>,
+    dst_home: FdbHome<'a>,
 }
 
-impl Prepared {
+impl Prepared<'_> {
     /// Source and destination MACs ([`MacAddr::to_u64`] words) of a frame whose
     /// header parsed; what egress filters check.
     #[inline]
@@ -338,18 +338,22 @@ impl Prepared {
     }
 
     /// A placeholder for arrays of not-yet-prepared frames.
-    pub const EMPTY: Prepared = Prepared {
+    pub const EMPTY: Prepared<'static> = Prepared {
         hdr: Err(DropReason::Runt),
         vid: 0,
-        src_hash: FdbHash::ZERO,
-        dst_hash: FdbHash::ZERO,
+        src_home: FdbHome::NONE,
+        dst_home: FdbHome::NONE,
     };
 }
 
 /// Parses `frame`'s header and prefetches the FDB buckets its source and
 /// (unicast) destination will be looked up in.
 #[inline]
-pub fn prepare(frame: &[u8], ingress: &Ingress<'_>, snap: &ForwardingSnapshot) -> Prepared {
+pub fn prepare<'s>(
+    frame: &[u8],
+    ingress: &Ingress<'_>,
+    snap: &'s ForwardingSnapshot,
+) -> Prepared<'s> {
     let hdr = parse_l2(frame);
     let Ok(h) = &hdr else {
         return Prepared {
@@ -361,20 +365,20 @@ pub fn prepare(frame: &[u8], ingress: &Ingress<'_>, snap: &ForwardingSnapshot) -
         Some((p, _)) => predicted_vid(p.mode(), h.outer_vid),
         None => h.outer_vid,
     };
-    let src_hash = snap.fdb.hash(FdbKey::from_mac48(vid, h.src));
-    snap.fdb.prefetch(src_hash);
-    let dst_hash = if is_multicast(h.dst) {
-        FdbHash::ZERO
+    let src_home = snap.fdb.home_of(FdbKey::from_mac48(vid, h.src));
+    src_home.prefetch();
+    let dst_home = if is_multicast(h.dst) {
+        FdbHome::NONE
     } else {
-        let d = snap.fdb.hash(FdbKey::from_mac48(vid, h.dst));
-        snap.fdb.prefetch(d);
+        let d = snap.fdb.home_of(FdbKey::from_mac48(vid, h.dst));
+        d.prefetch();
         d
     };
     Prepared {
         hdr,
         vid,
-        src_hash,
-        dst_hash,
+        src_home,
+        dst_home,
     }
 }
 
@@ -511,14 +515,14 @@ pub fn classify_prepared(
         }
     }
     let src_key = FdbKey::from_mac48(facts.vid, hdr.src);
-    let rehash = facts.vid != prep.vid;
+    let relocate = facts.vid != prep.vid;
     let learn = if port.learning {
-        let h = if rehash {
-            snap.fdb.hash(src_key)
+        let found = if relocate {
+            snap.fdb.get(src_key)
         } else {
-            prep.src_hash
+            snap.fdb.get_from(prep.src_home, src_key)
         };
-        match snap.fdb.get_hashed(src_key, h) {
+        match found {
             Some(e) if e.port == in_port => (now_secs.wrapping_sub(e.stamp)
                 > snap.refresh_after_secs)
                 .then_some(LearnHint::Refresh(src_key)),
@@ -542,12 +546,12 @@ pub fn classify_prepared(
         };
     }
     let dst_key = FdbKey::from_mac48(facts.vid, hdr.dst);
-    let h = if rehash {
-        snap.fdb.hash(dst_key)
+    let found = if relocate {
+        snap.fdb.get(dst_key)
     } else {
-        prep.dst_hash
+        snap.fdb.get_from(prep.dst_home, dst_key)
     };
-    let verdict = match snap.fdb.get_hashed(dst_key, h) {
+    let verdict = match found {
         Some(e) if e.port == in_port => Verdict::Drop(DropReason::Hairpin),
         Some(e) if snap.port(e.port).is_some_and(|p| p.forwarding) => Verdict::Forward(e.port),
         _ => Verdict::Flood,

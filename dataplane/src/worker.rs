@@ -16,14 +16,14 @@ use crate::counters::{PortTally, WorkerCounters};
 use crate::eal::rdtsc;
 use crate::fdb::FdbKey;
 use crate::frame::{
-    classify_prepared, prepare, DropReason, FrameFacts, Ingress, LearnHint, Prepared, PuntKind,
-    Verdict,
+    classify_prepared, is_multicast, prepare, DropReason, FrameFacts, Ingress, LearnHint, Prepared,
+    PuntKind, Verdict,
 };
 use crate::snapshot::{ForwardingSnapshot, PortIndex, Publisher};
 use crate::{Mbuf, MbufBatch, Mempool};
 use satellite_filters::{
-    filter_egress, vlan::egress_action, EgressFrame, EgressVerdict, InterstellarMac, MacAddr,
-    TagAction, REPLY_BUF_LEN,
+    egress_address_check, egress_checks_addresses, vlan::egress_action, EgressFrame,
+    InterstellarMac, MacAddr, TagAction, REPLY_BUF_LEN,
 };
 
 /// Frames per RX/TX burst.
@@ -233,7 +233,7 @@ impl Egress<'_> {
     /// How a frame leaves through port `p`: the port's egress filter (edge
     /// ports with a policy) or the transparent VLAN mapping; `None` when
     /// the filter drops it (counted).
-    #[inline]
+    #[inline(always)]
     fn egress_rewrite(
         &mut self,
         snap: &ForwardingSnapshot,
@@ -242,7 +242,21 @@ impl Egress<'_> {
         prep: &Prepared,
     ) -> Option<TagAction> {
         if let Some((policy, tables)) = snap.policy(p as PortIndex) {
+            // `filter_egress` in its two halves: most frames need only the
+            // VLAN one, and the frame description the address half reads
+            // (MACs as bytes, the sender's Interstellar) is built only for
+            // the frames it checks.
+            let action = match egress_action(facts.vid, facts.outer_tagged, policy.mode()) {
+                Ok(a) => a,
+                Err(r) => {
+                    self.tally[p].filter[filter_drop_slot(r)] += 1;
+                    return None;
+                }
+            };
             let (src, dst) = prep.macs();
+            if !egress_checks_addresses(policy, is_multicast(dst)) {
+                return Some(action);
+            }
             let (src, dst) = (MacAddr::from_u64(src), MacAddr::from_u64(dst));
             let ef = EgressFrame {
                 src,
@@ -255,9 +269,9 @@ impl Egress<'_> {
                     .sender_iid
                     .or_else(|| InterstellarMac::decompose(src).map(|(i, _)| i)),
             };
-            match filter_egress(&ef, policy, tables) {
-                EgressVerdict::Transmit(a) => Some(a),
-                EgressVerdict::Drop(r) => {
+            match egress_address_check(&ef, policy, tables) {
+                Ok(()) => Some(action),
+                Err(r) => {
                     self.tally[p].filter[filter_drop_slot(r)] += 1;
                     None
                 }
@@ -298,7 +312,6 @@ pub fn run(
     let mut learn_lost = 0u64;
     let (mut busy_cycles, mut busy_packets) = (0u64, 0u64);
     let mut reply = [0u8; REPLY_BUF_LEN];
-    let mut prepared = [Prepared::EMPTY; BURST];
     let mut unpublished = 0u32;
 
     while !shared.stop.load(Relaxed) {
@@ -329,6 +342,8 @@ pub fn run(
             for m in rx.as_slice() {
                 m.prefetch_data();
             }
+            // Per burst: a prepared frame borrows this iteration's snapshot.
+            let mut prepared = [Prepared::EMPTY; BURST];
             for (p, m) in prepared.iter_mut().zip(rx.as_slice()) {
                 *p = prepare(m.data(), &ingress, snap);
             }
