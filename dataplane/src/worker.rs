@@ -347,10 +347,11 @@ pub fn run(
             for (p, m) in prepared.iter_mut().zip(rx.as_slice()) {
                 *p = prepare(m.data(), &ingress, snap);
             }
-            out.tally[ip].rx_packets += n as u64;
+            // Counted per burst, into the tally after the last frame.
+            let (mut rx_bytes, mut passed) = (0u64, 0u64);
             for (mut m, prep) in rx.drain().zip(prepared.iter()) {
                 let len = m.pkt_len();
-                out.tally[ip].rx_bytes += len as u64;
+                rx_bytes += len as u64;
                 let d = classify_prepared(m.data(), len, &ingress, snap, now, &mut reply, prep);
                 if let Some(LearnHint::Learn(key) | LearnHint::Refresh(key)) = d.learn {
                     if learn_filter.first_time(key, in_port, snap.epoch)
@@ -363,9 +364,7 @@ pub fn run(
                     }
                 }
                 if matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood) {
-                    if ingress.policy.is_some() {
-                        out.tally[ip].filter[FILTER_PASS] += 1;
-                    }
+                    passed += 1;
                     // The tag an access or tunnel port adds on the way in,
                     // before the frame is copied for a flood.
                     if let TagAction::Push(tag) = d.facts.ingress_action {
@@ -449,6 +448,12 @@ pub fn run(
                         }
                     }
                 }
+            }
+            let t = &mut out.tally[ip];
+            t.rx_packets += n as u64;
+            t.rx_bytes += rx_bytes;
+            if ingress.policy.is_some() {
+                t.filter[FILTER_PASS] += passed;
             }
         }
 
