@@ -105,10 +105,37 @@ const EMPTY_BUCKET: Bucket = Bucket {
     vals: [FdbEntry { port: 0, stamp: 0 }; SLOTS],
 };
 
+/// What a lookup learns from one bucket.
+enum InBucket {
+    Found(FdbEntry),
+    /// Not here, and the bucket has a free slot: the key is nowhere.
+    Absent,
+    /// Not here, and the bucket is full: the probe goes on.
+    Further,
+}
+
 impl Bucket {
     fn fill(&mut self, slot: usize, key: FdbKey, entry: FdbEntry) {
         self.keys[slot] = key.0 | OCCUPIED;
         self.vals[slot] = entry;
+    }
+
+    /// Looks for the stored key `want` (a key with [`OCCUPIED`] set). The
+    /// four keys are compared into a mask, without a branch per slot: which
+    /// slot holds a key is random, so such branches mispredict.
+    #[inline(always)]
+    fn search(&self, want: u64) -> InBucket {
+        let hits = (self.keys[0] == want) as u32
+            | ((self.keys[1] == want) as u32) << 1
+            | ((self.keys[2] == want) as u32) << 2
+            | ((self.keys[3] == want) as u32) << 3;
+        if hits != 0 {
+            InBucket::Found(self.vals[hits.trailing_zeros() as usize & (SLOTS - 1)])
+        } else if self.keys[SLOTS - 1] == 0 {
+            InBucket::Absent
+        } else {
+            InBucket::Further
+        }
     }
 }
 
@@ -195,27 +222,17 @@ fn probe(buckets: &[Bucket], h: FdbHash, key: FdbKey) -> Result<Slot, Slot> {
 }
 
 /// The entry of `key` in `buckets`, if any: [`probe`] for the data path.
-/// The four keys of a bucket are compared without a branch per slot (which
-/// slot holds a key is random, so those branches mispredict), and the
-/// usual answer, found in the home bucket, takes no loop.
 #[inline(always)]
 fn find(buckets: &[Bucket], h: FdbHash, key: FdbKey) -> Option<FdbEntry> {
     let mask = buckets.len() - 1;
     let want = key.0 | OCCUPIED;
     let mut i = home(buckets, h);
     loop {
-        let b = &buckets[i];
-        let hits = (b.keys[0] == want) as u32
-            | ((b.keys[1] == want) as u32) << 1
-            | ((b.keys[2] == want) as u32) << 2
-            | ((b.keys[3] == want) as u32) << 3;
-        if hits != 0 {
-            return Some(b.vals[hits.trailing_zeros() as usize & (SLOTS - 1)]);
+        match buckets[i].search(want) {
+            InBucket::Found(e) => return Some(e),
+            InBucket::Absent => return None,
+            InBucket::Further => i = (i + 1) & mask,
         }
-        if b.keys[SLOTS - 1] == 0 {
-            return None;
-        }
-        i = (i + 1) & mask;
     }
 }
 
@@ -244,19 +261,11 @@ impl FdbView {
     /// overflowed and holds no match, the probe starts over from the hash.
     #[inline(always)]
     pub fn get_from(&self, home: FdbHome<'_>, key: FdbKey) -> Option<FdbEntry> {
-        let b = home.0;
-        let want = key.0 | OCCUPIED;
-        let hits = (b.keys[0] == want) as u32
-            | ((b.keys[1] == want) as u32) << 1
-            | ((b.keys[2] == want) as u32) << 2
-            | ((b.keys[3] == want) as u32) << 3;
-        if hits != 0 {
-            return Some(b.vals[hits.trailing_zeros() as usize & (SLOTS - 1)]);
+        match home.0.search(key.0 | OCCUPIED) {
+            InBucket::Found(e) => Some(e),
+            InBucket::Absent => None,
+            InBucket::Further => self.get(key),
         }
-        if b.keys[SLOTS - 1] == 0 {
-            return None;
-        }
-        self.get(key)
     }
 
     /// Looks up one key.
