@@ -4,7 +4,9 @@
 # One command: builds satellited and the capture generator, then, one thing
 # at a time and each with ONE forwarding core pinned to CPU 1 (everything
 # else on CPU 0), replays the same two captures through
-#   satellited, dpdk-testpmd io, dpdk-testpmd macswap, Open vSwitch NORMAL
+#   satellited, dpdk-testpmd io, dpdk-testpmd macswap, Open vSwitch NORMAL,
+#   and satellite-floor (the two FDB lookups every learning switch makes,
+#   nothing else: what the machine charges for a table of this size)
 # for 1 k, 64 k and 1 M stations per side, untagged and triple-tagged, and
 # prints Mpps, cycles/packet and the ratio to testpmd io of the same run.
 #
@@ -17,7 +19,7 @@
 #
 # Environment knobs: BENCH_MACS ("1024 65536 1048576"), BENCH_MIXES
 # ("untagged triple"), BENCH_WARMUP (s, 3), BENCH_SECONDS (s, 8),
-# BENCH_ONLY ("io macswap sat ovs"), BENCH_OUT (table file, bench/last-run.md),
+# BENCH_ONLY ("io macswap sat floor ovs"; also "floor-io", "floor-touch"), BENCH_OUT (table file, bench/last-run.md),
 # BENCH_NO_BUILD=1 (use the binaries already in target/release), BENCH_SAT_FILTERS=1
 # (satellited with edge filters on both ports), BENCH_PERF=DIR
 # (perf-sample the forwarding CPU during satellited's window, top symbols to DIR).
@@ -30,7 +32,7 @@ MACS_LIST=${BENCH_MACS:-"1024 65536 1048576"}
 MIXES=${BENCH_MIXES:-"untagged triple"}
 WARM=${BENCH_WARMUP:-3}
 SECS=${BENCH_SECONDS:-8}
-ONLY=${BENCH_ONLY:-"io macswap sat ovs"}
+ONLY=${BENCH_ONLY:-"io macswap sat floor ovs"}
 OUT=${BENCH_OUT:-$ROOT/bench/last-run.md}
 OVS_VSWITCHD_DPDK=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 FWD_CPU=1
@@ -57,7 +59,7 @@ cleanup() {
     PIDS=()
     rm -rf "$WORK"
     # DPDK's runtime directories of this run's file prefixes.
-    rm -rf /var/run/dpdk/satbench-tp-$$ /var/run/dpdk/satbench-ovs-$$ /var/run/dpdk/satellite-satbench$$-*
+    rm -rf /var/run/dpdk/satbench-tp-$$ /var/run/dpdk/satbench-ovs-$$ /var/run/dpdk/satbench-fl-$$ /var/run/dpdk/satellite-satbench$$-*
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -283,6 +285,30 @@ EOF
     stop_pid "$pid"
 }
 
+# satellite-floor (bench/src/bin/satellite-floor.rs): Satellite's DPDK
+# wrappers alone (`floor-io`), or with the two FDB lookups every learning
+# switch makes per frame, in a table of satellited's kind and size holding
+# every station (`floor`). Self-timed: WARM s, then a SECS s window; it
+# prints rate, busy cycles per packet and its on-CPU share.
+run_floor() {
+    local n=$1 mix=$2 mode=$3 out=$WORK/floor.log
+    # shellcheck disable=SC2046
+    "$BIN/satellite-floor" "$mode" "$n" "$mix" "$WARM" "$SECS" -- -l $FWD_CPU --no-huge \
+        -m "$(mem_mb "$n")" --no-pci --file-prefix "satbench-fl-$$" --log-level='*:warning' \
+        $(vdevs) >"$out" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    wait "$pid" || true
+    local mpps cyc sh rest
+    read -r mpps cyc sh rest < <(grep -E '^[0-9.]+ ' "$out" | tail -1) || true
+    if [[ -z ${mpps:-} ]]; then
+        log "   satellite-floor $mode failed; last lines:"; tail -5 "$out" >&2
+        row "$n" "$mix" "floor-$mode" 0 nan nan "failed"
+        return
+    fi
+    row "$n" "$mix" "floor-$mode" "$mpps" "$cyc" "$sh" ""
+}
+
 # Open vSwitch with DPDK, NORMAL action, one PMD thread on FWD_CPU. Rate:
 # packets the PMD received over the window (pmd-stats-clear at its start);
 # cycles/packet: its "avg processing cycles per packet" (busy cycles only).
@@ -382,6 +408,9 @@ for n in $MACS_LIST; do
                 io) run_testpmd "$n" "$mix" io ;;
                 macswap) run_testpmd "$n" "$mix" macswap ;;
                 sat) run_satellited "$n" "$mix" ;;
+                floor-io) run_floor "$n" "$mix" io ;;
+                floor) run_floor "$n" "$mix" lookup ;;
+                floor-touch) run_floor "$n" "$mix" touch ;;
                 ovs) run_ovs "$n" "$mix" ;;
             esac
         done

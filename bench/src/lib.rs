@@ -126,7 +126,14 @@ pub fn write_pcap(out: &mut impl Write, mix: Mix, side: Side) -> io::Result<()> 
 /// as the switch's is once warm. Sized so no limit gets in the way.
 pub fn learned_fdb(mix: Mix) -> Fdb {
     let n = mix.macs_per_side as usize;
-    let mut fdb = Fdb::new(2 * n + 1024, 2 * n as u32 + 1024, 300);
+    learned_fdb_sized(mix, 2 * n + 1024)
+}
+
+/// [`learned_fdb`] with the table capacity the caller's switch would have
+/// (the capacity sets the shard count).
+pub fn learned_fdb_sized(mix: Mix, capacity: usize) -> Fdb {
+    let n = mix.macs_per_side as usize;
+    let mut fdb = Fdb::new(capacity, 2 * n as u32 + 1024, 300);
     for i in 0..mix.macs_per_side {
         for side in [Side::A, Side::B] {
             fdb.learn(
