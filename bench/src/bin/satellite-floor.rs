@@ -32,7 +32,7 @@ use satellite_dataplane::{prefetch, Eal, EthPort, MbufBatch, Mempool};
 const USAGE: &str =
     "usage: satellite-floor io|lookup|touch MACS untagged|triple WARM_S WINDOW_S -- EAL-ARGS...";
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
     Io,
     Lookup,
@@ -62,8 +62,8 @@ struct Args {
     eal: Vec<String>,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+/// The command line, program name excluded.
+fn parse_args(args: Vec<String>) -> Result<Args, String> {
     let split = args.iter().position(|a| a == "--").ok_or(USAGE)?;
     let (ours, eal) = (&args[..split], &args[split + 1..]);
     let [mode, macs, mix, warm, window] = ours else {
@@ -178,7 +178,7 @@ fn forward(
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
+    let args = match parse_args(std::env::args().skip(1).collect()) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("satellite-floor: {e}");
@@ -280,4 +280,53 @@ fn main() -> ExitCode {
     // the EAL is cleaned up last.
     drop(eal);
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use satellite_bench::{station_mac, Side};
+    use satellite_filters::MacAddr;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn command_lines() {
+        let a = parse_args(args("touch 65536 triple 3 8 -- -l 1 --no-huge")).unwrap();
+        assert_eq!(a.mode, Mode::Touch);
+        assert_eq!(a.mix.macs_per_side, 65536);
+        assert!(a.mix.triple_tagged);
+        assert_eq!((a.warm.as_secs(), a.window.as_secs()), (3, 8));
+        assert_eq!(a.eal, ["-l", "1", "--no-huge"]);
+        for bad in [
+            "touch 65536 triple 3 8",
+            "scan 65536 triple 3 8 --",
+            "io many untagged 3 8 --",
+            "io 1024 double 3 8 --",
+            "io 1024 untagged 3 --",
+        ] {
+            assert!(parse_args(args(bad)).is_err(), "{bad}");
+        }
+    }
+
+    /// The stations spread over the slots: the floor reads as many
+    /// distinct cache lines as a table of them would.
+    #[test]
+    fn touch_slots_spread_the_stations() {
+        let n = 65536u32;
+        let slots = Slots::new(2 * n as usize);
+        assert_eq!(slots.0.len(), 131_072);
+        let mut lines = std::collections::HashSet::new();
+        for i in 0..n {
+            for side in [Side::A, Side::B] {
+                let at = slots.index(MacAddr(station_mac(side, i)).to_u64());
+                assert!(at < slots.0.len());
+                lines.insert(at / 8);
+            }
+        }
+        // 16,384 lines of eight slots; random placement leaves almost none unused.
+        assert!(lines.len() > 16_000, "{} lines", lines.len());
+    }
 }
