@@ -115,12 +115,6 @@ enum InBucket {
 }
 
 impl Bucket {
-    /// Bit 2s set when slot s holds `want` ([`crate::simd::eq_u64x4`]).
-    #[inline(always)]
-    fn matches(&self, want: u64) -> u32 {
-        crate::simd::eq_u64x4(&self.keys, want)
-    }
-
     fn fill(&mut self, slot: usize, key: FdbKey, entry: FdbEntry) {
         self.keys[slot] = key.0 | OCCUPIED;
         self.vals[slot] = entry;
@@ -131,7 +125,8 @@ impl Bucket {
     /// slot holds a key is random, so such branches mispredict.
     #[inline(always)]
     fn search(&self, want: u64) -> InBucket {
-        let hits = self.matches(want);
+        // Bit 2s set when slot s holds `want`.
+        let hits = crate::simd::eq_u64x4(&self.keys, want);
         if hits != 0 {
             InBucket::Found(self.vals[(hits.trailing_zeros() / 2) as usize & (SLOTS - 1)])
         } else if self.keys[SLOTS - 1] == 0 {

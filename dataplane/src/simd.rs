@@ -2,8 +2,8 @@
 //! switching logic stays free of `unsafe`.
 
 /// Compares four words with `want` at once: bit 2i of the result is set
-/// when `words[i] == want` (bit 2i+1 may be too; mask with `0x55` to test
-/// one slot). On x86_64, two SSE2 compares of 32-bit lanes, a word matching
+/// when `words[i] == want`, and no other bit is (so the first match is
+/// `trailing_zeros() / 2`). On x86_64, two SSE2 compares of 32-bit lanes, a word matching
 /// when both its halves do (SSE2 has no 64-bit compare): half the
 /// instructions of four scalar compares, and no branch per word.
 #[inline(always)]
