@@ -3,9 +3,9 @@
 
 /// Compares four words with `want` at once: bit 2i of the result is set
 /// when `words[i] == want`, and no other bit is (so the first match is
-/// `trailing_zeros() / 2`). On x86_64, two SSE2 compares of 32-bit lanes, a word matching
-/// when both its halves do (SSE2 has no 64-bit compare): half the
-/// instructions of four scalar compares, and no branch per word.
+/// `trailing_zeros() / 2`). On x86_64, two SSE2 compares of 32-bit lanes,
+/// a word matching when both its halves do (SSE2 has no 64-bit compare):
+/// half the instructions of four scalar compares, and no branch per word.
 #[inline(always)]
 pub fn eq_u64x4(words: &[u64; 4], want: u64) -> u32 {
     #[cfg(target_arch = "x86_64")]
