@@ -54,4 +54,10 @@
 
 pub mod rstp;
 pub mod sim;
+pub mod sstp;
 pub mod wire;
+
+/// Index of a switch port: dense, 0-based, the same in every crate (the
+/// data path's snapshot, the protocols, the control lcore). RSTP's port
+/// number is this index plus one.
+pub type PortIndex = u16;

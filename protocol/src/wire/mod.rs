@@ -9,6 +9,7 @@
 mod bpdu;
 mod ethernet;
 mod frame;
+mod sstp;
 
 pub use bpdu::{
     Bpdu, BpduBody, BpduPacket, BpduTime, BpduType, BridgeId, Flags, MacAddr, PortId, PortRoleFlag,
@@ -18,6 +19,7 @@ pub use ethernet::{
     EthernetFrame, EthernetRepr, LlcPdu, LlcRepr, BRIDGE_GROUP_ADDRESS, ETHERNET_HEADER_LEN,
     LLC_HEADER_LEN, LLC_SAP_BRIDGE, LLC_UI,
 };
+pub use sstp::SystemId;
 pub use frame::{decode_bpdu_frame, encode_bpdu_frame, BpduFrame, MIN_FRAME_LEN};
 
 /// Why a byte string is not a valid frame, header or BPDU.
