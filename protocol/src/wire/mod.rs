@@ -1,10 +1,13 @@
 //! Wire formats of the spanning-tree protocols: the IEEE 802.3 header with
-//! its LLC header, and the BPDUs of 802.1D-2004 clause 9.
+//! its LLC header, and the BPDUs of 802.1D-2004 clause 9; and the SSTP
+//! PDUs that only Satellite switches exchange ([`SstpPdu`], laid out in
+//! `docs/sstp.md`).
 //!
 //! Each format has a zero-copy view (`*Frame`, `*Packet`) whose
 //! `new_checked` validates the length once, so that no getter can panic, and
 //! a small validated `Repr` with `parse`/`emit`. Parsing is total: any byte
-//! string yields either a value or an [`Error`] naming what was wrong.
+//! string yields either a value or an [`Error`] (for SSTP, an [`SstpError`])
+//! naming what was wrong.
 
 mod bpdu;
 mod ethernet;
@@ -19,8 +22,17 @@ pub use ethernet::{
     EthernetFrame, EthernetRepr, LlcPdu, LlcRepr, BRIDGE_GROUP_ADDRESS, ETHERNET_HEADER_LEN,
     LLC_HEADER_LEN, LLC_SAP_BRIDGE, LLC_UI,
 };
-pub use sstp::SystemId;
 pub use frame::{decode_bpdu_frame, encode_bpdu_frame, BpduFrame, MIN_FRAME_LEN};
+pub use sstp::{
+    decode_sstp_frame, emit_sstp_frame, encode_sstp_frame, sstp_frame_len, Adjacency, BindingEntry,
+    Csnp, FailNotice, FailReason, Hello, HelloNeighbour, Hostname, Lsp, LspEntry, LspFlags, LspId,
+    MacHome, PduType, Psnp, RawTlv, SstpError, SstpFrame, SstpPacket, SstpPdu, SystemId,
+    SystemInfo, Tlv, TlvIter, ADJACENCY_LEN, BINDING_LEN, BRIDGE_ID_TLV_LEN, CSNP_FIXED_LEN,
+    FAIL_FIXED_LEN, HELLO_FIXED_LEN, KNOWN_TLV_TYPES, LSP_ENTRY_LEN, LSP_FIXED_LEN, LSP_TLV_ROOM,
+    MAC_HOME_LEN, MAX_PDU_LEN, SSTP_ETHERTYPE, SSTP_GROUP_ADDRESS, SSTP_HEADER_LEN, SSTP_VERSION,
+    SYSTEM_TLV_LEN, TLV_ADJACENCIES, TLV_BRIDGE_ID, TLV_HEADER_LEN, TLV_HOSTNAME,
+    TLV_IPV4_BINDINGS, TLV_LSP_ENTRIES, TLV_MAC_HOMES, TLV_MANDATORY, TLV_SYSTEM,
+};
 
 /// Why a byte string is not a valid frame, header or BPDU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
