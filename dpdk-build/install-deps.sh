@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(dpdk libdpdk-dev clang libclang-dev pkg-config gcc make iproute2 ethtool)
-lab_pkgs=(openvswitch-switch tcpdump prometheus python3-scapy bridge-utils iputils-ping
+lab_pkgs=(openvswitch-switch tcpdump tshark prometheus python3-scapy bridge-utils iputils-ping
           procps mininet)
 
 want=("${build_pkgs[@]}")
