@@ -72,7 +72,7 @@ fn main() {
         .header("wrapper.h")
         .clang_args(&clang_args)
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
-        .allowlist_function("rte_eal_init|rte_eal_cleanup|rte_eal_process_type")
+        .allowlist_function("rte_eal_init|rte_eal_cleanup|rte_eal_process_type|rte_eal_get_runtime_dir")
         .allowlist_function("rte_thread_register|rte_thread_unregister|rte_lcore_count|rte_socket_id")
         .allowlist_function("rte_strerror|rte_exit")
         .allowlist_function("rte_pktmbuf_pool_create|rte_mempool_free|rte_mempool_avail_count|rte_mempool_in_use_count")

@@ -13,7 +13,8 @@ use satellite_bench::{
 };
 use satellite_dataplane::fdb::{Fdb, FdbKey};
 use satellite_dataplane::frame::{classify, parse_l2, LearnHint, Verdict};
-use satellite_dataplane::snapshot::{ForwardingSnapshot, PortIndex, Publisher, SnapshotBuilder};
+use satellite_dataplane::snapshot::{ForwardingSnapshot, Publisher, SnapshotBuilder};
+use satellite_dataplane::PortIndex;
 
 const SIZES: [(u32, &str); 3] = [(1 << 10, "1k"), (1 << 16, "64k"), (1 << 20, "1M")];
 const BATCH: usize = 32;

@@ -14,7 +14,8 @@ use satellite_bench::{
     Mix, FRAME_LEN,
 };
 use satellite_dataplane::frame::Verdict;
-use satellite_dataplane::snapshot::{ForwardingSnapshot, PortIndex};
+use satellite_dataplane::snapshot::ForwardingSnapshot;
+use satellite_dataplane::PortIndex;
 
 #[inline(never)]
 fn classify_bursts(

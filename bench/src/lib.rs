@@ -17,7 +17,8 @@ use satellite_dataplane::fdb::{Fdb, FdbKey};
 use satellite_dataplane::frame::{
     classify_prepared, prepare, Ingress, LearnHint, Prepared, Verdict,
 };
-use satellite_dataplane::snapshot::{ForwardingSnapshot, PortIndex, SnapshotBuilder};
+use satellite_dataplane::snapshot::{ForwardingSnapshot, SnapshotBuilder};
+use satellite_dataplane::PortIndex;
 use satellite_filters::REPLY_BUF_LEN;
 
 /// Captured length of every generated frame: 64 octets on the wire minus
@@ -208,7 +209,8 @@ pub fn classify_burst<F: AsRef<[u8]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use satellite_dataplane::frame::{classify, parse_l2, BRIDGE_GROUP_ADDRESS};
+    use satellite_dataplane::frame::{classify, parse_l2};
+    use satellite_protocol::wire::BRIDGE_GROUP_ADDRESS;
 
     #[test]
     fn burst_path_agrees_with_classify() {
@@ -230,7 +232,7 @@ mod tests {
         frames.push((vec![0u8; 10], 0));
         frames.push((frame(mix, Side::A, 1)[..20].to_vec(), 1));
         let mut bpdu = frame(mix, Side::A, 3).to_vec();
-        bpdu[..6].copy_from_slice(&BRIDGE_GROUP_ADDRESS);
+        bpdu[..6].copy_from_slice(&BRIDGE_GROUP_ADDRESS.0);
         frames.push((bpdu, 0));
         frames.push((frame(mix, Side::A, 5).to_vec(), 9));
         let mut out = Vec::new();

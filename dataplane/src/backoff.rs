@@ -6,6 +6,8 @@
 //! arrive back to back), then yields, then sleeps in growing steps up to a
 //! ceiling; the first packet resets it to full polling.
 
+#![forbid(unsafe_code)]
+
 use std::time::Duration;
 
 #[derive(Debug, Clone)]

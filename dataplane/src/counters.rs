@@ -6,6 +6,8 @@
 //! instruction on the packet path. Readers (metrics, `satctl`) sum over
 //! workers.
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::frame::DropReason;

@@ -35,7 +35,10 @@ pub fn last_error() -> String {
 /// The initialised Environment Abstraction Layer. Dropping it runs
 /// `rte_eal_cleanup`, so keep it alive for as long as any port or mempool.
 pub struct Eal {
-    _private: (),
+    /// The runtime directory DPDK made for this process's private file
+    /// prefix, removed after cleanup (EAL leaves it behind, and a test run
+    /// of many daemons would leave a thousand).
+    private_runtime_dir: Option<std::path::PathBuf>,
 }
 
 impl Eal {
@@ -65,7 +68,9 @@ impl Eal {
         // DPDK's log keeps pointers into argv on some paths; leak the strings
         // (a few bytes, once per process) rather than risk a dangling pointer.
         std::mem::forget(owned);
-        Ok(Eal { _private: () })
+        Ok(Eal {
+            private_runtime_dir: private_runtime_dir(args),
+        })
     }
 
     /// TSC frequency in Hz, for converting cycle counts.
@@ -75,12 +80,35 @@ impl Eal {
     }
 }
 
+/// The runtime directory of this process, when the arguments gave it a
+/// file prefix of its own (the default prefix is shared with other DPDK
+/// processes, so its directory is never removed).
+fn private_runtime_dir<S: AsRef<str>>(args: &[S]) -> Option<std::path::PathBuf> {
+    let prefix = args
+        .iter()
+        .find_map(|a| a.as_ref().strip_prefix("--file-prefix=").map(str::to_owned))?;
+    // SAFETY: after a successful rte_eal_init the runtime directory is a
+    // NUL-terminated string owned by the EAL; it is copied out at once.
+    let dir = unsafe {
+        let p = dpdk_sys::rte_eal_get_runtime_dir();
+        if p.is_null() {
+            return None;
+        }
+        CStr::from_ptr(p).to_string_lossy().into_owned()
+    };
+    let dir = std::path::PathBuf::from(dir);
+    (!prefix.is_empty() && dir.file_name().is_some_and(|n| n == prefix.as_str())).then_some(dir)
+}
+
 impl Drop for Eal {
     fn drop(&mut self) {
         // SAFETY: called once, after every user of the EAL (held by lifetimes
         // in the daemon's shutdown order) is gone.
         unsafe {
             dpdk_sys::rte_eal_cleanup();
+        }
+        if let Some(dir) = &self.private_runtime_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

@@ -17,9 +17,11 @@
 //! The hash is a seeded folded multiply: a few cycles, and the random seed
 //! keeps an attacker choosing MACs from aiming at one bucket chain.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 
-use crate::snapshot::PortIndex;
+use crate::PortIndex;
 use satellite_filters::MacAddr;
 
 /// FDB key: outer VLAN ID and MAC packed into one word (VID in bits 48..60).

@@ -2,20 +2,22 @@
 //! function of the frame's bytes and the current snapshot, so it is unit
 //! tested and benchmarked without DPDK.
 
-use crate::fdb::{FdbHome, FdbKey};
-use crate::snapshot::{ForwardingSnapshot, PortIndex, PortView};
+#![forbid(unsafe_code)]
 
-/// Length of an untagged Ethernet header.
-pub const ETH_HEADER_LEN: usize = 14;
-/// Destination of 802.1D BPDUs (Bridge Group Address).
-pub const BRIDGE_GROUP_ADDRESS: [u8; 6] = [0x01, 0x80, 0xC2, 0x00, 0x00, 0x00];
-/// Destination of SSTP PDUs (see SSTP.md: a reserved group address that
-/// standard bridges never forward).
-pub const SSTP_GROUP_ADDRESS: [u8; 6] = [0x01, 0x80, 0xC2, 0x00, 0x00, 0x0E];
-/// EtherTypes recognised as VLAN tags when walking a tag stack.
-pub const DEFAULT_TPIDS: [u16; 4] = [0x8100, 0x88A8, 0x9100, 0x9200];
-/// Deepest tag stack the data path accepts.
-pub const MAX_TAGS: usize = 3;
+use crate::fdb::{FdbHome, FdbKey};
+use crate::snapshot::{ForwardingSnapshot, PortView};
+use crate::PortIndex;
+use satellite_protocol::wire::{BRIDGE_GROUP_ADDRESS, ETHERNET_HEADER_LEN};
+
+/// EtherType of SSTP PDUs (moves to the SSTP codec when it lands).
+const SSTP_ETHERTYPE: u16 = 0x88B5;
+
+/// EtherTypes recognised as VLAN tags when walking a tag stack: the
+/// filters' defaults, so a VLAN-only edge port can be mapped from the
+/// header parsed here ([`ForwardingSnapshot::vlan_only`]).
+pub use satellite_filters::vlan::DEFAULT_TPIDS;
+/// Deepest tag stack the data path accepts (the filters' default depth).
+pub const MAX_TAGS: usize = satellite_filters::vlan::DEFAULT_DEPTH;
 
 /// Why a frame was dropped. Each is a counter and a metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,7 +134,7 @@ pub enum Verdict {
 use satellite_filters::vlan::{self, predicted_vid};
 pub use satellite_filters::DropReason as FilterDropReason;
 use satellite_filters::{
-    filter_ingress, EdgePortPolicy, FilterTables, FilterVerdict, InterstellarId, MacAddr, TagAction,
+    filter_ingress, EdgePortPolicy, FilterTables, FilterVerdict, InterstellarId, TagAction,
 };
 
 /// What the worker needs after the decision: the frame's VLAN inside the
@@ -186,7 +188,7 @@ pub enum LearnHint {
 /// The parts of an Ethernet header the switch decides on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct L2Header {
-    /// Destination MAC as a word ([`MacAddr::to_u64`]): one register
+    /// Destination MAC as a word ([`MacAddr::to_u64`](satellite_protocol::wire::MacAddr::to_u64)): one register
     /// instead of six bytes, which the compiler otherwise shuffles one at a
     /// time through the hot loop.
     pub dst: u64,
@@ -216,7 +218,7 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
 /// Parses the Ethernet header and walks up to [`MAX_TAGS`] VLAN tags.
 #[inline]
 pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
-    if frame.len() < ETH_HEADER_LEN {
+    if frame.len() < ETHERNET_HEADER_LEN {
         return Err(DropReason::Runt);
     }
     let mut w = [0u8; 8];
@@ -258,14 +260,14 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
 
 /// The I/G bit: group (multicast or broadcast) address.
 #[inline]
-pub(crate) fn is_multicast(mac: u64) -> bool {
+pub fn is_multicast(mac: u64) -> bool {
     mac & (1 << 40) != 0
 }
 
 /// 01-80-C2-00-00-00 .. 0F, the 802.1D reserved link-local group.
 #[inline]
 fn is_link_local(mac: u64) -> bool {
-    mac & !0xF == MacAddr(BRIDGE_GROUP_ADDRESS).to_u64()
+    mac & !0xF == BRIDGE_GROUP_ADDRESS.to_u64()
 }
 
 /// Decides what to do with one received frame (the plain switching part of
@@ -327,7 +329,7 @@ pub struct Prepared<'a> {
 }
 
 impl Prepared<'_> {
-    /// Source and destination MACs ([`MacAddr::to_u64`] words) of a frame whose
+    /// Source and destination MACs ([`MacAddr::to_u64`](satellite_protocol::wire::MacAddr::to_u64) words) of a frame whose
     /// header parsed; what egress filters check.
     #[inline]
     pub fn macs(&self) -> (u64, u64) {
@@ -418,7 +420,7 @@ pub fn classify_prepared(
     }
     let hdr = match &prep.hdr {
         Ok(h) => h,
-        Err(DropReason::Runt) if pkt_len as usize >= ETH_HEADER_LEN => {
+        Err(DropReason::Runt) if pkt_len as usize >= ETHERNET_HEADER_LEN => {
             return Decision::early(Verdict::Drop(DropReason::Fragmented))
         }
         Err(r) => return Decision::early(Verdict::Drop(*r)),
@@ -563,9 +565,6 @@ pub fn classify_prepared(
     }
 }
 
-/// EtherType of SSTP PDUs (IEEE 802 local experimental, see SSTP.md).
-pub const SSTP_ETHERTYPE: u16 = 0x88B5;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -677,7 +676,7 @@ mod tests {
     fn bpdus_are_punted_never_forwarded() {
         let fdb = Fdb::new(16, 16, 300);
         let s = snap(&fdb, 2);
-        let f = frame(BRIDGE_GROUP_ADDRESS, A, &[], 0x0026);
+        let f = frame(BRIDGE_GROUP_ADDRESS.0, A, &[], 0x0026);
         assert_eq!(classify(&f, 52, 0, &s, 0).0, Verdict::Punt(PuntKind::Bpdu));
         let f = frame([0x01, 0x80, 0xC2, 0, 0, 0x02], A, &[], 0x8809);
         assert_eq!(

@@ -18,6 +18,7 @@
 pub mod backoff;
 pub mod counters;
 pub mod eal;
+pub mod egress;
 pub mod fdb;
 pub mod frame;
 pub mod lcore;
@@ -33,3 +34,5 @@ pub use eal::{Eal, EalError};
 pub use mbuf::{Mbuf, MbufBatch};
 pub use mempool::Mempool;
 pub use port::{EthPort, LinkStatus, PortError};
+/// The dense 0-based port index every crate shares.
+pub use satellite_protocol::PortIndex;

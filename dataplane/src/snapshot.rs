@@ -7,16 +7,16 @@
 //! lets go of it. A worker never waits for a publish: loading is a
 //! wait-free read and the writer never takes a lock a reader needs.
 
+#![forbid(unsafe_code)]
+
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::fdb::FdbView;
-use crate::frame::{DEFAULT_TPIDS, MAX_TAGS};
+use crate::PortIndex;
+use satellite_filters::vlan::{DEFAULT_DEPTH, DEFAULT_TPIDS};
 use satellite_filters::{EdgePortPolicy, FilterTables, PortMode, VidSet, VlanConfig};
-
-/// Index of a switch port (dense, 0-based; not the DPDK port id).
-pub type PortIndex = u16;
 
 /// What a worker needs to know about one port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +121,7 @@ impl SnapshotBuilder {
     }
 
     fn vlan_only(&self) -> Box<[bool]> {
-        let data_path_rules = VlanConfig::new(&DEFAULT_TPIDS, MAX_TAGS).ok();
+        let data_path_rules = VlanConfig::new(&DEFAULT_TPIDS, DEFAULT_DEPTH).ok();
         let same_rules = self
             .filters
             .as_ref()

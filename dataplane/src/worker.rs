@@ -5,6 +5,9 @@
 //! transmit, and back off when idle. Learn events, punted control frames and
 //! frames the control lcore wants sent travel over bounded lock-free queues.
 
+#![forbid(unsafe_code)]
+
+use crossbeam::channel::{Receiver, Sender};
 use crossbeam::queue::ArrayQueue;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
@@ -14,17 +17,16 @@ use crate::backoff::IdleBackoff;
 use crate::counters::{filter_drop_slot, FILTER_LEARN, FILTER_PASS, FILTER_REPLY};
 use crate::counters::{PortTally, WorkerCounters};
 use crate::eal::rdtsc;
+use crate::egress::egress_decision;
 use crate::fdb::FdbKey;
 use crate::frame::{
-    classify_prepared, is_multicast, prepare, DropReason, FrameFacts, Ingress, LearnHint, Prepared,
+    classify_prepared, prepare, Decision, DropReason, FrameFacts, Ingress, LearnHint, Prepared,
     PuntKind, Verdict,
 };
-use crate::snapshot::{ForwardingSnapshot, PortIndex, Publisher};
+use crate::snapshot::{ForwardingSnapshot, Publisher};
+use crate::PortIndex;
 use crate::{Mbuf, MbufBatch, Mempool};
-use satellite_filters::{
-    egress_address_check, egress_checks_addresses, vlan::egress_action, EgressFrame,
-    InterstellarMac, MacAddr, TagAction, REPLY_BUF_LEN,
-};
+use satellite_filters::{TagAction, REPLY_BUF_LEN};
 
 /// Frames per RX/TX burst.
 pub const BURST: usize = 32;
@@ -75,6 +77,27 @@ impl CoarseClock {
     }
 }
 
+/// How workers wake the control lcore when they queue something for it,
+/// so it can sleep until its next deadline instead of polling the queues.
+/// One token at most waits in the channel: ringing a bell that already
+/// rang is a failed `try_send` (a few loads), and a worker never blocks.
+#[derive(Clone)]
+pub struct Doorbell(Sender<()>);
+
+impl Doorbell {
+    /// A bell and the receiver the control lcore waits on.
+    pub fn new() -> (Doorbell, Receiver<()>) {
+        let (tx, rx) = crossbeam::channel::bounded(1);
+        (Doorbell(tx), rx)
+    }
+
+    /// Wakes the control lcore (after the item is in its queue).
+    #[inline]
+    pub fn ring(&self) {
+        let _ = self.0.try_send(());
+    }
+}
+
 /// What a worker shares with the control lcore.
 pub struct WorkerShared {
     pub learn: ArrayQueue<LearnEvent>,
@@ -83,10 +106,12 @@ pub struct WorkerShared {
     pub bindings: ArrayQueue<BindingEvent>,
     pub counters: WorkerCounters,
     pub stop: AtomicBool,
+    /// Rung after a learn event, a punt or a binding is queued.
+    pub doorbell: Doorbell,
 }
 
 impl WorkerShared {
-    pub fn new(ports: usize, queue_len: usize) -> Self {
+    pub fn new(ports: usize, queue_len: usize, doorbell: Doorbell) -> Self {
         WorkerShared {
             learn: ArrayQueue::new(queue_len),
             punt: ArrayQueue::new(queue_len.min(1024)),
@@ -94,6 +119,7 @@ impl WorkerShared {
             bindings: ArrayQueue::new(256),
             counters: WorkerCounters::new(ports),
             stop: AtomicBool::new(false),
+            doorbell,
         }
     }
 }
@@ -230,9 +256,8 @@ impl Egress<'_> {
         }
     }
 
-    /// How a frame leaves through port `p`: the port's egress filter (edge
-    /// ports with a policy) or the transparent VLAN mapping; `None` when
-    /// the filter drops it (counted).
+    /// How a frame leaves through port `p` ([`egress_decision`]); `None`
+    /// when the port's filter refuses it (counted on that port).
     #[inline(always)]
     fn egress_rewrite(
         &mut self,
@@ -241,46 +266,277 @@ impl Egress<'_> {
         facts: &FrameFacts,
         prep: &Prepared,
     ) -> Option<TagAction> {
-        if let Some((policy, tables)) = snap.policy(p as PortIndex) {
-            // `filter_egress` in its two halves: most frames need only the
-            // VLAN one, and the frame description the address half reads
-            // (MACs as bytes, the sender's Interstellar) is built only for
-            // the frames it checks.
-            let action = match egress_action(facts.vid, facts.outer_tagged, policy.mode()) {
-                Ok(a) => a,
-                Err(r) => {
-                    self.tally[p].filter[filter_drop_slot(r)] += 1;
-                    return None;
-                }
-            };
-            let (src, dst) = prep.macs();
-            if !egress_checks_addresses(policy, is_multicast(dst)) {
-                return Some(action);
+        match egress_decision(snap, p as PortIndex, facts, prep.macs()) {
+            Ok(a) => Some(a),
+            Err(r) => {
+                self.tally[p].filter[filter_drop_slot(r)] += 1;
+                None
             }
-            let (src, dst) = (MacAddr::from_u64(src), MacAddr::from_u64(dst));
-            let ef = EgressFrame {
-                src,
-                dst,
-                vid: facts.vid,
-                outer_tagged: facts.outer_tagged,
-                // From a fabric or plain port the sender's Interstellar is
-                // read from its MAC, which carries it by design.
-                sender_iid: facts
-                    .sender_iid
-                    .or_else(|| InterstellarMac::decompose(src).map(|(i, _)| i)),
-            };
-            match egress_address_check(&ef, policy, tables) {
-                Ok(()) => Some(action),
-                Err(r) => {
-                    self.tally[p].filter[filter_drop_slot(r)] += 1;
-                    None
-                }
-            }
-        } else if facts.vid == 0 || facts.outer_tagged {
-            Some(TagAction::None)
-        } else {
-            egress_action(facts.vid, facts.outer_tagged, &snap.transparent).ok()
         }
+    }
+
+    /// Sends a frame to every forwarding port but the one it came in on.
+    /// Ports that rewrite get private copies first; the others share the
+    /// frame, and the last one takes it.
+    fn flood(
+        &mut self,
+        snap: &ForwardingSnapshot,
+        in_port: usize,
+        m: Mbuf,
+        facts: &FrameFacts,
+        prep: &Prepared,
+    ) {
+        let mut targets = std::mem::take(&mut self.targets);
+        targets.clear();
+        for (p, v) in snap.ports.iter().enumerate() {
+            if p != in_port && v.forwarding {
+                if let Some(a) = self.egress_rewrite(snap, p, facts, prep) {
+                    targets.push((p, a));
+                }
+            }
+        }
+        if targets.is_empty() {
+            self.tally[in_port].drops[DropReason::NoEgress as usize] += 1;
+        }
+        targets.sort_unstable_by_key(|(_, a)| *a == TagAction::None);
+        let mut m = Some(m);
+        let last = targets.len().saturating_sub(1);
+        for (k, &(p, a)) in targets.iter().enumerate() {
+            let copy = if k == last {
+                m.take()
+            } else if a == TagAction::None {
+                m.as_ref().map(Mbuf::share)
+            } else {
+                m.as_ref().and_then(|x| x.deep_copy(&self.plan.pool))
+            };
+            match copy {
+                Some(c) => self.push_rewritten(p, c, a),
+                None => self.tally[p].drops[DropReason::TxFull as usize] += 1,
+            }
+        }
+        self.targets = targets;
+    }
+
+    /// Carries out one frame's verdict: transmit, flood, punt, answer or
+    /// count the drop.
+    #[inline(always)]
+    fn dispatch(
+        &mut self,
+        ctx: &BurstContext<'_>,
+        mut m: Mbuf,
+        d: &Decision,
+        prep: &Prepared,
+        reply: &[u8; REPLY_BUF_LEN],
+    ) {
+        let ip = ctx.in_port as usize;
+        if matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood) {
+            // The tag an access or tunnel port adds on the way in, before
+            // the frame is copied for a flood.
+            if let TagAction::Push(tag) = d.facts.ingress_action {
+                if !m.push_vlan(tag) {
+                    self.tally[ip].drops[DropReason::TagRewrite as usize] += 1;
+                    return;
+                }
+            }
+        }
+        match d.verdict {
+            Verdict::Forward(dst) => {
+                let p = dst as usize;
+                if let Some(a) = self.egress_rewrite(ctx.snap, p, &d.facts, prep) {
+                    self.push_rewritten(p, m, a);
+                }
+            }
+            Verdict::Flood => self.flood(ctx.snap, ip, m, &d.facts, prep),
+            Verdict::Punt(kind) => match ctx.shared.punt.push(Punted {
+                port: ctx.in_port,
+                kind,
+                mbuf: m,
+            }) {
+                Ok(()) => {
+                    self.tally[ip].punted += 1;
+                    ctx.shared.doorbell.ring();
+                }
+                Err(_) => self.tally[ip].drops[DropReason::PuntQueueFull as usize] += 1,
+            },
+            Verdict::Drop(r) => self.tally[ip].drops[r as usize] += 1,
+            Verdict::FilterDrop(r) => self.tally[ip].filter[filter_drop_slot(r)] += 1,
+            Verdict::Reply { len } => {
+                self.tally[ip].filter[FILTER_REPLY] += 1;
+                self.send_reply(ip, &reply[..len.min(REPLY_BUF_LEN)]);
+            }
+            Verdict::LearnBinding {
+                vid,
+                ip: addr,
+                mac,
+                reply_len,
+            } => {
+                self.tally[ip].filter[FILTER_LEARN] += 1;
+                let _ = ctx.shared.bindings.push(BindingEvent {
+                    port: ctx.in_port,
+                    vid,
+                    ip: addr,
+                    mac,
+                });
+                ctx.shared.doorbell.ring();
+                if let Some(len) = reply_len {
+                    self.send_reply(ip, &reply[..len.min(REPLY_BUF_LEN)]);
+                }
+            }
+        }
+    }
+
+    /// Sends an ARPless answer back out of the port the question came in on.
+    fn send_reply(&mut self, port: usize, bytes: &[u8]) {
+        match self.plan.pool.alloc_with(bytes) {
+            Some(m) => self.push(port, m),
+            None => self.tally[port].drops[DropReason::TxFull as usize] += 1,
+        }
+    }
+}
+
+/// What every frame of one burst shares.
+struct BurstContext<'a> {
+    snap: &'a ForwardingSnapshot,
+    shared: &'a WorkerShared,
+    in_port: PortIndex,
+}
+
+/// The worker's own state between bursts: its transmit lanes and tallies,
+/// the learn filter and its reply buffer.
+struct Worker<'a> {
+    out: Egress<'a>,
+    learn_filter: LearnFilter,
+    learn_lost: u64,
+    busy_cycles: u64,
+    busy_packets: u64,
+    unpublished: u32,
+    reply: [u8; REPLY_BUF_LEN],
+}
+
+impl<'a> Worker<'a> {
+    fn new(plan: &'a WorkerPlan) -> Self {
+        let nports = plan.dpdk_ports.len();
+        Worker {
+            out: Egress {
+                plan,
+                lanes: (0..nports)
+                    .map(|_| TxLane {
+                        batch: MbufBatch::new(),
+                        pending_bytes: 0,
+                    })
+                    .collect(),
+                tally: vec![PortTally::default(); nports],
+                targets: Vec::with_capacity(nports),
+            },
+            learn_filter: LearnFilter::new(),
+            learn_lost: 0,
+            busy_cycles: 0,
+            busy_packets: 0,
+            unpublished: 0,
+            reply: [0u8; REPLY_BUF_LEN],
+        }
+    }
+
+    /// Queues what the control lcore asked to send; returns how many.
+    fn take_injected(&mut self, shared: &WorkerShared) -> usize {
+        let mut n = 0;
+        while let Some(inj) = shared.inject.pop() {
+            if (inj.port as usize) < self.out.lanes.len() {
+                self.out.push(inj.port as usize, inj.mbuf);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Classifies and dispatches one received burst.
+    ///
+    /// Two passes: the first parses every header and prefetches the FDB
+    /// buckets the second will read, so the burst's cache misses overlap
+    /// instead of queueing up.
+    #[inline(always)]
+    fn burst(&mut self, rx: &mut MbufBatch<BURST>, ctx: &BurstContext<'_>, now: u32) {
+        let snap = ctx.snap;
+        let ingress = Ingress::new(snap, ctx.in_port);
+        for m in rx.as_slice() {
+            m.prefetch_data();
+        }
+        let mut prepared = [Prepared::EMPTY; BURST];
+        for (p, m) in prepared.iter_mut().zip(rx.as_slice()) {
+            *p = prepare(m.data(), &ingress, snap);
+        }
+        let n = rx.len() as u64;
+        // Counted per burst, into the tally after the last frame.
+        let (mut rx_bytes, mut passed) = (0u64, 0u64);
+        for (m, prep) in rx.drain().zip(prepared.iter()) {
+            let len = m.pkt_len();
+            rx_bytes += len as u64;
+            let d = classify_prepared(m.data(), len, &ingress, snap, now, &mut self.reply, prep);
+            if let Some(LearnHint::Learn(key) | LearnHint::Refresh(key)) = d.learn {
+                self.learn(ctx, key);
+            }
+            passed += matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood) as u64;
+            self.out.dispatch(ctx, m, &d, prep, &self.reply);
+        }
+        let t = &mut self.out.tally[ctx.in_port as usize];
+        t.rx_packets += n;
+        t.rx_bytes += rx_bytes;
+        if ingress.policy.is_some() {
+            t.filter[FILTER_PASS] += passed;
+        }
+    }
+
+    /// Reports a source to the control lcore, once per snapshot.
+    #[inline(always)]
+    fn learn(&mut self, ctx: &BurstContext<'_>, key: FdbKey) {
+        if !self
+            .learn_filter
+            .first_time(key, ctx.in_port, ctx.snap.epoch)
+        {
+            return;
+        }
+        if ctx
+            .shared
+            .learn
+            .push(LearnEvent {
+                key,
+                port: ctx.in_port,
+            })
+            .is_err()
+        {
+            self.learn_lost += 1;
+        } else {
+            ctx.shared.doorbell.ring();
+        }
+    }
+
+    /// End of a busy iteration: transmit every lane, account the cycles,
+    /// and now and then copy the tallies out.
+    fn finish_busy(&mut self, shared: &WorkerShared, start: u64, got: usize) {
+        for p in 0..self.out.lanes.len() {
+            self.out.flush(p);
+        }
+        self.busy_cycles += rdtsc().wrapping_sub(start);
+        self.busy_packets += got as u64;
+        // The shared counters are some fifty words per port: copied every
+        // COUNTER_PERIOD busy iterations and whenever the worker goes idle,
+        // they are never more than a fraction of a millisecond stale.
+        self.unpublished += 1;
+        if self.unpublished >= COUNTER_PERIOD {
+            self.publish_counters(shared);
+        }
+    }
+
+    /// Copies the running tallies into the shared counters.
+    fn publish_counters(&mut self, shared: &WorkerShared) {
+        for (t, c) in self.out.tally.iter().zip(shared.counters.ports.iter()) {
+            t.store(c);
+        }
+        let c = &shared.counters;
+        c.busy_cycles.store(self.busy_cycles, Relaxed);
+        c.busy_packets.store(self.busy_packets, Relaxed);
+        c.learn_queue_full.store(self.learn_lost, Relaxed);
+        self.unpublished = 0;
     }
 }
 
@@ -293,219 +549,41 @@ pub fn run(
     publisher: &Arc<Publisher>,
     clock: &CoarseClock,
 ) {
-    let nports = plan.dpdk_ports.len();
     let mut reader = publisher.reader();
     let mut backoff = IdleBackoff::new(plan.max_idle_sleep);
     let mut rx: MbufBatch<BURST> = MbufBatch::new();
-    let mut out = Egress {
-        plan,
-        lanes: (0..nports)
-            .map(|_| TxLane {
-                batch: MbufBatch::new(),
-                pending_bytes: 0,
-            })
-            .collect(),
-        tally: vec![PortTally::default(); nports],
-        targets: Vec::with_capacity(nports),
-    };
-    let mut learn_filter = LearnFilter::new();
-    let mut learn_lost = 0u64;
-    let (mut busy_cycles, mut busy_packets) = (0u64, 0u64);
-    let mut reply = [0u8; REPLY_BUF_LEN];
-    let mut unpublished = 0u32;
-
+    let mut w = Worker::new(plan);
     while !shared.stop.load(Relaxed) {
         let start = rdtsc();
+        // One snapshot for the whole iteration (one atomic load).
         let snap = reader.current();
         let now = clock.now();
-        let mut got = 0usize;
-
-        while let Some(inj) = shared.inject.pop() {
-            if (inj.port as usize) < nports {
-                out.push(inj.port as usize, inj.mbuf);
-                got += 1;
-            }
-        }
-
+        let mut got = w.take_injected(shared);
         for q in &plan.rx {
-            let n = rx.rx_burst(q.dpdk_port, q.queue);
-            if n == 0 {
+            if rx.rx_burst(q.dpdk_port, q.queue) == 0 {
                 continue;
             }
-            got += n;
-            let in_port = q.port;
-            let ip = in_port as usize;
-            let ingress = Ingress::new(snap, in_port);
-            // Two passes over the burst: the first parses every header and
-            // prefetches the FDB buckets the second will read, so the
-            // burst's cache misses overlap instead of queueing up.
-            for m in rx.as_slice() {
-                m.prefetch_data();
-            }
-            // Per burst: a prepared frame borrows this iteration's snapshot.
-            let mut prepared = [Prepared::EMPTY; BURST];
-            for (p, m) in prepared.iter_mut().zip(rx.as_slice()) {
-                *p = prepare(m.data(), &ingress, snap);
-            }
-            // Counted per burst, into the tally after the last frame.
-            let (mut rx_bytes, mut passed) = (0u64, 0u64);
-            for (mut m, prep) in rx.drain().zip(prepared.iter()) {
-                let len = m.pkt_len();
-                rx_bytes += len as u64;
-                let d = classify_prepared(m.data(), len, &ingress, snap, now, &mut reply, prep);
-                if let Some(LearnHint::Learn(key) | LearnHint::Refresh(key)) = d.learn {
-                    if learn_filter.first_time(key, in_port, snap.epoch)
-                        && shared
-                            .learn
-                            .push(LearnEvent { key, port: in_port })
-                            .is_err()
-                    {
-                        learn_lost += 1;
-                    }
-                }
-                if matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood) {
-                    passed += 1;
-                    // The tag an access or tunnel port adds on the way in,
-                    // before the frame is copied for a flood.
-                    if let TagAction::Push(tag) = d.facts.ingress_action {
-                        if !m.push_vlan(tag) {
-                            out.tally[ip].drops[DropReason::TagRewrite as usize] += 1;
-                            continue;
-                        }
-                    }
-                }
-                match d.verdict {
-                    Verdict::Forward(dst) => {
-                        let p = dst as usize;
-                        if let Some(a) = out.egress_rewrite(snap, p, &d.facts, prep) {
-                            out.push_rewritten(p, m, a);
-                        }
-                    }
-                    Verdict::Flood => {
-                        let mut targets = std::mem::take(&mut out.targets);
-                        targets.clear();
-                        for (p, v) in snap.ports.iter().enumerate() {
-                            if p != ip && v.forwarding {
-                                if let Some(a) = out.egress_rewrite(snap, p, &d.facts, prep) {
-                                    targets.push((p, a));
-                                }
-                            }
-                        }
-                        if targets.is_empty() {
-                            out.tally[ip].drops[DropReason::NoEgress as usize] += 1;
-                        }
-                        // Ports that rewrite get private copies first; the
-                        // others share the frame, the last one takes it.
-                        targets.sort_unstable_by_key(|(_, a)| *a == TagAction::None);
-                        let mut m = Some(m);
-                        let last = targets.len().saturating_sub(1);
-                        for (k, &(p, a)) in targets.iter().enumerate() {
-                            let copy = if k == last {
-                                m.take()
-                            } else if a == TagAction::None {
-                                m.as_ref().map(Mbuf::share)
-                            } else {
-                                m.as_ref().and_then(|x| x.deep_copy(&plan.pool))
-                            };
-                            match copy {
-                                Some(c) => out.push_rewritten(p, c, a),
-                                None => out.tally[p].drops[DropReason::TxFull as usize] += 1,
-                            }
-                        }
-                        out.targets = targets;
-                    }
-                    Verdict::Punt(kind) => {
-                        match shared.punt.push(Punted {
-                            port: in_port,
-                            kind,
-                            mbuf: m,
-                        }) {
-                            Ok(()) => out.tally[ip].punted += 1,
-                            Err(_) => out.tally[ip].drops[DropReason::PuntQueueFull as usize] += 1,
-                        }
-                    }
-                    Verdict::Drop(r) => out.tally[ip].drops[r as usize] += 1,
-                    Verdict::FilterDrop(r) => out.tally[ip].filter[filter_drop_slot(r)] += 1,
-                    Verdict::Reply { len } => {
-                        out.tally[ip].filter[FILTER_REPLY] += 1;
-                        send_reply(&mut out, ip, &reply[..len.min(REPLY_BUF_LEN)]);
-                    }
-                    Verdict::LearnBinding {
-                        vid,
-                        ip: addr,
-                        mac,
-                        reply_len,
-                    } => {
-                        out.tally[ip].filter[FILTER_LEARN] += 1;
-                        let _ = shared.bindings.push(BindingEvent {
-                            port: in_port,
-                            vid,
-                            ip: addr,
-                            mac,
-                        });
-                        if let Some(len) = reply_len {
-                            send_reply(&mut out, ip, &reply[..len.min(REPLY_BUF_LEN)]);
-                        }
-                    }
-                }
-            }
-            let t = &mut out.tally[ip];
-            t.rx_packets += n as u64;
-            t.rx_bytes += rx_bytes;
-            if ingress.policy.is_some() {
-                t.filter[FILTER_PASS] += passed;
-            }
+            got += rx.len();
+            let ctx = BurstContext {
+                snap,
+                shared,
+                in_port: q.port,
+            };
+            w.burst(&mut rx, &ctx, now);
         }
-
         if got == 0 {
-            if unpublished > 0 {
-                publish_counters(&out, shared, busy_cycles, busy_packets, learn_lost);
-                unpublished = 0;
+            if w.unpublished > 0 {
+                w.publish_counters(shared);
             }
             backoff.wait();
             continue;
         }
         backoff.reset();
-        for p in 0..nports {
-            out.flush(p);
-        }
-        busy_cycles += rdtsc().wrapping_sub(start);
-        busy_packets += got as u64;
-        // The shared counters are some fifty words per port: copied every
-        // COUNTER_PERIOD busy iterations and whenever the worker goes idle,
-        // they are never more than a fraction of a millisecond stale.
-        unpublished += 1;
-        if unpublished >= COUNTER_PERIOD {
-            publish_counters(&out, shared, busy_cycles, busy_packets, learn_lost);
-            unpublished = 0;
-        }
+        w.finish_busy(shared, start, got);
     }
-    publish_counters(&out, shared, busy_cycles, busy_packets, learn_lost);
+    w.publish_counters(shared);
 }
 
 /// Busy poll iterations between copies of the running tallies into the
 /// shared counters.
 const COUNTER_PERIOD: u32 = 16;
-
-fn publish_counters(
-    out: &Egress<'_>,
-    shared: &WorkerShared,
-    busy_cycles: u64,
-    busy_packets: u64,
-    learn_lost: u64,
-) {
-    for (t, c) in out.tally.iter().zip(shared.counters.ports.iter()) {
-        t.store(c);
-    }
-    shared.counters.busy_cycles.store(busy_cycles, Relaxed);
-    shared.counters.busy_packets.store(busy_packets, Relaxed);
-    shared.counters.learn_queue_full.store(learn_lost, Relaxed);
-}
-
-/// Sends an ARPless answer back out of the port the question came in on.
-fn send_reply(out: &mut Egress<'_>, port: usize, bytes: &[u8]) {
-    match out.plan.pool.alloc_with(bytes) {
-        Some(m) => out.push(port, m),
-        None => out.tally[port].drops[DropReason::TxFull as usize] += 1,
-    }
-}

@@ -17,8 +17,8 @@
 
 use core::fmt;
 
+use crate::drop_reason::DropReason;
 use crate::mac::MacAddr;
-use crate::verdict::DropReason;
 
 /// Why an identifier was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -101,6 +101,12 @@ impl Oui {
         } else {
             Ok(Oui(raw))
         }
+    }
+
+    /// The OUI of an address: its first three octets.
+    #[inline]
+    pub const fn of(mac: MacAddr) -> Oui {
+        Oui::from_octets([mac.0[0], mac.0[1], mac.0[2]])
     }
 
     /// The OUI made of three MAC octets.
@@ -226,7 +232,7 @@ impl InterstellarPolicy {
     #[inline]
     pub fn check_unicast_dst(&self, dst: MacAddr, global: &OuiSet) -> Result<(), DropReason> {
         let iid = InterstellarMac::iid(dst);
-        if iid.is_some_and(|i| self.in_iid_set(i)) || self.oui_allowed(dst.oui(), global) {
+        if iid.is_some_and(|i| self.in_iid_set(i)) || self.oui_allowed(Oui::of(dst), global) {
             Ok(())
         } else if iid.is_some() {
             Err(DropReason::InterstellarMismatch)
@@ -239,7 +245,7 @@ impl InterstellarPolicy {
     #[inline]
     pub fn allows_src(&self, src: MacAddr, global: &OuiSet) -> bool {
         InterstellarMac::iid(src).is_some_and(|i| self.in_iid_set(i))
-            || self.oui_allowed(src.oui(), global)
+            || self.oui_allowed(Oui::of(src), global)
     }
 }
 

@@ -50,6 +50,7 @@ pub mod arp;
 pub mod arpless;
 #[doc(hidden)]
 pub mod bench_fixtures;
+pub mod drop_reason;
 pub mod interstellar;
 pub mod mac;
 pub mod policy;

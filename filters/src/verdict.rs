@@ -1,8 +1,9 @@
-//! Verdicts and drop reasons: every frame the filters touch ends in exactly
-//! one named outcome, and every drop reason is a metrics label.
+//! Verdicts: every frame the filters touch ends in exactly one named
+//! outcome ([`DropReason`] names the drops).
 
 use core::net::Ipv4Addr;
 
+pub use crate::drop_reason::DropReason;
 use crate::interstellar::InterstellarId;
 use crate::mac::MacAddr;
 use crate::vlan::{TagAction, Vid};
@@ -109,112 +110,4 @@ pub enum EgressVerdict {
     Transmit(TagAction),
     /// Do not transmit on this port; count under this reason.
     Drop(DropReason),
-}
-
-macro_rules! drop_reasons {
-    ($( $(#[$doc:meta])* $variant:ident => $label:literal, )*) => {
-        /// Why a frame was dropped. Labels are stable: they are Prometheus
-        /// label values and `satctl show arp` column names.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum DropReason {
-            $( $(#[$doc])* $variant, )*
-        }
-
-        impl DropReason {
-            /// Every reason, so the daemon can create one counter each up front.
-            pub const ALL: &'static [DropReason] = &[ $( DropReason::$variant, )* ];
-
-            /// Stable snake_case label for metrics.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $( DropReason::$variant => $label, )*
-                }
-            }
-        }
-    };
-}
-
-drop_reasons! {
-    /// Shorter than an Ethernet header.
-    FrameTooShort => "frame_too_short",
-    /// A VLAN tag (or the EtherType after it) is cut off.
-    VlanTruncated => "vlan_truncated",
-    /// More VLAN tags than the configured depth (after a tunnel push too).
-    VlanTooDeep => "vlan_too_deep",
-    /// The VID is not allowed on this port (trunk allowed set, access or
-    /// tunnel VID mismatch on egress).
-    VlanNotAllowed => "vlan_not_allowed",
-    /// Untagged frame on a trunk without a native VLAN.
-    VlanUntaggedNotAllowed => "vlan_untagged_not_allowed",
-    /// Tagged frame on an access port whose tag is not the access VID.
-    VlanAccessTagged => "vlan_access_tagged",
-    /// Source MAC is a group address or all zeros.
-    InvalidSrcMac => "invalid_src_mac",
-    /// Source MAC is not one of the port's MACs.
-    SpoofedSrcMac => "spoofed_src_mac",
-    /// Unicast destination carries an IID outside the port's IID set.
-    InterstellarMismatch => "interstellar_mismatch",
-    /// Unicast destination is not an Interstellar MAC and its OUI is not allowed.
-    InterstellarOuiNotAllowed => "interstellar_oui_not_allowed",
-    /// Egress: the source's IID/OUI may not reach this port.
-    InterstellarEgressMismatch => "interstellar_egress_mismatch",
-    /// ARP/RARP body shorter than its header says.
-    ArpMalformed => "arp_malformed",
-    /// ARP for something other than Ethernet/IPv4.
-    ArpUnsupported => "arp_unsupported",
-    /// RARP/DRARP operation under the ARP EtherType or vice versa.
-    ArpWrongEthertype => "arp_wrong_ethertype",
-    /// Sender hardware or protocol address is not the port's binding.
-    ArpSpoofedSender => "arp_spoofed_sender",
-    /// The port has no binding and learn-once is off.
-    ArpUnboundSender => "arp_unbound_sender",
-    /// ARP about the sender's own address (gratuitous ARP, RFC 5227 probe):
-    /// nothing to answer, and never forwarded.
-    ArpGratuitous => "arp_gratuitous",
-    /// No binding for the target address in the VLAN.
-    ArpUnknownTarget => "arp_unknown_target",
-    /// The target is bound, but Interstellar rules forbid the sender to reach it.
-    ArpTargetIsolated => "arp_target_isolated",
-    /// RARP/DRARP asked for a hardware address that is not the port's.
-    ArpForeignTarget => "arp_foreign_target",
-    /// RARP asked for the port's own address but the port has no binding.
-    ArpNoBinding => "arp_no_binding",
-    /// A server-side operation (RARP reply, DRARP reply/error, ARP-NAK) sent
-    /// by a VM.
-    ArpServerOpFromVm => "arp_server_op_from_vm",
-    /// Operation code outside 1..=10.
-    ArpUnknownOpcode => "arp_unknown_opcode",
-    /// The caller's reply buffer cannot hold the reply.
-    ReplyBufferTooSmall => "reply_buffer_too_small",
-}
-
-impl core::fmt::Display for DropReason {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_are_unique_snake_case() {
-        let mut seen = std::collections::HashSet::new();
-        for r in DropReason::ALL {
-            let l = r.as_str();
-            assert!(seen.insert(l), "duplicate label {l}");
-            assert!(!l.is_empty());
-            assert!(
-                l.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
-                "{l}"
-            );
-        }
-        assert_eq!(DropReason::ALL.len(), 24);
-        assert_eq!(DropReason::VlanTooDeep.as_str(), "vlan_too_deep");
-        assert_eq!(
-            DropReason::ArpUnknownOpcode.to_string(),
-            "arp_unknown_opcode"
-        );
-    }
 }

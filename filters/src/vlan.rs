@@ -5,8 +5,8 @@
 //! back offsets; rewrites move only the 12 address bytes, the way a DPDK
 //! `rte_pktmbuf_prepend`/`rte_pktmbuf_adj` pair would.
 
+use crate::drop_reason::DropReason;
 use crate::mac::{MacAddr, ETHERNET_HEADER_LEN};
-use crate::verdict::DropReason;
 
 /// A 12-bit VLAN identifier. 0 means "priority tag / untagged", 4095 is reserved.
 pub type Vid = u16;
@@ -94,14 +94,13 @@ pub struct VlanConfig {
     max_depth: u8,
 }
 
+/// The TPIDs recognised by default, as FILTERS.md lists them.
+pub const DEFAULT_TPIDS: [u16; 4] = [TPID_CTAG, TPID_STAG, TPID_QINQ_9100, TPID_QINQ_9200];
+
 impl Default for VlanConfig {
-    /// TPIDs 0x8100, 0x88A8, 0x9100, 0x9200 and depth 3, as FILTERS.md says.
+    /// [`DEFAULT_TPIDS`] and depth [`DEFAULT_DEPTH`], as FILTERS.md says.
     fn default() -> Self {
-        VlanConfig::new(
-            &[TPID_CTAG, TPID_STAG, TPID_QINQ_9100, TPID_QINQ_9200],
-            DEFAULT_DEPTH,
-        )
-        .expect("default VLAN config is valid")
+        VlanConfig::new(&DEFAULT_TPIDS, DEFAULT_DEPTH).expect("default VLAN config is valid")
     }
 }
 

@@ -1,16 +1,29 @@
 //! `satellited` and `satctl`: configuration, the control socket, the
 //! Prometheus exporter and the wiring of data plane and protocol engine.
 //!
-//! The daemon's main thread is the control lcore: the only writer of
-//! forwarding snapshots and of all switch state. Management threads (the
-//! socket server, the metrics server) never touch that state; they send
-//! requests to the control lcore and wait for its answer.
+//! Each job has an owner (docs/architecture.md has the whole map):
+//! [`config`] reads and checks the file; `ports` owns the devices and
+//! their carrier; `workers` the worker lcores and their queues; `plane`
+//! the control plane, the only writer of switch state and of forwarding
+//! snapshots; `protocols` drives the sans-IO protocol node; `bindings`
+//! the run-time ARPless bindings; `requests` answers satctl from
+//! read-only views; [`daemon`] only assembles them and waits for the
+//! earliest deadline. Management threads ([`server`], [`metrics`]) never
+//! touch switch state: they send requests to the control lcore and wait
+//! for its answer.
 #![forbid(unsafe_code)]
 
+mod bindings;
 pub mod config;
 pub mod control;
 pub mod daemon;
-pub mod edge_filters;
 pub mod metrics;
+mod plane;
+mod ports;
+mod protocols;
+mod requests;
 pub mod server;
-pub mod spanning_tree;
+mod workers;
+
+pub use ports::eal_args;
+pub use requests::Envelope;

@@ -9,7 +9,7 @@ use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry, 
 use tracing::{info, warn};
 
 use crate::control::{Request, StatsReport};
-use crate::daemon::Envelope;
+use crate::requests::Envelope;
 use crate::server::ask;
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {

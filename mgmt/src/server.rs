@@ -9,7 +9,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use crate::control::{Request, Response};
-use crate::daemon::Envelope;
+use crate::requests::Envelope;
 
 /// Asks the control lcore and waits (bounded) for the answer.
 pub fn ask(to: &Sender<Envelope>, req: Request) -> Response {

@@ -52,6 +52,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod node;
 pub mod rstp;
 pub mod sim;
 pub mod sstp;

@@ -115,6 +115,43 @@ impl BridgeConfig {
     }
 }
 
+impl BridgeConfig {
+    /// Checks the ranges and relations of 17.14: the one place they are
+    /// written (the daemon's configuration check calls it too).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.priority & 0x0FFF != 0 {
+            return Err(ConfigError::BridgePriority(self.priority.into()));
+        }
+        let (h, m, f) = (self.hello_time, self.max_age, self.forward_delay);
+        let fault = if !(1..=10).contains(&h) {
+            Some(TimerFault::HelloTime)
+        } else if !(6..=40).contains(&m) {
+            Some(TimerFault::MaxAge)
+        } else if !(4..=30).contains(&f) {
+            Some(TimerFault::ForwardDelay)
+        } else if 2 * (f - 1) < m || m < 2 * (h + 1) {
+            Some(TimerFault::Relation)
+        } else {
+            None
+        };
+        if let Some(fault) = fault {
+            return Err(ConfigError::Timers {
+                hello: h,
+                max_age: m,
+                forward_delay: f,
+                fault,
+            });
+        }
+        if !(1..=10).contains(&self.tx_hold_count) {
+            return Err(ConfigError::TxHoldCount(self.tx_hold_count));
+        }
+        if self.force_version != 0 && self.force_version != 2 {
+            return Err(ConfigError::ForceVersion(self.force_version));
+        }
+        Ok(())
+    }
+}
+
 /// adminPointToPointMAC (6.4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -192,6 +229,8 @@ pub enum ConfigError {
         max_age: u16,
         /// Forward Delay.
         forward_delay: u16,
+        /// Which rule of 17.14 they break.
+        fault: TimerFault,
     },
     /// Transmit hold count must be 1..=10.
     #[error("transmit hold count {0} is not in 1..=10")]
@@ -199,6 +238,20 @@ pub enum ConfigError {
     /// Force protocol version must be 0 (STP) or 2 (RSTP).
     #[error("force protocol version {0} is not 0 or 2")]
     ForceVersion(u8),
+}
+
+/// Which of the timer rules of 17.14 a configuration breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerFault {
+    /// Hello Time outside 1..=10 s (17.14 says 1..=2; we accept up to 10).
+    HelloTime,
+    /// Max Age outside 6..=40 s.
+    MaxAge,
+    /// Forward Delay outside 4..=30 s.
+    ForwardDelay,
+    /// Each is in range, but 2·(Forward Delay − 1) ≥ Max Age ≥
+    /// 2·(Hello Time + 1) does not hold.
+    Relation,
 }
 
 /// Something that happened to the bridge.
@@ -452,28 +505,8 @@ const MAX_PASSES: usize = 1000;
 impl Bridge {
     /// Creates a bridge with no ports.
     pub fn new(cfg: BridgeConfig) -> Result<Self, ConfigError> {
-        if cfg.priority & 0x0FFF != 0 {
-            return Err(ConfigError::BridgePriority(cfg.priority.into()));
-        }
-        let (h, m, f) = (cfg.hello_time, cfg.max_age, cfg.forward_delay);
-        if !(1..=10).contains(&h)
-            || !(6..=40).contains(&m)
-            || !(4..=30).contains(&f)
-            || 2 * (f - 1) < m
-            || m < 2 * (h + 1)
-        {
-            return Err(ConfigError::Timers {
-                hello: h,
-                max_age: m,
-                forward_delay: f,
-            });
-        }
-        if !(1..=10).contains(&cfg.tx_hold_count) {
-            return Err(ConfigError::TxHoldCount(cfg.tx_hold_count));
-        }
-        if cfg.force_version != 0 && cfg.force_version != 2 {
-            return Err(ConfigError::ForceVersion(cfg.force_version));
-        }
+        cfg.validate()?;
+        let (m, f, h) = (cfg.max_age, cfg.forward_delay, cfg.hello_time);
         let id = BridgeId::new(cfg.priority, cfg.address);
         let bridge_priority = PriorityVector {
             root_bridge_id: id,
@@ -788,14 +821,16 @@ fn secs_opt<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S
     }
 }
 
-fn check_port_priority(p: u8) -> Result<(), ConfigError> {
+/// Checks a Port Priority (a multiple of 16, at most 240).
+pub fn check_port_priority(p: u8) -> Result<(), ConfigError> {
     if p & 0x0F != 0 || p > 240 {
         return Err(ConfigError::PortPriority(p.into()));
     }
     Ok(())
 }
 
-fn check_path_cost(c: u32) -> Result<(), ConfigError> {
+/// Checks a Port Path Cost (1..=200 000 000).
+pub fn check_path_cost(c: u32) -> Result<(), ConfigError> {
     if !(1..=200_000_000).contains(&c) {
         return Err(ConfigError::PathCost(c));
     }

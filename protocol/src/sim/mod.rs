@@ -1,19 +1,20 @@
-//! A deterministic discrete-event simulator of many [`Bridge`]s joined by
-//! point-to-point links and shared LANs, in virtual time.
+//! A deterministic discrete-event simulator of many switches joined by
+//! point-to-point links and shared LANs, in virtual time. Each switch is a
+//! [`Node`]: the same protocol code the daemon drives.
 //!
 //! Events sit in a binary heap keyed by (time, sequence number), so equal
 //! times are processed in the order they were scheduled and every run with
-//! the same input and seed is identical. BPDUs travel as encoded frames
-//! (through [`crate::wire`]) so the codec is exercised too. Loss uses a
+//! the same input and seed is identical. Control frames travel as bytes
+//! (the node encodes and decodes them) so the codecs are exercised too. Loss uses a
 //! seeded SplitMix64 generator.
 
 pub mod gen;
 pub mod scenario;
 
-use crate::rstp::{
-    Action, Bridge, BridgeConfig, BridgeStatus, Event, PortConfig, PortNumber, PortRole, PortState,
-};
-use crate::wire::{decode_bpdu_frame, encode_bpdu_frame, MacAddr};
+use crate::node::{Node, NodeAction, NodeEvent, NodePort};
+use crate::rstp::{BridgeConfig, BridgeStatus, PortConfig, PortNumber, PortRole, PortState};
+use crate::wire::MacAddr;
+use crate::PortIndex;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
@@ -66,8 +67,8 @@ pub struct Segment {
 pub struct SimBridge {
     /// Name from the scenario.
     pub name: String,
-    /// The engine.
-    pub bridge: Bridge,
+    /// The switch's protocols.
+    pub node: Node,
     /// Port → segment.
     pub attached: HashMap<PortNumber, SegmentIdx>,
     /// Ports that are administratively disabled.
@@ -155,7 +156,7 @@ pub struct Network {
     queue: BinaryHeap<Scheduled>,
     seq: u64,
     rng: Rng,
-    actions: Vec<Action>,
+    actions: Vec<NodeAction>,
 }
 
 impl Network {
@@ -183,14 +184,22 @@ impl Network {
         cfg: BridgeConfig,
         ports: &[(PortConfig, Option<u32>)],
     ) -> Result<BridgeIdx, crate::rstp::ConfigError> {
-        let mut bridge = Bridge::new(cfg)?;
         let mut speeds = HashMap::new();
+        let mut list = Vec::with_capacity(ports.len());
         for (p, speed) in ports {
-            bridge.add_port(*p)?;
+            if p.number == 0 {
+                return Err(crate::rstp::ConfigError::PortNumber(0));
+            }
+            list.push(NodePort {
+                index: port_index(p.number),
+                mac: port_mac(cfg.address, p.number),
+                rstp: *p,
+            });
             if let Some(s) = speed {
                 speeds.insert(p.number, *s);
             }
         }
+        let node = Node::new(cfg, &list)?;
         let idx = self.bridges.len();
         let spread = self.boot_spread.as_micros() as u64;
         let boot = if spread == 0 {
@@ -200,7 +209,7 @@ impl Network {
         };
         self.bridges.push(SimBridge {
             name: name.to_string(),
-            bridge,
+            node,
             attached: HashMap::new(),
             admin_down: Vec::new(),
             speeds,
@@ -291,7 +300,6 @@ impl Network {
                 continue;
             }
             let ports: Vec<PortNumber> = self.bridges[b]
-                .bridge
                 .status()
                 .ports
                 .iter()
@@ -303,12 +311,14 @@ impl Network {
                 if c != was {
                     self.bridges[b].oper_up.insert(p, c);
                     let ev = if c {
-                        Event::PortUp {
-                            port: p,
+                        NodeEvent::PortUp {
+                            port: port_index(p),
                             speed_mbps: self.bridges[b].speeds.get(&p).copied(),
                         }
                     } else {
-                        Event::PortDown { port: p }
+                        NodeEvent::PortDown {
+                            port: port_index(p),
+                        }
                     };
                     self.handle(b, ev);
                 }
@@ -325,12 +335,7 @@ impl Network {
         self.bridges[b].alive = alive;
         if alive {
             // A rebooted bridge starts from BEGIN.
-            let old = &self.bridges[b].bridge;
-            let mut fresh = Bridge::new(*old.config()).expect("config was valid");
-            for p in old.port_configs() {
-                let _ = fresh.add_port(p);
-            }
-            self.bridges[b].bridge = fresh;
+            self.bridges[b].node = self.bridges[b].node.restarted();
             self.bridges[b].oper_up.clear();
             let at = self.now;
             self.bridges[b].scheduled = Some(at);
@@ -341,13 +346,14 @@ impl Network {
         self.refresh_carrier();
     }
 
-    /// Gives `ev` to bridge `b` now and acts on what it returns.
-    pub fn handle(&mut self, b: BridgeIdx, ev: Event) {
+    /// Gives `ev` to bridge `b` now and acts on what it returns. An
+    /// invalid setting is ignored (scenarios are checked when loaded).
+    pub fn handle(&mut self, b: BridgeIdx, ev: NodeEvent<'_>) {
         if !self.bridges[b].alive {
             return;
         }
         let mut actions = std::mem::take(&mut self.actions);
-        self.bridges[b].bridge.handle(self.now, ev, &mut actions);
+        let _ = self.bridges[b].node.handle(self.now, ev, &mut actions);
         for a in actions.drain(..) {
             if self.trace {
                 eprintln!(
@@ -357,16 +363,15 @@ impl Network {
                 );
             }
             match a {
-                Action::Transmit { port, bpdu } => {
+                NodeAction::Transmit { port, frame, .. } => {
                     self.stats.bpdus_sent += 1;
+                    let port = rstp_port(port);
                     if !self.carrier(b, port) {
                         continue;
                     }
                     let Some(&s) = self.bridges[b].attached.get(&port) else {
                         continue;
                     };
-                    let src = port_mac(self.bridges[b].bridge.config().address, port);
-                    let frame = encode_bpdu_frame(src, &bpdu);
                     let (lat, loss) = (self.segments[s].latency, self.segments[s].loss);
                     let members = self.segments[s].members.clone();
                     for (ob, op) in members {
@@ -388,14 +393,19 @@ impl Network {
                         );
                     }
                 }
-                Action::RoleChanged { .. } | Action::SetPortState { .. } => {
+                NodeAction::RoleChanged { .. } | NodeAction::SetPortState { .. } => {
                     self.stats.last_change = self.now;
                 }
-                Action::FlushFdb { .. } | Action::TopologyChange { .. } => {}
+                NodeAction::Malformed { error, .. } => {
+                    panic!("simulator produced an undecodable frame: {error}")
+                }
+                NodeAction::FlushFdb { .. }
+                | NodeAction::TopologyChange { .. }
+                | NodeAction::BpduReceived { .. } => {}
             }
         }
         self.actions = actions;
-        let next = self.bridges[b].bridge.poll_timeout();
+        let next = self.bridges[b].node.poll_timeout();
         if next != self.bridges[b].scheduled {
             self.bridges[b].scheduled = next;
             if let Some(t) = next {
@@ -417,7 +427,7 @@ impl Network {
                 Payload::Timer(b) => {
                     if self.bridges[b].scheduled == Some(ev.at) {
                         self.bridges[b].scheduled = None;
-                        self.handle(b, Event::Tick);
+                        self.handle(b, NodeEvent::Tick);
                     }
                 }
                 Payload::Boot(b) => {
@@ -434,10 +444,13 @@ impl Network {
                     if !self.segments[seg].up || !self.carrier(bridge, port) {
                         continue;
                     }
-                    match decode_bpdu_frame(&frame) {
-                        Ok(f) => self.handle(bridge, Event::BpduReceived { port, bpdu: f.bpdu }),
-                        Err(e) => panic!("simulator produced an undecodable frame: {e}"),
-                    }
+                    self.handle(
+                        bridge,
+                        NodeEvent::Frame {
+                            port: port_index(port),
+                            frame: &frame,
+                        },
+                    );
                 }
             }
         }
@@ -453,7 +466,7 @@ impl Network {
     pub fn statuses(&self) -> Vec<(String, BridgeStatus)> {
         self.bridges
             .iter()
-            .map(|b| (b.name.clone(), b.bridge.status()))
+            .map(|b| (b.name.clone(), b.status()))
             .collect()
     }
 
@@ -489,7 +502,7 @@ impl Network {
                 if !br.alive {
                     continue;
                 }
-                let st = br.bridge.status();
+                let st = br.status();
                 let fwd = st
                     .ports
                     .iter()
@@ -516,7 +529,7 @@ impl Network {
             if !self.bridges[b].alive {
                 continue;
             }
-            let r = self.bridges[b].bridge.status().root_id;
+            let r = self.bridges[b].status().root_id;
             let c = find(&mut parent, b);
             if let Some(o) = roots.insert(c, r) {
                 if o != r {
@@ -535,19 +548,35 @@ impl Network {
     pub fn roots(&self) -> usize {
         self.bridges
             .iter()
-            .filter(|b| b.alive && b.bridge.status().root_port.is_none())
+            .filter(|b| b.alive && b.status().root_port.is_none())
             .count()
     }
 
     /// Role of a port, for tests.
     pub fn role(&self, b: BridgeIdx, port: PortNumber) -> Option<PortRole> {
         self.bridges[b]
-            .bridge
             .status()
             .ports
             .iter()
             .find(|p| p.port == port)
             .map(|p| p.role)
+    }
+}
+
+/// The node's port index of a scenario's (RSTP) port number.
+fn port_index(number: PortNumber) -> PortIndex {
+    number - 1
+}
+
+/// The scenario's (RSTP) port number of a node's port index.
+fn rstp_port(index: PortIndex) -> PortNumber {
+    crate::node::rstp_number(index)
+}
+
+impl SimBridge {
+    /// The spanning tree's view of this bridge.
+    pub fn status(&self) -> BridgeStatus {
+        self.node.rstp_status()
     }
 }
 

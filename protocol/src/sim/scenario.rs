@@ -1,8 +1,9 @@
 //! The JSON scenario format (documented in `SCENARIOS.md`) and its runner.
 
 use super::{Network, Stats};
+use crate::node::NodeEvent;
 use crate::rstp::{
-    AdminPointToPoint, BridgeConfig, BridgeStatus, Event, PortConfig, PortRole, PortState,
+    AdminPointToPoint, BridgeConfig, BridgeStatus, PortConfig, PortRole, PortState,
     DEFAULT_BRIDGE_PRIORITY, DEFAULT_FORWARD_DELAY, DEFAULT_HELLO_TIME, DEFAULT_MAX_AGE,
     DEFAULT_MIGRATE_TIME, DEFAULT_PORT_PRIORITY, DEFAULT_TX_HOLD_COUNT,
 };
@@ -416,7 +417,7 @@ impl Scenario {
                     priority,
                 } => {
                     let b = bridge(&net, bn)?;
-                    net.handle(b, Event::SetBridgePriority(*priority));
+                    net.handle(b, NodeEvent::SetBridgePriority(*priority));
                 }
                 Step::SetPortCost {
                     bridge: bn,
@@ -426,8 +427,8 @@ impl Scenario {
                     let b = bridge(&net, bn)?;
                     net.handle(
                         b,
-                        Event::SetPortPathCost {
-                            port: *port,
+                        NodeEvent::SetPortPathCost {
+                            port: port.saturating_sub(1),
                             cost: Some(*cost),
                         },
                     );
@@ -440,8 +441,8 @@ impl Scenario {
                     let b = bridge(&net, bn)?;
                     net.handle(
                         b,
-                        Event::SetPortPriority {
-                            port: *port,
+                        NodeEvent::SetPortPriority {
+                            port: port.saturating_sub(1),
                             priority: *priority,
                         },
                     );
@@ -489,17 +490,17 @@ fn check(
         let b = net
             .bridge_by_name(name)
             .ok_or_else(|| format!("step {n}: no bridge {name}"))?;
-        let st = net.bridges[b].bridge.status();
+        let st = net.bridges[b].status();
         if let Some(r) = &be.root {
             let rb = net
                 .bridge_by_name(r)
                 .ok_or_else(|| format!("step {n}: no bridge {r}"))?;
-            let want = net.bridges[rb].bridge.status().bridge_id;
+            let want = net.bridges[rb].status().bridge_id;
             if st.root_id != want {
                 let got = net
                     .bridges
                     .iter()
-                    .find(|x| x.bridge.status().bridge_id == st.root_id)
+                    .find(|x| x.status().bridge_id == st.root_id)
                     .map_or(st.root_id.to_string(), |x| x.name.clone());
                 fail(format!("{name}: root is {got}, expected {r}"));
             }

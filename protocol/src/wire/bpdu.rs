@@ -1,7 +1,7 @@
 //! The BPDUs of 802.1D-2004 clause 9: Configuration (35 octets),
 //! Topology Change Notification (4 octets) and RST (36 octets).
 
-use super::Error;
+use super::{Error, MacAddr};
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
@@ -30,66 +30,6 @@ mod field {
     pub const VERSION1_LENGTH: usize = 35;
 }
 
-/// A 48-bit IEEE 802 MAC address.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
-pub struct MacAddr(pub [u8; 6]);
-
-impl MacAddr {
-    /// Reads six octets; the caller guarantees the length.
-    fn from_slice(b: &[u8]) -> Self {
-        let mut a = [0u8; 6];
-        a.copy_from_slice(&b[..6]);
-        MacAddr(a)
-    }
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
-    }
-}
-
-impl fmt::Debug for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl From<MacAddr> for String {
-    fn from(m: MacAddr) -> String {
-        m.to_string()
-    }
-}
-
-impl core::str::FromStr for MacAddr {
-    type Err = String;
-    /// Accepts `aa:bb:cc:dd:ee:ff` or `aa-bb-cc-dd-ee-ff`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = s.split([':', '-']).collect();
-        if parts.len() != 6 {
-            return Err(format!("MAC address {s:?} must have six octets"));
-        }
-        let mut a = [0u8; 6];
-        for (o, p) in a.iter_mut().zip(parts) {
-            *o = u8::from_str_radix(p, 16).map_err(|_| format!("bad octet {p:?} in {s:?}"))?;
-        }
-        Ok(MacAddr(a))
-    }
-}
-
-impl TryFrom<String> for MacAddr {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
-    }
-}
-
 /// A Bridge Identifier (9.2.5): 16-bit priority (4-bit priority in units of
 /// 4096 plus the 12-bit system ID extension) followed by the bridge MAC.
 /// The derived ordering is the standard's: numerically lower is better.
@@ -110,7 +50,7 @@ impl BridgeId {
     fn from_bytes(b: &[u8]) -> Self {
         BridgeId {
             priority: u16::from_be_bytes([b[0], b[1]]),
-            mac: MacAddr::from_slice(&b[2..8]),
+            mac: MacAddr::from_slice(&b[2..8]).unwrap_or_default(),
         }
     }
     fn to_bytes(self) -> [u8; 8] {

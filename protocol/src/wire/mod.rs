@@ -12,10 +12,11 @@
 mod bpdu;
 mod ethernet;
 mod frame;
+mod mac;
 mod sstp;
 
 pub use bpdu::{
-    Bpdu, BpduBody, BpduPacket, BpduTime, BpduType, BridgeId, Flags, MacAddr, PortId, PortRoleFlag,
+    Bpdu, BpduBody, BpduPacket, BpduTime, BpduType, BridgeId, Flags, PortId, PortRoleFlag,
     PriorityBpdu, ProtocolVersion, CONFIG_BPDU_LEN, RST_BPDU_LEN, TCN_BPDU_LEN,
 };
 pub use ethernet::{
@@ -23,6 +24,7 @@ pub use ethernet::{
     LLC_HEADER_LEN, LLC_SAP_BRIDGE, LLC_UI,
 };
 pub use frame::{decode_bpdu_frame, encode_bpdu_frame, BpduFrame, MIN_FRAME_LEN};
+pub use mac::MacAddr;
 pub use sstp::{
     decode_sstp_frame, emit_sstp_frame, encode_sstp_frame, sstp_frame_len, Adjacency, BindingEntry,
     Csnp, FailNotice, FailReason, Hello, HelloNeighbour, Hostname, Lsp, LspEntry, LspFlags, LspId,

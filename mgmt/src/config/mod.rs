@@ -4,6 +4,9 @@
 //! with no file at all. A bad file is rejected with its path, the line and
 //! the key at fault (see [`ConfigError`]).
 
+pub mod filters;
+
+use satellite_protocol::rstp;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -498,32 +501,7 @@ impl Config {
                 ));
             }
         }
-        let st = &self.stp;
-        if !st.priority.is_multiple_of(4096) || st.priority > 61440 {
-            return Err((
-                "stp.priority".into(),
-                "must be a multiple of 4096 in 0..=61440".into(),
-            ));
-        }
-        if !(1..=10).contains(&st.hello_time) {
-            return Err(("stp.hello_time".into(), "must be 1..=10 seconds".into()));
-        }
-        if !(6..=40).contains(&st.max_age) {
-            return Err(("stp.max_age".into(), "must be 6..=40 seconds".into()));
-        }
-        if !(4..=30).contains(&st.forward_delay) {
-            return Err(("stp.forward_delay".into(), "must be 4..=30 seconds".into()));
-        }
-        // 802.1D 17.14: 2 × (Forward Delay − 1) ≥ Max Age ≥ 2 × (Hello Time + 1).
-        if 2 * (st.forward_delay - 1) < st.max_age || st.max_age < 2 * (st.hello_time + 1) {
-            return Err((
-                "stp.max_age".into(),
-                "must satisfy 2 x (forward_delay - 1) >= max_age >= 2 x (hello_time + 1)".into(),
-            ));
-        }
-        if !(1..=10).contains(&st.tx_hold_count) {
-            return Err(("stp.tx_hold_count".into(), "must be 1..=10".into()));
-        }
+        self.check_stp()?;
         let mut seen = std::collections::HashSet::new();
         for (i, p) in self.ports.iter().enumerate() {
             if p.name.is_empty() {
@@ -535,26 +513,74 @@ impl Config {
                     format!("port {:?} listed twice", p.name),
                 ));
             }
+            // The engine's own checks, so a range is written once.
             if let Some(pr) = p.priority {
-                if !pr.is_multiple_of(16) || pr > 240 {
-                    return Err((
+                rstp::check_port_priority(pr).map_err(|_| {
+                    (
                         format!("port.{i}.priority"),
                         "must be a multiple of 16 in 0..=240".into(),
-                    ));
-                }
+                    )
+                })?;
             }
-            if p.path_cost == Some(0) || p.path_cost.is_some_and(|c| c > 200_000_000) {
-                return Err((
-                    format!("port.{i}.path_cost"),
-                    "must be 1..=200000000".into(),
-                ));
+            if let Some(c) = p.path_cost {
+                rstp::check_path_cost(c).map_err(|_| {
+                    (
+                        format!("port.{i}.path_cost"),
+                        "must be 1..=200000000".into(),
+                    )
+                })?;
             }
-            crate::edge_filters::port_policy(p, &[])
-                .map_err(|(k, m)| (format!("port.{i}.{k}"), m))?;
+            filters::port_policy(p, &[]).map_err(|(k, m)| (format!("port.{i}.{k}"), m))?;
         }
-        crate::edge_filters::tables(self, [0x02, 0, 0, 0, 0, 1], &[])
+        filters::tables(self, [0x02, 0, 0, 0, 0, 1], &[])
             .map_err(|(k, m)| (format!("filters.{k}"), m))?;
         Ok(())
+    }
+
+    /// The `[stp]` section against the engine's own rules (17.14), with
+    /// the key at fault.
+    fn check_stp(&self) -> Result<(), (String, String)> {
+        use rstp::{ConfigError as E, TimerFault as F};
+        let st = &self.stp;
+        let bc = self.rstp_bridge_config(satellite_protocol::wire::MacAddr::ZERO, st.priority);
+        bc.validate().map_err(|e| match e {
+            E::BridgePriority(_) => (
+                "stp.priority".into(),
+                "must be a multiple of 4096 in 0..=61440".into(),
+            ),
+            E::Timers { fault, .. } => match fault {
+                F::HelloTime => ("stp.hello_time".into(), "must be 1..=10 seconds".into()),
+                F::MaxAge => ("stp.max_age".into(), "must be 6..=40 seconds".into()),
+                F::ForwardDelay => ("stp.forward_delay".into(), "must be 4..=30 seconds".into()),
+                F::Relation => (
+                    "stp.max_age".into(),
+                    "must satisfy 2 x (forward_delay - 1) >= max_age >= 2 x (hello_time + 1)"
+                        .into(),
+                ),
+            },
+            E::TxHoldCount(_) => ("stp.tx_hold_count".into(), "must be 1..=10".into()),
+            other => ("stp".into(), other.to_string()),
+        })
+    }
+
+    /// The RSTP engine's configuration for a bridge with `address`.
+    pub fn rstp_bridge_config(
+        &self,
+        address: satellite_protocol::wire::MacAddr,
+        priority: u16,
+    ) -> rstp::BridgeConfig {
+        let st = &self.stp;
+        let mut bc = rstp::BridgeConfig::new(address);
+        bc.priority = priority;
+        bc.hello_time = st.hello_time;
+        bc.max_age = st.max_age;
+        bc.forward_delay = st.forward_delay;
+        bc.tx_hold_count = st.tx_hold_count;
+        bc.force_version = match st.force_version {
+            StpVersion::Stp => 0,
+            StpVersion::Rstp => 2,
+        };
+        bc
     }
 
     /// The switch's name.

@@ -1,4 +1,5 @@
-//! From configuration (and bindings added at run time) to the filters'
+//! What the filter keys of the configuration mean: from configuration (and
+//! bindings added at run time) to the filters'
 //! immutable tables and per-port policies that go into the snapshot.
 //!
 //! Errors name the key at fault relative to the port or `[filters]`
@@ -9,7 +10,7 @@ use satellite_filters::{
     Ipv4Binding, MacAddr, Oui, PortMode, VidSet, VlanConfig,
 };
 
-use crate::config::{parse_mac, parse_oui, ArplessConfig, Config, PortConfig, VlanModeConfig};
+use super::{parse_mac, parse_oui, ArplessConfig, Config, PortConfig, VlanModeConfig};
 
 /// A key (relative) and what is wrong with it.
 pub type KeyError = (String, String);

@@ -1,0 +1,696 @@
+//! The control plane: the only writer of switch state.
+//!
+//! It owns the FDB authority, the snapshot builder and publisher, each
+//! port's switch-level state (carrier, admin, spanning-tree state, BPDU
+//! guard), the run-time bindings and the protocols. Everything reaches it
+//! as a call with the time (`now`, a monotonic [`Duration`] since start):
+//! learn events, punted control frames, carrier changes, settings. What it
+//! wants sent waits in an outbox; what workers must see is published as a
+//! snapshot. It holds no DPDK object, so it is unit tested without EAL or
+//! root.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{debug, info, warn};
+
+use satellite_dataplane::fdb::{Fdb, LearnOutcome};
+use satellite_dataplane::frame::PuntKind;
+use satellite_dataplane::snapshot::{ForwardingSnapshot, Publisher, SnapshotBuilder};
+use satellite_dataplane::worker::{BindingEvent, LearnEvent};
+use satellite_dataplane::PortIndex;
+use satellite_filters::{Ipv4Binding, MacAddr};
+use satellite_protocol::wire::decode_bpdu_frame;
+
+use crate::bindings::{BindingOrigin, Bindings, RuntimeBinding};
+use crate::config::{Config, PortConfig, PortKind};
+use crate::protocols::{Effect, Protocols};
+
+/// How often a changed FDB is published, at most.
+pub(crate) const PUBLISH_INTERVAL: Duration = Duration::from_millis(1);
+/// How often the FDB ages out entries.
+const AGE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the plane is told about a port when the daemon starts.
+#[derive(Debug, Clone)]
+pub(crate) struct PortSetup {
+    pub(crate) name: String,
+    pub(crate) mac: [u8; 6],
+    pub(crate) cfg: PortConfig,
+    pub(crate) carrier: bool,
+    pub(crate) speed_mbps: u32,
+}
+
+/// One switch port as the control plane knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct SwitchPort {
+    pub(crate) name: String,
+    pub(crate) mac: [u8; 6],
+    pub(crate) kind: PortKind,
+    pub(crate) cfg: PortConfig,
+    /// Kernel carrier (or DPDK link) as last seen.
+    pub(crate) carrier: bool,
+    pub(crate) speed_mbps: u32,
+    /// Administratively enabled (`satctl port P up|down`, BPDU guard).
+    pub(crate) admin_up: bool,
+    /// What the spanning tree allows (always true when it is off).
+    pub(crate) stp_learning: bool,
+    pub(crate) stp_forwarding: bool,
+    /// Times BPDU guard disabled this port.
+    pub(crate) bpdu_guard_trips: u64,
+}
+
+impl SwitchPort {
+    pub(crate) fn enabled(&self) -> bool {
+        self.carrier && self.admin_up
+    }
+}
+
+/// A frame the control plane wants sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Outgoing {
+    pub(crate) port: PortIndex,
+    pub(crate) frame: Vec<u8>,
+}
+
+/// A handler for one kind of punted frame.
+struct PuntHandler {
+    kind: PuntKind,
+    /// Label of the `control_frames` counter.
+    label: &'static str,
+    handle: fn(&mut ControlPlane, Duration, PortIndex, &[u8]),
+}
+
+/// Punted frames by kind, in [`PuntKind`] order (a test checks it).
+const PUNT_HANDLERS: [PuntHandler; 2] = [
+    PuntHandler {
+        kind: PuntKind::Bpdu,
+        label: "bpdu",
+        handle: ControlPlane::on_bpdu,
+    },
+    PuntHandler {
+        kind: PuntKind::Sstp,
+        label: "sstp",
+        handle: ControlPlane::on_sstp,
+    },
+];
+
+/// The control plane of one switch.
+pub(crate) struct ControlPlane {
+    cfg: Config,
+    ports: Vec<SwitchPort>,
+    fdb: Fdb,
+    builder: SnapshotBuilder,
+    publisher: Arc<Publisher>,
+    epoch: u64,
+    bindings: Bindings,
+    protocols: Option<Protocols>,
+    effects: Vec<Effect>,
+    outbox: Vec<Outgoing>,
+    /// Control frames received, by kind.
+    control_frames: BTreeMap<String, u64>,
+    /// A port's view changed: publish at the next poll.
+    ports_changed: bool,
+    last_publish: Duration,
+    next_age: Duration,
+}
+
+impl ControlPlane {
+    /// A plane over `ports` (by index), its protocols started and the
+    /// first snapshot published.
+    pub(crate) fn new(cfg: Config, ports: Vec<PortSetup>) -> Result<ControlPlane, String> {
+        let stp_on = cfg.stp.enabled;
+        let protocols = if stp_on {
+            let list: Vec<_> = ports
+                .iter()
+                .map(|p| (p.name.clone(), p.mac, p.cfg.clone()))
+                .collect();
+            Some(Protocols::new(&cfg, &list)?)
+        } else {
+            None
+        };
+        let ports: Vec<SwitchPort> = ports
+            .into_iter()
+            .map(|p| SwitchPort {
+                name: p.name,
+                mac: p.mac,
+                kind: p.cfg.kind,
+                cfg: p.cfg,
+                carrier: p.carrier,
+                speed_mbps: p.speed_mbps,
+                admin_up: true,
+                stp_learning: !stp_on,
+                stp_forwarding: !stp_on,
+                bpdu_guard_trips: 0,
+            })
+            .collect();
+        let fdb = Fdb::new(cfg.fdb.capacity, cfg.fdb.per_port_limit, cfg.fdb.aging_time);
+        let mut builder = SnapshotBuilder::new(ports.len());
+        builder.max_frame_len = cfg.dataplane.max_frame_len;
+        builder.refresh_after_secs = (cfg.fdb.aging_time / 4).max(1);
+        let publisher = Arc::new(Publisher::new(builder.build(0, fdb.view())));
+        let mut plane = ControlPlane {
+            cfg,
+            ports,
+            fdb,
+            builder,
+            publisher,
+            epoch: 0,
+            bindings: Bindings::default(),
+            protocols,
+            effects: Vec::new(),
+            outbox: Vec::new(),
+            control_frames: BTreeMap::new(),
+            ports_changed: false,
+            last_publish: Duration::ZERO,
+            next_age: AGE_INTERVAL,
+        };
+        plane.rebuild_filters()?;
+        let now = Duration::ZERO;
+        for i in 0..plane.ports.len() {
+            if plane.ports[i].enabled() {
+                let speed = plane.ports[i].speed_mbps;
+                if let Some(p) = plane.protocols.as_mut() {
+                    p.port_up(now, i as PortIndex, speed);
+                }
+            }
+        }
+        plane.refresh_port_views();
+        plane.publish(now);
+        Ok(plane)
+    }
+
+    /// Where snapshots are published (workers read it).
+    pub(crate) fn publisher(&self) -> &Arc<Publisher> {
+        &self.publisher
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub(crate) fn ports(&self) -> &[SwitchPort] {
+        &self.ports
+    }
+
+    pub(crate) fn fdb(&self) -> &Fdb {
+        &self.fdb
+    }
+
+    pub(crate) fn protocols(&self) -> Option<&Protocols> {
+        self.protocols.as_ref()
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    pub(crate) fn control_frames(&self) -> &BTreeMap<String, u64> {
+        &self.control_frames
+    }
+
+    /// Whether port `i` has an edge filter policy.
+    pub(crate) fn has_policy(&self, i: usize) -> bool {
+        self.builder.policies.get(i).is_some_and(Option::is_some)
+    }
+
+    /// The snapshot workers see now.
+    pub(crate) fn snapshot(&self) -> Arc<ForwardingSnapshot> {
+        self.publisher.load_full()
+    }
+
+    /// The frames waiting to be sent, in order.
+    pub(crate) fn take_outbox(&mut self) -> std::vec::Drain<'_, Outgoing> {
+        self.outbox.drain(..)
+    }
+
+    /// The index of the port named `name`.
+    pub(crate) fn port_index(&self, name: &str) -> Result<usize, String> {
+        self.ports
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = self.ports.iter().map(|p| p.name.as_str()).collect();
+                format!("no port {name:?} (ports: {})", names.join(", "))
+            })
+    }
+
+    /// A worker learned (or refreshed) a source.
+    pub(crate) fn learn(&mut self, now: Duration, ev: LearnEvent) {
+        if let LearnOutcome::Moved { from } = self.fdb.learn(ev.key, ev.port, secs(now)) {
+            debug!(
+                mac = %MacAddr(ev.key.mac()), vlan = ev.key.vid(),
+                from = %self.port_name(from), to = %self.port_name(ev.port), "station moved"
+            );
+        }
+    }
+
+    /// A worker saw the first ARP of a learn-once port: bind and lock it.
+    pub(crate) fn binding_learned(&mut self, ev: BindingEvent) {
+        let b = RuntimeBinding {
+            port: ev.port as usize,
+            binding: Ipv4Binding {
+                vid: ev.vid,
+                ip: ev.ip,
+                mac: MacAddr(ev.mac),
+            },
+            origin: BindingOrigin::Learned,
+        };
+        if b.port >= self.ports.len() || self.bindings.port_has_any(b.port) {
+            return;
+        }
+        info!(port = %self.ports[b.port].name, ip = %ev.ip, mac = %MacAddr(ev.mac),
+              "ARPless: binding learned and locked");
+        match self.add_binding(b) {
+            Ok(()) => self.ports_changed = true,
+            Err(e) => warn!("ARPless: cannot learn binding: {e}"),
+        }
+    }
+
+    /// A worker punted a control frame received on `port`.
+    pub(crate) fn punt(&mut self, now: Duration, port: PortIndex, kind: PuntKind, frame: &[u8]) {
+        let Some(h) = PUNT_HANDLERS.iter().find(|h| h.kind == kind) else {
+            return;
+        };
+        *self.control_frames.entry(h.label.into()).or_default() += 1;
+        if (port as usize) < self.ports.len() {
+            (h.handle)(self, now, port, frame);
+        }
+    }
+
+    /// BPDUs: BPDU guard on edge ports, else the spanning tree.
+    fn on_bpdu(&mut self, now: Duration, port: PortIndex, frame: &[u8]) {
+        let i = port as usize;
+        if self.ports[i].kind == PortKind::Edge {
+            if self.ports[i].admin_up {
+                self.trip_bpdu_guard(now, i, frame);
+            }
+            return;
+        }
+        if self.ports[i].enabled() {
+            if let Some(p) = self.protocols.as_mut() {
+                p.receive(now, port, frame);
+            }
+        }
+    }
+
+    /// A bridge is on a port configured for hosts: the port goes down
+    /// until an operator brings it back.
+    fn trip_bpdu_guard(&mut self, now: Duration, i: usize, frame: &[u8]) {
+        self.ports[i].bpdu_guard_trips += 1;
+        let src = MacAddr::from_slice(frame.get(6..).unwrap_or_default()).unwrap_or_default();
+        let sender = match decode_bpdu_frame(frame) {
+            Ok(f) => format!("{:?}", f.bpdu),
+            Err(e) => format!("undecodable: {e}"),
+        };
+        let name = &self.ports[i].name;
+        warn!(target: "sstp", port = %name, src = %src, bpdu = %sender,
+            "BPDU guard: BPDU received on an edge port, port disabled \
+             (re-enable with `satctl port {name} up`)");
+        self.set_admin(now, i, false);
+        self.ports_changed = true;
+    }
+
+    /// SSTP PDUs: counted; the link-state engine is not here yet.
+    fn on_sstp(&mut self, _now: Duration, _port: PortIndex, _frame: &[u8]) {}
+
+    /// The carrier of port `i` is now `up` (at `speed_mbps`).
+    pub(crate) fn carrier(&mut self, now: Duration, i: usize, up: bool, speed_mbps: u32) {
+        let p = &mut self.ports[i];
+        p.speed_mbps = speed_mbps;
+        if up == p.carrier {
+            return;
+        }
+        info!(target: "sstp", port = %p.name, up, "link {}", if up { "up" } else { "down" });
+        let was = p.enabled();
+        p.carrier = up;
+        if was != p.enabled() {
+            self.port_enabled_changed(now, i, !was);
+        }
+        self.ports_changed = true;
+    }
+
+    /// Administratively enables or disables port `i`.
+    pub(crate) fn set_admin(&mut self, now: Duration, i: usize, up: bool) {
+        let was = self.ports[i].enabled();
+        self.ports[i].admin_up = up;
+        let is = self.ports[i].enabled();
+        if was != is {
+            self.port_enabled_changed(now, i, is);
+        }
+    }
+
+    fn port_enabled_changed(&mut self, now: Duration, i: usize, enabled: bool) {
+        if let Some(p) = self.protocols.as_mut() {
+            if enabled {
+                p.port_up(now, i as PortIndex, self.ports[i].speed_mbps);
+            } else {
+                p.port_down(now, i as PortIndex);
+            }
+        }
+        if !enabled {
+            self.fdb.flush_port(i as PortIndex);
+        }
+        self.refresh_port_views();
+    }
+
+    fn protocols_mut(&mut self) -> Result<&mut Protocols, String> {
+        self.protocols
+            .as_mut()
+            .ok_or_else(|| "spanning tree is disabled ([stp] enabled = false)".into())
+    }
+
+    pub(crate) fn set_priority(&mut self, now: Duration, priority: u32) -> Result<(), String> {
+        self.protocols_mut()?.set_priority(now, priority)
+    }
+
+    pub(crate) fn set_port_cost(
+        &mut self,
+        now: Duration,
+        i: usize,
+        cost: u32,
+    ) -> Result<(), String> {
+        self.protocols_mut()?
+            .set_port_cost(now, i as PortIndex, cost)
+    }
+
+    pub(crate) fn set_port_priority(
+        &mut self,
+        now: Duration,
+        i: usize,
+        priority: u32,
+    ) -> Result<(), String> {
+        self.protocols_mut()?
+            .set_port_priority(now, i as PortIndex, priority)
+    }
+
+    /// Adds a run-time binding, refused (and undone) when the port has no
+    /// ARPless policy or the tables cannot take it.
+    pub(crate) fn add_binding(&mut self, b: RuntimeBinding) -> Result<(), String> {
+        if !self.has_policy(b.port) {
+            return Err(format!(
+                "port {} has no ARPless policy (see [[port]] arpless)",
+                self.ports[b.port].name
+            ));
+        }
+        let replaced = self.bindings.add(b);
+        if let Err(e) = self.rebuild_filters() {
+            self.bindings.undo_add(replaced);
+            let _ = self.rebuild_filters();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Removes a run-time binding.
+    pub(crate) fn remove_binding(
+        &mut self,
+        i: usize,
+        ip: std::net::Ipv4Addr,
+        vid: u16,
+    ) -> Result<(), String> {
+        if !self.bindings.remove(i, ip, vid) {
+            return Err(format!(
+                "no run-time binding of {ip} (VLAN {vid}) on {}; configured bindings are changed in the config file",
+                self.ports[i].name
+            ));
+        }
+        self.rebuild_filters()
+    }
+
+    /// `satctl arp show`.
+    pub(crate) fn bindings_report(&self) -> serde_json::Value {
+        self.bindings.report(&self.cfg, &self.port_configs())
+    }
+
+    fn port_configs(&self) -> Vec<(&str, &PortConfig)> {
+        self.ports
+            .iter()
+            .map(|p| (p.name.as_str(), &p.cfg))
+            .collect()
+    }
+
+    /// Rebuilds the filter tables and port policies (configuration plus
+    /// run-time bindings) into the snapshot builder.
+    fn rebuild_filters(&mut self) -> Result<(), String> {
+        let responder = self
+            .ports
+            .iter()
+            .map(|p| p.mac)
+            .min()
+            .unwrap_or([2, 0, 0, 0, 0, 1]);
+        let c = self
+            .bindings
+            .compile(&self.cfg, &self.port_configs(), responder)?;
+        self.builder.policies = c.policies;
+        self.builder.filters = c.tables;
+        Ok(())
+    }
+
+    /// Recomputes what workers see of each port from carrier, admin state
+    /// and spanning-tree state.
+    fn refresh_port_views(&mut self) {
+        for (i, p) in self.ports.iter().enumerate() {
+            let v = &mut self.builder.ports[i];
+            v.forwarding = p.enabled() && p.stp_forwarding;
+            v.learning = p.enabled() && p.stp_learning;
+            v.bpdu_guard = p.kind == PortKind::Edge;
+        }
+    }
+
+    /// Runs what is due at `now`: the protocols' timers and their effects,
+    /// FDB aging, and a publish when something changed. Call it after
+    /// every batch of inputs and at [`ControlPlane::next_deadline`].
+    pub(crate) fn poll(&mut self, now: Duration) {
+        if let Some(p) = self.protocols.as_mut() {
+            p.poll(now);
+        }
+        self.apply_effects();
+        if now >= self.next_age {
+            self.next_age = now + AGE_INTERVAL;
+            let n = self.fdb.age(secs(now));
+            if n > 0 {
+                debug!(entries = n, "aged out");
+            }
+        }
+        // Port changes publish at once (they stop or start forwarding);
+        // FDB-only changes are batched to one publish per interval.
+        if self.ports_changed
+            || (self.fdb.is_dirty() && now.saturating_sub(self.last_publish) >= PUBLISH_INTERVAL)
+        {
+            self.publish(now);
+        }
+    }
+
+    /// Makes a setting take effect before its answer: its protocol effects
+    /// applied and a snapshot published.
+    pub(crate) fn settle(&mut self, now: Duration) {
+        self.apply_effects();
+        self.publish(now);
+    }
+
+    /// The earliest time [`ControlPlane::poll`] has something to do.
+    pub(crate) fn next_deadline(&self) -> Duration {
+        let mut t = self.next_age;
+        if let Some(p) = self.protocols.as_ref().and_then(Protocols::poll_timeout) {
+            t = t.min(p);
+        }
+        if self.fdb.is_dirty() {
+            t = t.min(self.last_publish + PUBLISH_INTERVAL);
+        }
+        if self.ports_changed {
+            t = Duration::ZERO;
+        }
+        t
+    }
+
+    /// Carries out what the protocols asked for.
+    fn apply_effects(&mut self) {
+        let Some(p) = self.protocols.as_mut() else {
+            return;
+        };
+        p.drain(&mut self.effects);
+        let mut changed = false;
+        for e in self.effects.drain(..) {
+            match e {
+                Effect::Send { port, frame } => self.outbox.push(Outgoing { port, frame }),
+                Effect::PortState {
+                    port,
+                    learning,
+                    forwarding,
+                } => {
+                    let p = &mut self.ports[port as usize];
+                    p.stp_learning = learning;
+                    p.stp_forwarding = forwarding;
+                    changed = true;
+                }
+                Effect::Flush { port } => {
+                    self.fdb.flush_port(port);
+                }
+            }
+        }
+        if changed {
+            self.refresh_port_views();
+            self.ports_changed = true;
+        }
+    }
+
+    fn publish(&mut self, now: Duration) {
+        self.epoch += 1;
+        let snap = self.builder.build(self.epoch, self.fdb.view());
+        self.fdb.mark_published();
+        self.publisher.publish(snap);
+        self.last_publish = now;
+        self.ports_changed = false;
+    }
+
+    fn port_name(&self, i: PortIndex) -> &str {
+        self.ports.get(i as usize).map_or("?", |p| p.name.as_str())
+    }
+}
+
+/// The FDB's coarse clock: whole seconds since start.
+pub(crate) fn secs(now: Duration) -> u32 {
+    now.as_secs() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use satellite_dataplane::fdb::FdbKey;
+    use satellite_protocol::wire::{encode_bpdu_frame, Bpdu};
+
+    fn setup(names: &[&str], kinds: &[PortKind], stp: bool) -> ControlPlane {
+        let mut cfg = Config::default();
+        cfg.stp.enabled = stp;
+        let ports = names
+            .iter()
+            .zip(kinds)
+            .enumerate()
+            .map(|(i, (n, k))| {
+                let mut pc = PortConfig::iface(n);
+                pc.kind = *k;
+                cfg.ports.push(pc.clone());
+                PortSetup {
+                    name: n.to_string(),
+                    mac: [2, 0, 0, 0, 1, i as u8 + 1],
+                    cfg: pc,
+                    carrier: true,
+                    speed_mbps: 10_000,
+                }
+            })
+            .collect();
+        ControlPlane::new(cfg, ports).unwrap()
+    }
+
+    fn bpdu_from(src: [u8; 6]) -> Vec<u8> {
+        encode_bpdu_frame(MacAddr(src), &Bpdu::tcn())
+    }
+
+    #[test]
+    fn punt_handlers_are_in_punt_kind_order() {
+        for (i, h) in PUNT_HANDLERS.iter().enumerate() {
+            assert_eq!(h.kind as usize, i, "{}", h.label);
+        }
+    }
+
+    #[test]
+    fn bpdu_guard_disables_an_edge_port_and_counts() {
+        let mut p = setup(&["vm", "up"], &[PortKind::Edge, PortKind::Fabric], true);
+        let now = Duration::from_millis(5);
+        p.punt(now, 0, PuntKind::Bpdu, &bpdu_from([2, 9, 9, 9, 9, 9]));
+        assert!(!p.ports()[0].admin_up);
+        assert_eq!(p.ports()[0].bpdu_guard_trips, 1);
+        assert_eq!(p.control_frames()["bpdu"], 1);
+        p.poll(now);
+        assert!(!p.snapshot().ports[0].forwarding);
+        // Already down: a second BPDU is counted but trips nothing.
+        p.punt(now, 0, PuntKind::Bpdu, &bpdu_from([2, 9, 9, 9, 9, 9]));
+        assert_eq!(p.ports()[0].bpdu_guard_trips, 1);
+        assert_eq!(p.control_frames()["bpdu"], 2);
+        p.set_admin(now, 0, true);
+        assert!(p.ports()[0].admin_up);
+    }
+
+    #[test]
+    fn sstp_frames_are_counted_and_out_of_range_ports_ignored() {
+        let mut p = setup(&["a"], &[PortKind::Fabric], true);
+        p.punt(Duration::ZERO, 0, PuntKind::Sstp, &[0u8; 60]);
+        p.punt(
+            Duration::ZERO,
+            7,
+            PuntKind::Bpdu,
+            &bpdu_from([2, 1, 1, 1, 1, 1]),
+        );
+        assert_eq!(p.control_frames()["sstp"], 1);
+        assert_eq!(p.control_frames()["bpdu"], 1);
+    }
+
+    #[test]
+    fn learned_sources_reach_workers_within_the_publish_interval() {
+        let mut p = setup(&["a", "b"], &[PortKind::Edge, PortKind::Edge], false);
+        let t0 = Duration::from_millis(10);
+        p.poll(t0);
+        let key = FdbKey::new(0, [2, 0, 0, 0, 0, 7]);
+        p.learn(t0, LearnEvent { key, port: 1 });
+        assert!(p.next_deadline() <= t0 + PUBLISH_INTERVAL);
+        p.poll(t0 + PUBLISH_INTERVAL);
+        assert_eq!(p.snapshot().fdb.get(key).map(|e| e.port), Some(1));
+        // Nothing dirty: the next deadline is the aging second, not now.
+        assert!(p.next_deadline() > t0 + PUBLISH_INTERVAL);
+    }
+
+    #[test]
+    fn carrier_loss_stops_forwarding_and_flushes_the_port() {
+        let mut p = setup(&["a", "b"], &[PortKind::Edge, PortKind::Edge], false);
+        let now = Duration::from_millis(3);
+        let key = FdbKey::new(0, [2, 0, 0, 0, 0, 7]);
+        p.learn(now, LearnEvent { key, port: 1 });
+        p.carrier(now, 1, false, 0);
+        p.poll(now);
+        let s = p.snapshot();
+        assert!(!s.ports[1].forwarding && s.ports[0].forwarding);
+        assert!(s.fdb.get(key).is_none());
+        p.carrier(now, 1, true, 10_000);
+        p.poll(now);
+        assert!(p.snapshot().ports[1].forwarding);
+    }
+
+    #[test]
+    fn the_spanning_tree_sends_through_the_outbox_and_wakes_on_time() {
+        let mut p = setup(&["a"], &[PortKind::Fabric], true);
+        let t = p.next_deadline();
+        assert!(t <= Duration::from_secs(1), "{t:?}");
+        p.poll(Duration::from_secs(1));
+        let out: Vec<Outgoing> = p.take_outbox().collect();
+        assert!(!out.is_empty(), "a designated port sends hellos");
+        assert!(out.iter().all(|o| o.port == 0));
+        assert!(decode_bpdu_frame(&out[0].frame).is_ok());
+        assert!(p.set_priority(Duration::from_secs(1), 4095).is_err());
+        assert!(p.set_priority(Duration::from_secs(1), 4096).is_ok());
+    }
+
+    #[test]
+    fn stp_settings_fail_clearly_when_it_is_off() {
+        let mut p = setup(&["a"], &[PortKind::Fabric], false);
+        let e = p.set_priority(Duration::ZERO, 4096).unwrap_err();
+        assert!(e.contains("disabled"), "{e}");
+        assert!(p.port_index("zz").unwrap_err().contains("ports: a"));
+    }
+
+    #[test]
+    fn bindings_need_an_arpless_port() {
+        let mut p = setup(&["a"], &[PortKind::Edge], false);
+        let b = RuntimeBinding {
+            port: 0,
+            binding: Ipv4Binding {
+                vid: 0,
+                ip: "10.0.0.1".parse().unwrap(),
+                mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            },
+            origin: BindingOrigin::Api,
+        };
+        assert!(p.add_binding(b).unwrap_err().contains("no ARPless policy"));
+        assert!(p.remove_binding(0, "10.0.0.1".parse().unwrap(), 0).is_err());
+    }
+}

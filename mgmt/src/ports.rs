@@ -1,0 +1,261 @@
+//! The device half of the switch's ports: which DPDK device backs each
+//! port (AF_XDP, AF_PACKET, or a device the EAL arguments name), the EAL
+//! arguments themselves, and the carrier of each port.
+
+use std::time::Duration;
+use tracing::{info, warn};
+
+use satellite_dataplane::port::{self, EthPort};
+use satellite_dataplane::Mempool;
+
+use crate::config::{Backend, Config, PortConfig};
+use crate::plane::PortSetup;
+
+/// Frames in each af_packet RX ring (the PMD's `framecnt`).
+const AF_PACKET_FRAMES: u64 = 1024;
+
+/// How often kernel carrier state is read for kernel-backed ports.
+pub(crate) const CARRIER_INTERVAL: Duration = Duration::from_millis(5);
+
+/// One port's device.
+pub(crate) struct DevicePort {
+    pub(crate) name: String,
+    /// Kernel interface behind it, when there is one.
+    pub(crate) iface: Option<String>,
+    pub(crate) backend: &'static str,
+    pub(crate) cfg: PortConfig,
+    pub(crate) eth: EthPort,
+    /// Frames discarded at start-up, before any worker polled the port
+    /// (see [`EthPort::discard_rx`]).
+    pub(crate) rx_before_start: u64,
+    /// Carrier as last read.
+    carrier: bool,
+}
+
+impl DevicePort {
+    /// The carrier now: the kernel's for kernel interfaces (AF_PACKET
+    /// reports its link up whatever the interface does), DPDK's otherwise.
+    fn read_carrier(&self) -> bool {
+        self.iface
+            .as_deref()
+            .map(read_carrier)
+            .unwrap_or_else(|| self.eth.link().up)
+    }
+}
+
+/// Every port's device, by port index.
+pub(crate) struct Ports {
+    pub(crate) list: Vec<DevicePort>,
+    next_carrier: Duration,
+}
+
+fn bpffs_mounted() -> bool {
+    std::fs::read_to_string("/proc/mounts")
+        .map(|m| {
+            m.lines()
+                .any(|l| l.split_whitespace().nth(2) == Some("bpf"))
+        })
+        .unwrap_or(false)
+}
+
+/// The kernel's carrier of `iface`. An administratively down interface
+/// has no readable carrier (the read fails with EINVAL), and a vanished one
+/// has no file: both are down.
+fn read_carrier(iface: &str) -> bool {
+    std::fs::read_to_string(format!("/sys/class/net/{iface}/carrier"))
+        .is_ok_and(|s| s.trim() == "1")
+}
+
+/// EAL arguments for this process: no hugepages by default, a private file
+/// prefix so many switches share a machine, and the user's extras.
+pub fn eal_args(cfg: &Config) -> Vec<String> {
+    let user = &cfg.dataplane.eal;
+    let mut a: Vec<String> = Vec::new();
+    let has = |flag: &str| {
+        user.iter()
+            .any(|u| u == flag || u.starts_with(&format!("{flag}=")))
+    };
+    if !has("--huge-dir") && !has("--socket-mem") && !has("--no-huge") {
+        a.push("--no-huge".into());
+    }
+    if !has("-m") && !has("--socket-mem") {
+        a.extend(["-m".into(), cfg.dataplane.memory_mb.to_string()]);
+    }
+    if !has("--file-prefix") {
+        a.push(format!(
+            "--file-prefix=satellite-{}-{}",
+            cfg.name(),
+            std::process::id()
+        ));
+    }
+    if !has("--no-shconf") && !has("--proc-type") {
+        a.push("--no-shconf".into());
+    }
+    if !has("-l") && !has("--lcores") && !has("-c") {
+        // The control lcore may float over every CPU; workers are pinned
+        // separately once registered.
+        let n = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        a.push(format!("--lcores=0@(0-{})", n - 1));
+    }
+    let wants_pci = user
+        .iter()
+        .any(|u| u == "-a" || u == "--allow" || u.starts_with("--allow="));
+    if !wants_pci && !has("--no-pci") && cfg.ports.iter().all(|p| !p.dpdk) {
+        a.push("--no-pci".into());
+    }
+    if !has("--log-level") {
+        a.push("--log-level=*:warning".into());
+    }
+    a.extend(user.iter().cloned());
+    a
+}
+
+/// Creates the vdev of a kernel interface: AF_XDP where asked or where a
+/// bpffs is mounted (falling back to AF_PACKET unless AF_XDP was demanded),
+/// else AF_PACKET. Returns the vdev's name and backend.
+fn kernel_vdev(i: usize, p: &PortConfig, queues: u16) -> Result<(String, &'static str), String> {
+    let try_xdp = match p.backend {
+        Backend::AfXdp => true,
+        Backend::Auto => bpffs_mounted(),
+        Backend::AfPacket => false,
+    };
+    if try_xdp {
+        let vname = format!("net_af_xdp{i}");
+        let args = format!("iface={},start_queue=0,queue_count={queues}", p.name);
+        match port::create_vdev(&vname, &args) {
+            Ok(()) => return Ok((vname, "af_xdp")),
+            Err(e) if p.backend == Backend::AfXdp => return Err(e.to_string()),
+            Err(e) => warn!(port = %p.name, "af_xdp unavailable, using af_packet: {e}"),
+        }
+    }
+    let vname = format!("net_af_packet{i}");
+    let args = format!(
+        "iface={},qpairs={queues},blocksz=4096,framesz=2048,framecnt={AF_PACKET_FRAMES}",
+        p.name
+    );
+    port::create_vdev(&vname, &args).map_err(|e| e.to_string())?;
+    Ok((vname, "af_packet"))
+}
+
+impl Ports {
+    /// Creates and starts every port: kernel interfaces first (in the order
+    /// given), then DPDK devices named in the config, then any other device
+    /// the EAL arguments created (vdevs, PCI), so `--eal '--vdev
+    /// net_null0'` works.
+    pub(crate) fn open(cfg: &Config, pool: &Mempool) -> Result<Ports, String> {
+        let queues = cfg.dataplane.workers;
+        let mut specs: Vec<(String, Option<String>, &'static str, PortConfig, u16)> = Vec::new();
+        for (i, p) in cfg.ports.iter().enumerate() {
+            if p.dpdk {
+                let id = EthPort::id_by_name(&p.name).map_err(|e| e.to_string())?;
+                specs.push((p.name.clone(), None, "dpdk", p.clone(), id));
+                continue;
+            }
+            if !std::path::Path::new(&format!("/sys/class/net/{}", p.name)).exists() {
+                return Err(format!("port {}: no such network interface", p.name));
+            }
+            let (vname, backend) = kernel_vdev(i, p, queues)?;
+            let id = EthPort::id_by_name(&vname).map_err(|e| e.to_string())?;
+            specs.push((p.name.clone(), Some(p.name.clone()), backend, p.clone(), id));
+        }
+        for id in 0..port::port_count() {
+            if !specs.iter().any(|s| s.4 == id) {
+                let name = EthPort::name_of(id);
+                let mut pc = PortConfig::iface(&name);
+                pc.dpdk = true;
+                specs.push((name, None, "dpdk", pc, id));
+            }
+        }
+        if specs.is_empty() {
+            return Err(
+                "no ports: give --iface IF (repeatable), [[port]] in the config, \
+                        or DPDK devices with --eal"
+                    .into(),
+            );
+        }
+        if specs.len() >= u16::MAX as usize {
+            return Err("too many ports".into());
+        }
+        let mut list = Vec::new();
+        for (name, iface, backend, pcfg, id) in specs {
+            let eth = EthPort::start(id, queues, queues, cfg.dataplane.ring_size, pool)
+                .map_err(|e| format!("port {name}: {e}"))?;
+            let mut d = DevicePort {
+                name,
+                iface,
+                backend,
+                cfg: pcfg,
+                eth,
+                rx_before_start: 0,
+                carrier: false,
+            };
+            d.carrier = d.read_carrier();
+            info!(port = %d.name, backend, dpdk_port = id, mac = %satellite_filters::MacAddr(d.eth.mac()),
+                  carrier = d.carrier, "port started");
+            list.push(d);
+        }
+        // Only now is every af_packet socket bound to its own interface:
+        // what the rings caught before may have come from any interface.
+        // Those frames are the oldest in a ring, so one ring's worth per
+        // queue takes them all.
+        for p in list.iter_mut().filter(|p| p.backend == "af_packet") {
+            p.rx_before_start = p.eth.discard_rx(queues, AF_PACKET_FRAMES);
+            if p.rx_before_start > 0 {
+                info!(port = %p.name, frames = p.rx_before_start,
+                      "discarded frames received before the port was bound");
+            }
+        }
+        Ok(Ports {
+            list,
+            next_carrier: CARRIER_INTERVAL,
+        })
+    }
+
+    /// What the control plane is told about each port at start.
+    pub(crate) fn setups(&self) -> Vec<PortSetup> {
+        self.list
+            .iter()
+            .map(|p| PortSetup {
+                name: p.name.clone(),
+                mac: p.eth.mac(),
+                cfg: p.cfg.clone(),
+                carrier: p.carrier,
+                speed_mbps: p.eth.link().speed_mbps,
+            })
+            .collect()
+    }
+
+    /// When carrier is next read.
+    pub(crate) fn next_deadline(&self) -> Duration {
+        self.next_carrier
+    }
+
+    /// Reads every port's carrier when it is due; calls `changed(port,
+    /// up, speed)` for each port whose carrier changed.
+    pub(crate) fn poll_carrier(
+        &mut self,
+        now: Duration,
+        mut changed: impl FnMut(usize, bool, u32),
+    ) {
+        if now < self.next_carrier {
+            return;
+        }
+        self.next_carrier = now + CARRIER_INTERVAL;
+        for (i, p) in self.list.iter_mut().enumerate() {
+            let up = p.read_carrier();
+            if up != p.carrier {
+                p.carrier = up;
+                changed(i, up, p.eth.link().speed_mbps);
+            }
+        }
+    }
+
+    /// Stops every port.
+    pub(crate) fn stop(self) {
+        for p in self.list {
+            p.eth.stop();
+        }
+    }
+}

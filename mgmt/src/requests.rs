@@ -1,0 +1,299 @@
+//! The satctl requests: settings go to the control plane, reports are read
+//! from read-only views of the plane, the devices and the workers.
+
+use crossbeam::channel::Sender;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tracing::info;
+
+use satellite_dataplane::counters::{filter_slot_label, PortTally, FILTER_SLOTS};
+use satellite_dataplane::frame::DropReason;
+use satellite_filters::{Ipv4Binding, MacAddr};
+
+use crate::bindings::{BindingOrigin, RuntimeBinding};
+use crate::config::filters::default_binding_vid;
+use crate::control::{
+    FdbRow, FdbStatsReport, PortInfo, PortStats, Request, Response, StatsReport, WorkerStats,
+};
+use crate::plane::{secs, ControlPlane};
+use crate::ports::Ports;
+use crate::protocols::{role_name, state_name};
+use crate::workers::Workers;
+
+/// A request from a management thread with the channel to answer on.
+pub type Envelope = (Request, Sender<Response>);
+
+/// The drop reason under which a port's start-up discards are reported.
+const BEFORE_START: &str = "before_start";
+
+/// What reports read besides the plane: the devices, the workers and the
+/// process.
+pub(crate) struct Views<'a> {
+    pub(crate) ports: &'a Ports,
+    pub(crate) workers: &'a Workers,
+    pub(crate) mempool_available: u64,
+    pub(crate) tsc_hz: u64,
+}
+
+/// Answers one request at `now`. Settings take effect (and are published)
+/// before the answer.
+pub(crate) fn handle(
+    req: Request,
+    now: Duration,
+    plane: &mut ControlPlane,
+    views: &Views<'_>,
+) -> Response {
+    let r: Result<serde_json::Value, String> = match req {
+        Request::ShowPorts => {
+            Ok(serde_json::to_value(port_infos(plane, views)).unwrap_or_default())
+        }
+        Request::ShowFdb => Ok(serde_json::to_value(fdb_rows(plane, now)).unwrap_or_default()),
+        Request::ShowStats => {
+            Ok(serde_json::to_value(stats(plane, views, now)).unwrap_or_default())
+        }
+        Request::ShowStp => plane
+            .protocols()
+            .map(|p| p.status_json())
+            .ok_or_else(|| "spanning tree is disabled ([stp] enabled = false)".into()),
+        Request::ShowFilters => Ok(filter_report(plane, views)),
+        Request::ArpShow => Ok(plane.bindings_report()),
+        setting => {
+            let r = apply(setting, now, plane);
+            plane.settle(now);
+            r.map(|()| serde_json::Value::Null)
+        }
+    };
+    match r {
+        Ok(v) => Response {
+            ok: true,
+            error: None,
+            data: v,
+        },
+        Err(e) => Response::err(e),
+    }
+}
+
+/// Carries out a setting.
+fn apply(req: Request, now: Duration, plane: &mut ControlPlane) -> Result<(), String> {
+    match req {
+        Request::SetPriority { priority } => {
+            plane.set_priority(now, priority)?;
+            info!(target: "sstp", priority, "bridge priority set");
+        }
+        Request::SetPortCost { port, cost } => {
+            let i = plane.port_index(&port)?;
+            plane.set_port_cost(now, i, cost)?;
+            info!(target: "sstp", %port, cost, "port path cost set");
+        }
+        Request::SetPortPriority { port, priority } => {
+            let i = plane.port_index(&port)?;
+            plane.set_port_priority(now, i, priority)?;
+            info!(target: "sstp", %port, priority, "port priority set");
+        }
+        Request::ArpAdd {
+            port,
+            ip,
+            mac,
+            vlan,
+        } => {
+            let i = plane.port_index(&port)?;
+            let m = crate::config::parse_mac(&mac)
+                .ok_or_else(|| format!("{mac:?} is not a MAC address"))?;
+            let vid = vlan.unwrap_or_else(|| default_binding_vid(&plane.ports()[i].cfg));
+            plane.add_binding(RuntimeBinding {
+                port: i,
+                binding: Ipv4Binding {
+                    vid,
+                    ip,
+                    mac: MacAddr(m),
+                },
+                origin: BindingOrigin::Api,
+            })?;
+            info!(%port, %ip, %mac, vid, "ARPless binding added");
+        }
+        Request::ArpDel { port, ip, vlan } => {
+            let i = plane.port_index(&port)?;
+            let vid = vlan.unwrap_or_else(|| default_binding_vid(&plane.ports()[i].cfg));
+            plane.remove_binding(i, ip, vid)?;
+            info!(%port, %ip, vid, "ARPless binding removed");
+        }
+        Request::PortAdmin { port, up } => {
+            let i = plane.port_index(&port)?;
+            info!(target: "sstp", %port, up, "port administratively {}", if up { "up" } else { "down" });
+            plane.set_admin(now, i, up);
+        }
+        Request::ShowPorts
+        | Request::ShowFdb
+        | Request::ShowStats
+        | Request::ShowStp
+        | Request::ShowFilters
+        | Request::ArpShow => {}
+    }
+    Ok(())
+}
+
+fn filter_report(plane: &ControlPlane, views: &Views<'_>) -> serde_json::Value {
+    let tallies = views.workers.tallies(plane.ports().len());
+    let ports: Vec<_> = plane
+        .ports()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| plane.has_policy(*i))
+        .map(|(i, p)| {
+            let verdicts: BTreeMap<&str, u64> = (0..FILTER_SLOTS)
+                .map(|s| (filter_slot_label(s), tallies[i].filter[s]))
+                .collect();
+            serde_json::json!({ "name": p.name, "verdicts": verdicts })
+        })
+        .collect();
+    serde_json::json!({ "ports": ports })
+}
+
+fn port_infos(plane: &ControlPlane, views: &Views<'_>) -> Vec<PortInfo> {
+    let snap = plane.snapshot();
+    plane
+        .ports()
+        .iter()
+        .zip(&views.ports.list)
+        .enumerate()
+        .map(|(i, (p, d))| {
+            let view = snap.ports[i];
+            PortInfo {
+                index: i as u16,
+                name: p.name.clone(),
+                backend: d.backend.into(),
+                dpdk_port: d.eth.id(),
+                mac: MacAddr(p.mac).to_string(),
+                link_up: p.carrier,
+                speed_mbps: d.eth.link().speed_mbps,
+                kind: format!("{:?}", p.kind).to_lowercase(),
+                admin_up: p.admin_up,
+                learning: view.learning,
+                forwarding: view.forwarding,
+                fdb_entries: plane.fdb().port_len(i as u16),
+            }
+        })
+        .collect()
+}
+
+fn fdb_rows(plane: &ControlPlane, now: Duration) -> Vec<FdbRow> {
+    let now = secs(now);
+    plane
+        .fdb()
+        .entries()
+        .into_iter()
+        .map(|(k, e)| FdbRow {
+            vlan: k.vid(),
+            mac: MacAddr(k.mac()).to_string(),
+            port: plane
+                .ports()
+                .get(e.port as usize)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            age_secs: now.saturating_sub(e.stamp),
+        })
+        .collect()
+}
+
+/// BPDU counts by type, for the JSON map.
+fn by_type(config: u64, tcn: u64, rst: u64) -> BTreeMap<String, u64> {
+    [("config", config), ("tcn", tcn), ("rst", rst)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+fn port_stats(
+    plane: &ControlPlane,
+    i: usize,
+    t: &PortTally,
+    d: &crate::ports::DevicePort,
+    stp: Option<&satellite_protocol::rstp::BridgeStatus>,
+) -> PortStats {
+    let p = &plane.ports()[i];
+    let ps = stp.and_then(|s| s.ports.get(i));
+    let c = ps.map(|ps| ps.counters);
+    PortStats {
+        name: p.name.clone(),
+        rx_packets: t.rx_packets,
+        rx_bytes: t.rx_bytes,
+        tx_packets: t.tx_packets,
+        tx_bytes: t.tx_bytes,
+        punted: t.punted,
+        drops: DropReason::ALL
+            .iter()
+            .map(|r| (r.as_str().to_string(), t.drop_count(*r)))
+            .chain([(BEFORE_START.to_string(), d.rx_before_start)])
+            .collect(),
+        rx_missed: {
+            let s = d.eth.stats();
+            s.imissed + s.rx_nombuf
+        },
+        stp_role: ps.map(|ps| role_name(ps.role).into()),
+        stp_state: ps.map(|ps| state_name(ps.state).into()),
+        bpdus_rx: c
+            .map(|c| by_type(c.rx_config, c.rx_tcn, c.rx_rst))
+            .unwrap_or_default(),
+        bpdus_tx: c
+            .map(|c| by_type(c.tx_config, c.tx_tcn, c.tx_rst))
+            .unwrap_or_default(),
+        bpdu_guard_trips: p.bpdu_guard_trips,
+        filter_verdicts: if plane.has_policy(i) {
+            (0..FILTER_SLOTS)
+                .map(|s| (filter_slot_label(s).to_string(), t.filter[s]))
+                .collect()
+        } else {
+            BTreeMap::new()
+        },
+        admin_up: p.admin_up,
+        link_up: p.carrier,
+    }
+}
+
+/// Every counter, summed over workers.
+pub(crate) fn stats(plane: &ControlPlane, views: &Views<'_>, now: Duration) -> StatsReport {
+    let tallies = views.workers.tallies(plane.ports().len());
+    let (busy, learn_queue_full) = views.workers.load();
+    let stp = plane.protocols().map(|p| p.status());
+    let node = plane.protocols().map(|p| p.stats()).unwrap_or_default();
+    let ports = tallies
+        .iter()
+        .zip(&views.ports.list)
+        .enumerate()
+        .map(|(i, (t, d))| port_stats(plane, i, t, d, stp.as_ref()))
+        .collect();
+    let fs = plane.fdb().stats();
+    StatsReport {
+        bridge: plane.config().name().into(),
+        uptime_secs: now.as_secs_f64(),
+        ports,
+        fdb: FdbStatsReport {
+            entries: plane.fdb().len() as u64,
+            capacity: plane.fdb().capacity() as u64,
+            learned: fs.learned,
+            moved: fs.moved,
+            aged: fs.aged,
+            flushed: fs.flushed,
+            table_full: fs.table_full,
+            port_limit: fs.port_limit,
+            learn_queue_full,
+        },
+        snapshot_publishes: plane.publisher().publishes(),
+        snapshot_epoch: plane.epoch(),
+        workers: busy
+            .into_iter()
+            .enumerate()
+            .map(|(index, (busy_cycles, busy_packets))| WorkerStats {
+                index,
+                busy_cycles,
+                busy_packets,
+            })
+            .collect(),
+        mempool_available: views.mempool_available,
+        tsc_hz: views.tsc_hz,
+        control_frames: plane.control_frames().clone(),
+        stp_topology_changes: node.topology_changes,
+        stp_invalid_bpdus: node.invalid_bpdus,
+        control_tx_failed: views.workers.inject_failed(),
+    }
+}

@@ -1,0 +1,194 @@
+//! The worker lcores as the control lcore sees them: their plans, spawning
+//! and pinning them, draining what they queued for the control plane,
+//! handing them frames to send, and stopping them.
+
+use crossbeam::channel::Receiver;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tracing::{error, info};
+
+use satellite_dataplane::counters::PortTally;
+use satellite_dataplane::snapshot::Publisher;
+use satellite_dataplane::worker::{
+    self, CoarseClock, Doorbell, Injected, RxQueue, WorkerPlan, WorkerShared,
+};
+use satellite_dataplane::{lcore, Mempool, PortIndex};
+
+use crate::config::Config;
+use crate::plane::{ControlPlane, Outgoing};
+use crate::ports::Ports;
+
+/// The running workers.
+pub(crate) struct Workers {
+    shared: Vec<Arc<WorkerShared>>,
+    threads: Vec<JoinHandle<()>>,
+    /// Rung by workers when they queue something for the control plane.
+    doorbell: Receiver<()>,
+    pool: Arc<Mempool>,
+    /// Control-plane frames lost because the injection queue or the mbuf
+    /// pool was exhausted.
+    inject_failed: u64,
+}
+
+impl Workers {
+    /// Spawns one worker per configured lcore, each polling its own queue
+    /// of every port and pinned to its core.
+    pub(crate) fn spawn(
+        cfg: &Config,
+        ports: &Ports,
+        pool: Arc<Mempool>,
+        publisher: &Arc<Publisher>,
+        clock: &Arc<CoarseClock>,
+    ) -> Result<Workers, String> {
+        let n = cfg.dataplane.workers as usize;
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let dpdk_ports: Vec<u16> = ports.list.iter().map(|p| p.eth.id()).collect();
+        let (bell, doorbell) = Doorbell::new();
+        let mut w = Workers {
+            shared: Vec::new(),
+            threads: Vec::new(),
+            doorbell,
+            pool: pool.clone(),
+            inject_failed: 0,
+        };
+        for i in 0..n {
+            // Default: the last cores, leaving core 0 to the system.
+            let core = cfg
+                .dataplane
+                .worker_cores
+                .get(i)
+                .copied()
+                .or_else(|| Some(cpus.saturating_sub(1 + (i % cpus.max(1)))));
+            let plan = WorkerPlan {
+                index: i,
+                core,
+                rx: dpdk_ports
+                    .iter()
+                    .enumerate()
+                    .map(|(p, &id)| RxQueue {
+                        port: p as PortIndex,
+                        dpdk_port: id,
+                        queue: i as u16,
+                    })
+                    .collect(),
+                dpdk_ports: dpdk_ports.clone(),
+                tx_queue: i as u16,
+                max_idle_sleep: Duration::from_micros(cfg.dataplane.max_idle_sleep_us),
+                pool: pool.clone(),
+            };
+            let shared = Arc::new(WorkerShared::new(dpdk_ports.len(), 8192, bell.clone()));
+            let (s, p, c) = (shared.clone(), publisher.clone(), clock.clone());
+            let t = std::thread::Builder::new()
+                .name(format!("worker{i}"))
+                .spawn(move || {
+                    match lcore::register_current_thread(plan.core) {
+                        Ok(lc) => {
+                            info!(worker = i, lcore = lc, core = ?plan.core, "worker started")
+                        }
+                        Err(e) => {
+                            error!(worker = i, "cannot register with DPDK: {e}");
+                            return;
+                        }
+                    }
+                    worker::run(&plan, &s, &p, &c);
+                    lcore::unregister_current_thread();
+                })
+                .map_err(|e| format!("spawn worker: {e}"))?;
+            w.shared.push(shared);
+            w.threads.push(t);
+        }
+        Ok(w)
+    }
+
+    /// What workers ring when they queue something.
+    pub(crate) fn doorbell(&self) -> &Receiver<()> {
+        &self.doorbell
+    }
+
+    /// Moves everything the workers queued into the control plane: learn
+    /// events, learned bindings, punted control frames.
+    pub(crate) fn drain_into(&self, plane: &mut ControlPlane, now: Duration) {
+        while self.doorbell.try_recv().is_ok() {}
+        for shared in &self.shared {
+            while let Some(ev) = shared.learn.pop() {
+                plane.learn(now, ev);
+            }
+            while let Some(ev) = shared.bindings.pop() {
+                plane.binding_learned(ev);
+            }
+            while let Some(p) = shared.punt.pop() {
+                plane.punt(now, p.port, p.kind, p.mbuf.data());
+            }
+        }
+    }
+
+    /// Hands the control plane's frames to worker 0 to send.
+    pub(crate) fn inject(&mut self, frames: impl Iterator<Item = Outgoing>) {
+        for Outgoing { port, frame } in frames {
+            let Some(mbuf) = self.pool.alloc_with(&frame) else {
+                self.inject_failed += 1;
+                continue;
+            };
+            if self
+                .shared
+                .first()
+                .is_none_or(|w| w.inject.push(Injected { port, mbuf }).is_err())
+            {
+                self.inject_failed += 1;
+            }
+        }
+    }
+
+    /// Frames of the control plane that could not be sent.
+    pub(crate) fn inject_failed(&self) -> u64 {
+        self.inject_failed
+    }
+
+    /// Every worker's counters for `ports` ports, summed.
+    pub(crate) fn tallies(&self, ports: usize) -> Vec<PortTally> {
+        let mut t = vec![PortTally::default(); ports];
+        for w in &self.shared {
+            for (t, c) in t.iter_mut().zip(w.counters.ports.iter()) {
+                t.add(&c.read());
+            }
+        }
+        t
+    }
+
+    /// Per worker: busy cycles and packets; and the learn events lost to a
+    /// full queue, summed.
+    pub(crate) fn load(&self) -> (Vec<(u64, u64)>, u64) {
+        let mut lost = 0;
+        let busy = self
+            .shared
+            .iter()
+            .map(|w| {
+                let c = &w.counters;
+                lost += c.learn_queue_full.load(Ordering::Relaxed);
+                (
+                    c.busy_cycles.load(Ordering::Relaxed),
+                    c.busy_packets.load(Ordering::Relaxed),
+                )
+            })
+            .collect();
+        (busy, lost)
+    }
+
+    /// Stops the workers and frees what is still queued.
+    pub(crate) fn stop(mut self) {
+        for w in &self.shared {
+            w.stop.store(true, Ordering::Relaxed);
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        for w in &self.shared {
+            while w.punt.pop().is_some() {}
+            while w.inject.pop().is_some() {}
+        }
+    }
+}
