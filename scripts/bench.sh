@@ -72,7 +72,7 @@ if [[ ! -x $OVS_VSWITCHD_DPDK ]]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y openvswitch-switch-dpdk >/dev/null
 fi
 command -v dpdk-testpmd >/dev/null || {
-    DEBIAN_FRONTEND=noninteractive apt-get install -y dpdk >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y dpdk-dev >/dev/null
 }
 if [[ -z ${BENCH_NO_BUILD:-} ]]; then
     log "== building (release)"
