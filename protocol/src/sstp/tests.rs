@@ -1,0 +1,398 @@
+//! Engine tests: a few switches wired by links with a delay, driven in
+//! virtual time by a small harness (the simulator in `crate::sim` does the
+//! same at scale, through the node).
+
+use super::*;
+use crate::wire::{Hello, MacHome};
+use std::collections::BTreeMap;
+
+const US: Duration = Duration::from_micros(1);
+const MS: Duration = Duration::from_millis(1);
+
+fn sys(i: usize) -> SystemId {
+    SystemId(MacAddr([2, 0, 0, 0, 0, i as u8 + 1]))
+}
+
+fn port_mac(i: usize, p: PortIndex) -> MacAddr {
+    MacAddr([2, 0, 0, 1, i as u8 + 1, p as u8])
+}
+
+struct Net {
+    nodes: Vec<Sstp>,
+    /// (node, port) → (node, port), both directions; absent when cut.
+    wires: BTreeMap<(usize, PortIndex), (usize, PortIndex)>,
+    /// Frames in flight: (arrival, seq) → (node, port, bytes).
+    flight: BTreeMap<(Duration, u64), (usize, PortIndex, Vec<u8>)>,
+    seq: u64,
+    now: Duration,
+    delay: Duration,
+    log: Vec<(usize, Action)>,
+}
+
+impl Net {
+    fn new(n: usize) -> Net {
+        let nodes = (0..n)
+            .map(|i| {
+                let mut c = SstpConfig::new(sys(i));
+                c.nonce = 100 + i as u64;
+                Sstp::new(c).unwrap()
+            })
+            .collect();
+        Net {
+            nodes,
+            wires: BTreeMap::new(),
+            flight: BTreeMap::new(),
+            seq: 0,
+            now: Duration::ZERO,
+            delay: 10 * US,
+            log: Vec::new(),
+        }
+    }
+
+    fn link(&mut self, a: usize, pa: PortIndex, b: usize, pb: PortIndex) {
+        self.nodes[a].add_port(pa, port_mac(a, pa));
+        self.nodes[b].add_port(pb, port_mac(b, pb));
+        self.wires.insert((a, pa), (b, pb));
+        self.wires.insert((b, pb), (a, pa));
+        let now = self.now;
+        self.event(a, Event::PortUp { port: pa, cost: 10 }, now);
+        self.event(b, Event::PortUp { port: pb, cost: 10 }, now);
+    }
+
+    fn cut(&mut self, a: usize, pa: PortIndex) {
+        let (b, pb) = self.wires.remove(&(a, pa)).unwrap();
+        self.wires.remove(&(b, pb));
+        let now = self.now;
+        let reason = FailReason::CarrierLost;
+        self.event(a, Event::PortDown { port: pa, reason }, now);
+        self.event(b, Event::PortDown { port: pb, reason }, now);
+    }
+
+    fn event(&mut self, i: usize, ev: Event<'_>, now: Duration) {
+        let mut out = Vec::new();
+        self.nodes[i].handle(now, ev, &mut out);
+        for a in out {
+            if let Action::Transmit { port, frame, .. } = &a {
+                if let Some(&(j, pj)) = self.wires.get(&(i, *port)) {
+                    self.seq += 1;
+                    self.flight
+                        .insert((now + self.delay, self.seq), (j, pj, frame.clone()));
+                }
+            } else {
+                self.log.push((i, a));
+            }
+        }
+    }
+
+    /// Runs until `until`, delivering frames and waking nodes on time.
+    fn run(&mut self, until: Duration) {
+        loop {
+            let next_frame = self.flight.keys().next().map(|k| k.0);
+            let next_timer = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| n.poll_timeout().map(|t| (t, i)))
+                .min();
+            let t_frame = next_frame.unwrap_or(Duration::MAX);
+            let t_timer = next_timer.map_or(Duration::MAX, |x| x.0);
+            let t = t_frame.min(t_timer).max(self.now);
+            if t > until {
+                self.now = until;
+                return;
+            }
+            self.now = t;
+            if t_frame <= t_timer {
+                let (k, (j, pj, frame)) = self.flight.pop_first().unwrap();
+                let _ = k;
+                self.event(
+                    j,
+                    Event::Frame {
+                        port: pj,
+                        frame: &frame,
+                    },
+                    t,
+                );
+            } else {
+                let i = next_timer.unwrap().1;
+                self.event(i, Event::Tick, t);
+            }
+        }
+    }
+
+    /// Runs long enough for start-up bursts to end and the throttles to
+    /// rest (twice the LSP generation's largest hold).
+    fn settle(&mut self) {
+        self.run(self.now + Duration::from_secs(3));
+    }
+
+    fn slot(&self, i: usize, of: usize) -> Slot {
+        self.nodes[i].lsdb().slot_of(sys(of)).unwrap()
+    }
+
+    fn route(&self, i: usize, to: usize) -> routes::BridgeRoute {
+        self.nodes[i]
+            .routes()
+            .get(self.slot(i, to))
+            .copied()
+            .unwrap_or(routes::BridgeRoute::UNREACHABLE)
+    }
+
+    fn in_sync(&self) -> bool {
+        let db = |n: &Sstp| -> Vec<LspEntry> {
+            n.lsdb()
+                .all()
+                .iter()
+                .map(|s| s.entry(Duration::ZERO))
+                .map(|e| LspEntry {
+                    lifetime_secs: 0,
+                    ..e
+                })
+                .collect()
+        };
+        let first = db(&self.nodes[0]);
+        self.nodes.iter().all(|n| db(n) == first)
+    }
+}
+
+/// A line 0 — 1 — 2 and a ring of four.
+fn line3() -> Net {
+    let mut n = Net::new(3);
+    n.link(0, 0, 1, 0);
+    n.link(1, 1, 2, 0);
+    n
+}
+
+#[test]
+fn a_line_forms_adjacencies_syncs_and_routes_within_tens_of_milliseconds() {
+    let mut n = line3();
+    // Start-up: adjacencies in microseconds, the second LSP change of a
+    // switch after its generation hold (10 ms).
+    n.run(25 * MS);
+
+    for i in 0..3 {
+        assert!(n.nodes[i].adjacencies().iter().all(|a| a.advertised), "{i}");
+    }
+    assert!(n.in_sync());
+    assert_eq!(n.route(0, 2).distance(), Some(20));
+    assert_eq!(n.route(0, 2).ecmp(), &[0]);
+    assert_eq!(n.route(2, 0).ecmp(), &[0]);
+    assert_eq!(n.route(1, 0).ecmp(), &[0]);
+    assert_eq!(n.route(1, 2).ecmp(), &[1]);
+    let ups = n
+        .log
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::LinkSynced { .. }))
+        .count();
+    assert_eq!(ups, 4, "each end of both links");
+}
+
+#[test]
+fn a_ring_of_four_has_two_equal_paths_to_the_opposite_switch() {
+    let mut n = Net::new(4);
+    for i in 0..4 {
+        n.link(i, 1, (i + 1) % 4, 0);
+    }
+    n.run(25 * MS);
+    assert!(n.in_sync());
+    let r = n.route(0, 2);
+    assert_eq!((r.distance(), r.ecmp()), (Some(20), &[0, 1][..]));
+    // One neighbour each way: no LFA toward it, but the wrap is the other port.
+    let r = n.route(0, 1);
+    assert_eq!((r.ecmp(), r.wrap()), (&[1][..], Some(0)));
+}
+
+#[test]
+fn a_cut_link_is_announced_and_routed_around_at_once() {
+    let mut n = Net::new(4);
+    for i in 0..4 {
+        n.link(i, 1, (i + 1) % 4, 0);
+    }
+    n.settle();
+    n.log.clear();
+    let t0 = n.now;
+    n.cut(0, 1); // 0 — 1
+                 // Both ends stop using the port before anything else.
+    assert!(n.log.iter().any(|(i, a)| *i == 0
+        && *a
+            == Action::PortLiveness {
+                port: 1,
+                alive: false
+            }));
+    n.run(t0 + MS);
+    assert_eq!(n.route(0, 1).ecmp(), &[0], "the long way round");
+    assert_eq!(n.route(0, 1).distance(), Some(30));
+    assert_eq!(n.route(2, 0).ecmp(), &[1], "only via 3 now");
+    assert_eq!(n.route(3, 1).ecmp(), &[0], "via 2");
+    assert!(n.in_sync());
+    let fails: u64 = n.nodes.iter().map(|x| x.stats().fails_originated).sum();
+    assert_eq!(fails, 2);
+    // Back up: the link carries unicast again once synced.
+    n.settle();
+    n.link(0, 1, 1, 0);
+    n.run(n.now + 5 * MS);
+    assert_eq!(n.route(0, 1).ecmp(), &[1]);
+    assert_eq!(n.route(0, 2).ecmp(), &[0, 1]);
+}
+
+#[test]
+fn silence_takes_the_adjacency_down_after_the_dead_interval() {
+    let mut n = line3();
+    n.settle();
+    // Node 2 goes silent without a carrier change: drop its wire one way.
+    n.wires.remove(&(2, 0));
+    let t0 = n.now;
+    // Its last HELLO arrived within the 10 ms before t0; the hold is 30 ms.
+    n.run(t0 + 20 * MS);
+    assert!(n.nodes[1].is_sstp_link(1), "within 3 × 10 ms it stays");
+    n.run(t0 + 30 * MS + 11 * US);
+    assert!(!n.nodes[1].is_sstp_link(1));
+    assert!(!n.route(0, 2).is_reachable());
+}
+
+#[test]
+fn mac_homes_reach_every_switch_and_leave_again() {
+    let mut n = line3();
+    n.settle();
+    let h = MacHome {
+        vid: 5,
+        mac: MacAddr([2, 0xAA, 0, 0, 0, 1]),
+    };
+    let t = n.now;
+    n.event(2, Event::MacHomeAdded(h), t);
+    n.run(t + MS);
+    assert_eq!(n.nodes[0].lsdb().home(&h), Some(n.slot(0, 2)));
+    assert!(n
+        .log
+        .iter()
+        .any(|(i, a)| *i == 0 && *a == Action::HomesChanged));
+    let spf_before = n.nodes[0].stats().spf_runs;
+    let t = n.now;
+    n.event(2, Event::MacHomeRemoved(h), t);
+    n.run(t + 20 * MS);
+    assert_eq!(n.nodes[0].lsdb().home(&h), None);
+    assert_eq!(
+        n.nodes[0].stats().spf_runs,
+        spf_before,
+        "hosts never cost an SPF"
+    );
+}
+
+#[test]
+fn a_restarted_switch_rejoins_and_outbids_its_old_lsps() {
+    let mut n = line3();
+    n.settle();
+    let old_seq = n.nodes[1]
+        .lsdb()
+        .get(&LspId {
+            origin: sys(2),
+            fragment: 0,
+        })
+        .unwrap()
+        .lsp
+        .sequence;
+    // Node 2 restarts with a new nonce and sequence numbers from zero.
+    let mut c = SstpConfig::new(sys(2));
+    c.nonce = 999;
+    n.nodes[2] = Sstp::new(c).unwrap();
+    n.nodes[2].add_port(0, port_mac(2, 0));
+    let t = n.now;
+    n.event(2, Event::PortUp { port: 0, cost: 10 }, t);
+    n.run(t + 50 * MS);
+    let seq = n.nodes[0]
+        .lsdb()
+        .get(&LspId {
+            origin: sys(2),
+            fragment: 0,
+        })
+        .unwrap()
+        .lsp
+        .sequence;
+    assert!(seq > old_seq, "{seq} > {old_seq}");
+    assert!(n.in_sync());
+    assert_eq!(n.route(0, 2).distance(), Some(20));
+    assert!(n.log.iter().any(|(i, a)| *i == 1
+        && matches!(a, Action::AdjacencyChanged { transition, .. } if transition.reason == AdjacencyReason::NeighbourRestarted)));
+}
+
+#[test]
+fn bad_pdus_are_dropped_by_reason_and_nothing_changes() {
+    let mut n = line3();
+    n.settle();
+    let before = n.nodes[1].routes().clone();
+    let t = n.now;
+    let good = encode_sstp_frame(
+        port_mac(0, 0),
+        sys(0),
+        0,
+        &SstpPdu::Hello(Hello {
+            nonce: 100,
+            hello_interval_us: 10_000,
+            dead_count: 3,
+            ..Hello::default()
+        }),
+    )
+    .unwrap();
+    let mut bad_sum = good.clone();
+    bad_sum[20] ^= 1;
+    let mut bad_version = good.clone();
+    bad_version[14] = 9;
+    for f in [&good[..10], &bad_sum[..], &bad_version[..]] {
+        n.event(1, Event::Frame { port: 0, frame: f }, t);
+    }
+    // An LSP from a switch that is not our neighbour on that port.
+    let stranger =
+        encode_sstp_frame(port_mac(7, 0), sys(7), 0, &SstpPdu::Psnp(Psnp::default())).unwrap();
+    n.event(
+        1,
+        Event::Frame {
+            port: 0,
+            frame: &stranger,
+        },
+        t,
+    );
+    let d = &n.nodes[1].stats().dropped;
+    assert_eq!(d.get("truncated"), Some(&1));
+    assert_eq!(d.get("bad_checksum"), Some(&1));
+    assert_eq!(d.get("unknown_version"), Some(&1));
+    assert_eq!(d.get("no_adjacency"), Some(&1));
+    assert_eq!(n.nodes[1].routes(), &before);
+}
+
+#[test]
+fn the_engine_is_quiet_but_for_hellos_and_summaries_in_steady_state() {
+    let mut n = line3();
+    n.settle();
+    let s0 = n.nodes[1].stats().clone();
+    n.run(n.now + Duration::from_secs(2));
+    let s1 = n.nodes[1].stats().clone();
+    let d = |k: &str| s1.tx.get(k).unwrap_or(&0) - s0.tx.get(k).unwrap_or(&0);
+    assert_eq!(d("lsp"), 0);
+    assert_eq!(d("psnp"), 0);
+    assert!(
+        (398..=402).contains(&d("hello")),
+        "{} hellos on 2 ports in 2 s",
+        d("hello")
+    );
+    assert_eq!(d("csnp"), 4, "one per link per second");
+    assert_eq!(s1.spf_runs, s0.spf_runs);
+}
+
+#[test]
+fn configuration_is_checked() {
+    let mut c = SstpConfig::new(sys(0));
+    c.hello_interval = Duration::from_micros(500);
+    assert_eq!(
+        Sstp::new(c.clone()).unwrap_err(),
+        SstpConfigError::HelloInterval(Duration::from_micros(500))
+    );
+    c.hello_interval = MS;
+    c.dead_count = 1;
+    assert!(Sstp::new(c.clone()).is_err());
+    c.dead_count = 3;
+    c.limits.max_bridges = 0;
+    assert_eq!(
+        Sstp::new(c).unwrap_err(),
+        SstpConfigError::Limit("max_bridges")
+    );
+}
