@@ -95,7 +95,8 @@ impl Protocols {
     }
 
     pub(crate) fn port_down(&mut self, now: Duration, i: PortIndex) {
-        let _ = self.event(now, NodeEvent::PortDown { port: i });
+        let reason = satellite_protocol::wire::FailReason::CarrierLost;
+        let _ = self.event(now, NodeEvent::PortDown { port: i, reason });
     }
 
     /// Feeds a received control frame; malformed ones are counted by the
@@ -162,10 +163,11 @@ impl Protocols {
         let mut actions = std::mem::take(&mut self.actions);
         for a in actions.drain(..) {
             match a {
-                NodeAction::Transmit { port, frame, bpdu } => {
-                    debug!(target: "sstp", port = %self.name(port), ?bpdu, "BPDU sent");
+                NodeAction::Transmit { port, frame, what } => {
+                    debug!(target: "sstp", port = %self.name(port), ?what, "sent");
                     out.push(Effect::Send { port, frame });
                 }
+                NodeAction::Sstp(_) | NodeAction::StaleRootAged { .. } => {}
                 NodeAction::BpduReceived { port, bpdu } => {
                     debug!(target: "sstp", port = %self.name(port), ?bpdu, "BPDU received");
                 }

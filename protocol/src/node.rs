@@ -7,11 +7,26 @@
 //! are named by [`PortIndex`] here; RSTP's port number is the index plus
 //! one, and only this module converts.
 //!
-//! Today the node holds the RSTP engine ([`crate::rstp`]); the SSTP
-//! link-state engine ([`crate::sstp`]) joins it here, and so do the rules
-//! that let one inform the other (root information gated by the link-state
-//! view, topology changes that spare MAC homes). `rstp` and `sstp` never
-//! import each other.
+//! The node holds the RSTP engine ([`crate::rstp`]) and, when enabled, the
+//! SSTP link-state engine ([`crate::sstp`]); `rstp` and `sstp` never import
+//! each other, and the rules between them live here:
+//!
+//! - **Frames** to 01-80-C2-00-00-0E with EtherType 0x88B5 go to SSTP,
+//!   everything else to RSTP's decoder.
+//! - **Stale root information** (SSTP.md, Layer 1): when SPF shows that a
+//!   Satellite switch in the database is unreachable, every port's received
+//!   information naming it as root is aged out at once
+//!   ([`rstp::Event::AgeRootInformation`]), and while it stays so, BPDUs
+//!   naming it as root are dropped *on SSTP links* (counted in
+//!   [`NodeStats::stale_root_bpdus`]): the neighbour there is a Satellite
+//!   switch whose own SPF is about to age the same root, so its BPDU is
+//!   stale. BPDUs from standard bridges are never dropped, since they may
+//!   know a path the link state does not. Dropping a BPDU cannot make a
+//!   loop: the port becomes designated, and a designated port forwards
+//!   only after its neighbour agrees or after the forward delay. This ends
+//!   count-to-infinity after a root failure in a Satellite domain.
+//! - **Identity**: a change of bridge priority reaches SSTP's SYSTEM TLV,
+//!   so every switch knows each Satellite switch's RSTP bridge ID.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,7 +34,11 @@ use std::time::Duration;
 use crate::rstp::{
     self, Action, Bridge, BridgeConfig, BridgeStatus, ConfigError, Event, PortNumber, PortRole,
 };
-use crate::wire::{decode_bpdu_frame, encode_bpdu_frame, Bpdu, MacAddr};
+use crate::sstp::{self, Sstp, SstpConfig};
+use crate::wire::{
+    decode_bpdu_frame, encode_bpdu_frame, BindingEntry, Bpdu, BpduBody, BridgeId, FailReason,
+    MacAddr, MacHome, PduType, SSTP_ETHERTYPE, SSTP_GROUP_ADDRESS,
+};
 use crate::PortIndex;
 
 /// One port of a node.
@@ -31,6 +50,9 @@ pub struct NodePort {
     pub mac: MacAddr,
     /// The port's RSTP settings (its `number` is set from `index`).
     pub rstp: rstp::PortConfig,
+    /// Whether SSTP runs on the port (fabric and auto ports; never on a
+    /// port configured for hosts).
+    pub sstp: bool,
 }
 
 impl NodePort {
@@ -40,6 +62,7 @@ impl NodePort {
             index,
             mac,
             rstp: rstp::PortConfig::new(rstp_number(index)),
+            sstp: true,
         }
     }
 }
@@ -60,6 +83,8 @@ pub enum NodeEvent<'a> {
     PortDown {
         /// The port.
         port: PortIndex,
+        /// Carrier lost, or taken down by the administrator.
+        reason: FailReason,
     },
     /// A control frame arrived on `port` (the whole Ethernet frame).
     Frame {
@@ -84,6 +109,14 @@ pub enum NodeEvent<'a> {
         /// The new priority.
         priority: u8,
     },
+    /// A host was learned on an edge port (SSTP advertises it).
+    MacHomeAdded(MacHome),
+    /// A host left the edge ports.
+    MacHomeRemoved(MacHome),
+    /// An ARPless binding became ours.
+    BindingAdded(BindingEntry),
+    /// An ARPless binding is no longer ours.
+    BindingRemoved(BindingEntry),
 }
 
 /// What the caller must do, or may want to know.
@@ -95,8 +128,17 @@ pub enum NodeAction {
         port: PortIndex,
         /// The whole Ethernet frame.
         frame: Vec<u8>,
-        /// The BPDU it carries (for logs).
-        bpdu: Bpdu,
+        /// What it carries (for counters and logs).
+        what: Sent,
+    },
+    /// Something the link-state engine reports (adjacencies, liveness,
+    /// routes, drops).
+    Sstp(sstp::Action),
+    /// Root information naming an unreachable Satellite switch was aged
+    /// out on every port.
+    StaleRootAged {
+        /// The dead root's address.
+        root: MacAddr,
     },
     /// Set the port's learning and forwarding in the data path.
     SetPortState {
@@ -141,6 +183,15 @@ pub enum NodeAction {
     },
 }
 
+/// What a transmitted frame carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// A BPDU.
+    Bpdu(Bpdu),
+    /// An SSTP PDU.
+    Sstp(PduType),
+}
+
 /// Counters of a node.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NodeStats {
@@ -148,6 +199,30 @@ pub struct NodeStats {
     pub invalid_bpdus: u64,
     /// Topology changes the spanning tree detected or received.
     pub topology_changes: u64,
+    /// BPDUs dropped on SSTP links because they name an unreachable root.
+    pub stale_root_bpdus: u64,
+    /// Times a dead root's information was aged out.
+    pub stale_roots_aged: u64,
+    /// SSTP frames received while SSTP is off.
+    pub sstp_disabled_frames: u64,
+}
+
+/// Why a node cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NodeConfigError {
+    /// The spanning tree's settings.
+    #[error("stp: {0}")]
+    Rstp(#[from] ConfigError),
+    /// The link state's settings.
+    #[error("sstp: {0}")]
+    Sstp(#[from] sstp::SstpConfigError),
+}
+
+/// Whether a frame is addressed to SSTP (group address and EtherType).
+pub fn is_sstp_frame(frame: &[u8]) -> bool {
+    frame.len() >= 14
+        && frame[..6] == SSTP_GROUP_ADDRESS.0
+        && u16::from_be_bytes([frame[12], frame[13]]) == SSTP_ETHERTYPE
 }
 
 /// RSTP's port number of a port index.
@@ -163,31 +238,77 @@ fn index_of(number: PortNumber) -> PortIndex {
 #[derive(Debug, Clone)]
 pub struct Node {
     rstp: Bridge,
+    sstp: Option<Sstp>,
     /// Port MACs, by index.
     macs: BTreeMap<PortIndex, MacAddr>,
+    /// Ports SSTP runs on.
+    sstp_ports: Vec<PortIndex>,
+    /// Addresses of Satellite switches the link state shows unreachable.
+    dead_roots: Vec<MacAddr>,
     stats: NodeStats,
     actions: Vec<Action>,
+    sstp_actions: Vec<sstp::Action>,
 }
 
 impl Node {
-    /// A node whose spanning tree runs with `cfg` over `ports`.
+    /// A node whose spanning tree runs with `cfg` over `ports` (RSTP only).
     pub fn new(cfg: BridgeConfig, ports: &[NodePort]) -> Result<Node, ConfigError> {
+        Self::build(cfg, None, ports).map_err(|e| match e {
+            NodeConfigError::Rstp(e) => e,
+            NodeConfigError::Sstp(_) => unreachable!("no SSTP configuration given"),
+        })
+    }
+
+    /// A node running RSTP with `cfg` and SSTP with `sstp` (its bridge ID
+    /// is taken from `cfg`) over `ports`.
+    pub fn with_sstp(
+        cfg: BridgeConfig,
+        sstp: SstpConfig,
+        ports: &[NodePort],
+    ) -> Result<Node, NodeConfigError> {
+        Self::build(cfg, Some(sstp), ports)
+    }
+
+    fn build(
+        cfg: BridgeConfig,
+        sstp_cfg: Option<SstpConfig>,
+        ports: &[NodePort],
+    ) -> Result<Node, NodeConfigError> {
         let mut rstp = Bridge::new(cfg)?;
         let mut macs = BTreeMap::new();
+        let mut sstp_ports = Vec::new();
         for p in ports {
             if p.index == PortIndex::MAX {
-                return Err(ConfigError::PortNumber(p.index));
+                return Err(ConfigError::PortNumber(p.index).into());
             }
             let mut pc = p.rstp;
             pc.number = rstp_number(p.index);
             rstp.add_port(pc)?;
             macs.insert(p.index, p.mac);
+            if p.sstp {
+                sstp_ports.push(p.index);
+            }
         }
+        let sstp = match sstp_cfg {
+            Some(mut c) => {
+                c.bridge_id = BridgeId::new(cfg.priority, cfg.address);
+                let mut e = Sstp::new(c)?;
+                for &i in &sstp_ports {
+                    e.add_port(i, macs[&i]);
+                }
+                Some(e)
+            }
+            None => None,
+        };
         Ok(Node {
             rstp,
+            sstp,
             macs,
+            sstp_ports,
+            dead_roots: Vec::new(),
             stats: NodeStats::default(),
             actions: Vec::new(),
+            sstp_actions: Vec::new(),
         })
     }
 
@@ -204,10 +325,19 @@ impl Node {
                     index,
                     mac: self.macs.get(&index).copied().unwrap_or_default(),
                     rstp: pc,
+                    sstp: self.sstp_ports.contains(&index),
                 }
             })
             .collect();
-        Node::new(*self.rstp.config(), &ports).expect("the configuration was valid")
+        // A new session: a new nonce; sequence numbers start where the
+        // configuration says, so the old LSPs in other databases must be
+        // outbid (the daemon starts above them by using the clock).
+        let sstp = self.sstp.as_ref().map(|e| {
+            let mut c = e.config().clone();
+            c.nonce = c.nonce.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+            c
+        });
+        Self::build(*self.rstp.config(), sstp, &ports).expect("the configuration was valid")
     }
 
     /// Processes one event at `now` (any monotonic clock) and appends what
@@ -219,17 +349,44 @@ impl Node {
         event: NodeEvent<'_>,
         out: &mut Vec<NodeAction>,
     ) -> Result<(), ConfigError> {
+        let sstp_ev = match &event {
+            NodeEvent::Tick => Some(sstp::Event::Tick),
+            NodeEvent::PortDown { port, reason } => Some(sstp::Event::PortDown {
+                port: *port,
+                reason: *reason,
+            }),
+            NodeEvent::MacHomeAdded(h) => Some(sstp::Event::MacHomeAdded(*h)),
+            NodeEvent::MacHomeRemoved(h) => Some(sstp::Event::MacHomeRemoved(*h)),
+            NodeEvent::BindingAdded(b) => Some(sstp::Event::BindingAdded(*b)),
+            NodeEvent::BindingRemoved(b) => Some(sstp::Event::BindingRemoved(*b)),
+            NodeEvent::Frame { port, frame } if is_sstp_frame(frame) => {
+                if self.sstp.is_none() {
+                    self.stats.sstp_disabled_frames += 1;
+                    return Ok(());
+                }
+                Some(sstp::Event::Frame { port: *port, frame })
+            }
+            _ => None,
+        };
+        if let Some(ev) = sstp_ev {
+            self.drive_sstp(now, ev, out);
+        }
         let ev = match event {
             NodeEvent::Tick => Event::Tick,
             NodeEvent::PortUp { port, speed_mbps } => Event::PortUp {
                 port: rstp_number(port),
                 speed_mbps,
             },
-            NodeEvent::PortDown { port } => Event::PortDown {
+            NodeEvent::PortDown { port, .. } => Event::PortDown {
                 port: rstp_number(port),
             },
+            NodeEvent::Frame { frame, .. } if is_sstp_frame(frame) => return Ok(()),
             NodeEvent::Frame { port, frame } => match decode_bpdu_frame(frame) {
                 Ok(f) => {
+                    if self.is_stale(port, &f.bpdu) {
+                        self.stats.stale_root_bpdus += 1;
+                        return Ok(());
+                    }
                     out.push(NodeAction::BpduReceived { port, bpdu: f.bpdu });
                     Event::BpduReceived {
                         port: rstp_number(port),
@@ -254,15 +411,128 @@ impl Node {
                 port: rstp_number(port),
                 priority,
             },
+            NodeEvent::MacHomeAdded(_)
+            | NodeEvent::MacHomeRemoved(_)
+            | NodeEvent::BindingAdded(_)
+            | NodeEvent::BindingRemoved(_) => return Ok(()),
         };
+        let follow_up = match ev {
+            Event::PortUp { port, .. } => Some((port, true)),
+            Event::SetPortPathCost { port, .. } => Some((port, false)),
+            _ => None,
+        };
+        let priority_change = matches!(ev, Event::SetBridgePriority(_));
         let r = self.rstp.try_handle(now, ev, &mut self.actions);
         self.translate(out);
+        if r.is_ok() {
+            // SSTP uses RSTP's path cost for the link, and its bridge ID.
+            if let Some((number, up)) = follow_up {
+                let port = index_of(number);
+                if self.sstp_ports.contains(&port) {
+                    let cost = self
+                        .rstp
+                        .status()
+                        .ports
+                        .iter()
+                        .find(|p| p.port == number)
+                        .map_or(rstp::DEFAULT_PATH_COST, |p| p.path_cost);
+                    let ev = if up {
+                        sstp::Event::PortUp { port, cost }
+                    } else {
+                        sstp::Event::SetPortCost { port, cost }
+                    };
+                    self.drive_sstp(now, ev, out);
+                }
+            }
+            if priority_change {
+                let id = self.rstp.status().bridge_id;
+                self.drive_sstp(now, sstp::Event::SetBridgeId(id), out);
+            }
+        }
         r
+    }
+
+    /// Runs one SSTP event and applies the rules its results call for.
+    fn drive_sstp(&mut self, now: Duration, ev: sstp::Event<'_>, out: &mut Vec<NodeAction>) {
+        let Some(e) = self.sstp.as_mut() else { return };
+        e.handle(now, ev, &mut self.sstp_actions);
+        let mut routes_changed = false;
+        for a in self.sstp_actions.drain(..) {
+            match a {
+                sstp::Action::Transmit { port, frame, pdu } => out.push(NodeAction::Transmit {
+                    port,
+                    frame,
+                    what: Sent::Sstp(pdu),
+                }),
+                a => {
+                    routes_changed |= a == sstp::Action::RoutesChanged;
+                    out.push(NodeAction::Sstp(a));
+                }
+            }
+        }
+        if routes_changed {
+            self.age_dead_roots(now, out);
+        }
+    }
+
+    /// After SPF: Satellite switches now unreachable lose their root
+    /// information on every port.
+    fn age_dead_roots(&mut self, now: Duration, out: &mut Vec<NodeAction>) {
+        let Some(e) = self.sstp.as_ref() else { return };
+        let db = e.lsdb();
+        let me = db.me();
+        let dead: Vec<MacAddr> = db
+            .origins()
+            .filter(|&(slot, sys)| sys != me && !db.is_reachable(slot))
+            .map(|(_, sys)| sys.0)
+            .collect();
+        let newly: Vec<MacAddr> = dead
+            .iter()
+            .filter(|m| !self.dead_roots.contains(m))
+            .copied()
+            .collect();
+        self.dead_roots = dead;
+        for root in newly {
+            let names_it = self
+                .rstp_status()
+                .ports
+                .iter()
+                .any(|p| p.designated_root.mac == root);
+            if !names_it {
+                continue;
+            }
+            self.stats.stale_roots_aged += 1;
+            out.push(NodeAction::StaleRootAged { root });
+            let _ =
+                self.rstp
+                    .try_handle(now, Event::AgeRootInformation { root }, &mut self.actions);
+            self.translate(out);
+        }
+    }
+
+    /// Whether a BPDU received on `port` carries root information the link
+    /// state knows to be dead (see the module doc).
+    fn is_stale(&self, port: PortIndex, bpdu: &Bpdu) -> bool {
+        let root = match &bpdu.body {
+            BpduBody::Config(p) | BpduBody::Rst(p) => p.root_id,
+            _ => return false,
+        };
+        self.dead_roots.contains(&root.mac)
+            && self.sstp.as_ref().is_some_and(|e| e.is_sstp_link(port))
     }
 
     /// When the node next needs [`NodeEvent::Tick`].
     pub fn poll_timeout(&self) -> Option<Duration> {
-        self.rstp.poll_timeout()
+        let s = self.sstp.as_ref().and_then(Sstp::poll_timeout);
+        match (self.rstp.poll_timeout(), s) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The link-state engine, when SSTP runs.
+    pub fn sstp(&self) -> Option<&Sstp> {
+        self.sstp.as_ref()
     }
 
     /// The spanning tree's state.
@@ -294,7 +564,7 @@ impl Node {
                     NodeAction::Transmit {
                         port: i,
                         frame: encode_bpdu_frame(src, &bpdu),
-                        bpdu,
+                        what: Sent::Bpdu(bpdu),
                     }
                 }
                 Action::SetPortState {

@@ -317,6 +317,15 @@ pub enum Event {
         /// The port.
         port: PortNumber,
     },
+    /// Age out, now, the received information of every port whose port
+    /// priority vector names this root bridge address: rcvdInfoWhile
+    /// becomes 0, as if Max Age had passed, so the Port Information
+    /// machine goes AGED and roles are reselected (17.27). Sent by the
+    /// node when the link-state view shows that root is unreachable.
+    AgeRootInformation {
+        /// The root bridge's address.
+        root: MacAddr,
+    },
 }
 
 /// Port roles (17.7).
@@ -685,6 +694,13 @@ impl Bridge {
                 let i = self.index(port)?;
                 if self.rstp_version() {
                     self.ports[i].mcheck = true;
+                }
+            }
+            Event::AgeRootInformation { root } => {
+                for p in &mut self.ports {
+                    if p.info_is == InfoIs::Received && p.port_priority.root_bridge_id.mac == root {
+                        p.rcvd_info_while = 0;
+                    }
                 }
             }
         }

@@ -129,6 +129,7 @@ pub fn torus(dims: &[usize], run_s: f64) -> Scenario {
         seed: 1,
         latency_ms: 1.0,
         boot_spread_ms: 1000.0,
+        sstp: false,
         bridges,
         links,
         lans: Vec::new(),

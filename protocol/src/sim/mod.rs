@@ -153,6 +153,9 @@ pub struct Network {
     /// Bridges added later boot at a random time within this span, so
     /// that their one-second ticks are not aligned (0: all boot at once).
     pub boot_spread: Duration,
+    /// When set, bridges added from now on run SSTP too, with these
+    /// settings (each bridge's SystemId and nonce filled in).
+    pub sstp: Option<crate::sstp::SstpConfig>,
     queue: BinaryHeap<Scheduled>,
     seq: u64,
     rng: Rng,
@@ -169,6 +172,7 @@ impl Network {
             stats: Stats::default(),
             trace: false,
             boot_spread: Duration::ZERO,
+            sstp: None,
             queue: BinaryHeap::new(),
             seq: 0,
             rng: Rng::new(seed),
@@ -194,13 +198,27 @@ impl Network {
                 index: port_index(p.number),
                 mac: port_mac(cfg.address, p.number),
                 rstp: *p,
+                sstp: self.sstp.is_some(),
             });
             if let Some(s) = speed {
                 speeds.insert(p.number, *s);
             }
         }
-        let node = Node::new(cfg, &list)?;
         let idx = self.bridges.len();
+        let node = match &self.sstp {
+            None => Node::new(cfg, &list)?,
+            Some(t) => {
+                let mut c = t.clone();
+                c.system = crate::wire::SystemId(cfg.address);
+                c.nonce = self.rng.next_u64() | 1;
+                Node::with_sstp(cfg, c, &list).map_err(|e| match e {
+                    crate::node::NodeConfigError::Rstp(e) => e,
+                    crate::node::NodeConfigError::Sstp(e) => {
+                        panic!("simulator SSTP settings invalid: {e}")
+                    }
+                })?
+            }
+        };
         let spread = self.boot_spread.as_micros() as u64;
         let boot = if spread == 0 {
             Duration::ZERO
@@ -318,6 +336,7 @@ impl Network {
                     } else {
                         NodeEvent::PortDown {
                             port: port_index(p),
+                            reason: crate::wire::FailReason::CarrierLost,
                         }
                     };
                     self.handle(b, ev);
@@ -401,7 +420,9 @@ impl Network {
                 }
                 NodeAction::FlushFdb { .. }
                 | NodeAction::TopologyChange { .. }
-                | NodeAction::BpduReceived { .. } => {}
+                | NodeAction::BpduReceived { .. }
+                | NodeAction::Sstp(_)
+                | NodeAction::StaleRootAged { .. } => {}
             }
         }
         self.actions = actions;

@@ -31,6 +31,9 @@ pub struct Scenario {
     /// Bridges boot at random times within this many ms (default 0).
     #[serde(default)]
     pub boot_spread_ms: f64,
+    /// Run SSTP beside RSTP on every bridge, with default settings.
+    #[serde(default)]
+    pub sstp: bool,
     /// Bridges.
     pub bridges: Vec<BridgeSpec>,
     /// Point-to-point links.
@@ -297,6 +300,11 @@ impl Scenario {
     pub fn build(&self) -> Result<Network, String> {
         let mut net = Network::new(self.seed);
         net.boot_spread = Duration::from_secs_f64(self.boot_spread_ms / 1000.0);
+        if self.sstp {
+            net.sstp = Some(crate::sstp::SstpConfig::new(
+                crate::wire::SystemId::default(),
+            ));
+        }
         let lan_ports: Vec<&PortRef> = self.lans.iter().flat_map(|l| &l.ports).collect();
         for b in &self.bridges {
             let cfg = BridgeConfig {
