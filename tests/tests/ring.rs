@@ -144,3 +144,64 @@ fn ring8_link_down_up_outage() {
         col(&up, |x| x.1.lost as f64)
     );
 }
+
+/// The root moved by priority to s4 and back to s0, three times, with the
+/// standard's default timers (Hello 2 s, Max Age 20 s, Forward Delay 15 s).
+/// Moving it back retires a root whose old vector is still held round the
+/// ring; RSTP engines that let it circulate (count to infinity) spend
+/// TxHoldCount and leave designated ports discarding until the next tick.
+/// Prints the outage of a flow across the ring (host 1 -> host 3) and of a
+/// bystander (host 5 -> host 7) at every move; asserts only what does not
+/// depend on wall-clock timing: traffic resumes and the expected root wins.
+///
+/// Run: `cargo build --release --bins && cargo test --release -p satellite-e2e --test ring ring8_root_moved_back -- --nocapture`
+#[test]
+fn ring8_root_moved_back_outage() {
+    require_root!();
+    let mut spec = RingSpec::uniform(Kind::Satellite, 8);
+    (spec.hello_time, spec.max_age, spec.forward_delay) = (2, 20, 15);
+    let mut ring = Ring::new(spec);
+    ring.wait_started();
+    ring.wait_converged(1, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    assert!(ring.ping(1, 3) && ring.ping(5, 7), "{}", ring.logs());
+    let (affected, bystander) = ((1, 3), (5, 7));
+    let mut rows: Vec<(String, Report, Report)> = vec![];
+    for run in 0..3 {
+        for (to, prio) in [(4usize, 4096u32), (0, 32768)] {
+            let tag = format!("run{run}-to-s{to}");
+            let (r, b) = around(&ring, affected, bystander, &tag, || {
+                ring.satctl(4, &format!("set priority {prio}"));
+            });
+            ring.spec.priorities[4] = prio;
+            println!(
+                "{tag}: affected {}\n    gaps {:?}\n  bystander {}\n    gaps {:?}",
+                r.summary(),
+                r.gaps,
+                b.summary(),
+                b.gaps
+            );
+            assert!(
+                recovered(&r) && recovered(&b),
+                "{tag}: traffic did not resume: {r:?} {b:?}\n{}\n{}",
+                ring.describe(),
+                ring.logs()
+            );
+            let (c, _) = ring
+                .wait_converged(1, Duration::from_secs(30))
+                .unwrap_or_else(|e| panic!("{tag}: {e}\n{}\n{}", ring.describe(), ring.logs()));
+            assert_eq!(
+                c.root_id,
+                satellite_e2e::ring::bridge_id(to, ring.spec.priorities[to])
+            );
+            rows.push((tag, r, b));
+        }
+    }
+    println!("ring8 root moves SUMMARY (1,000 pkt/s, default timers):");
+    for (tag, r, b) in &rows {
+        println!(
+            "  {tag:<14} affected outage {:>7.1} ms lost {:>5}   bystander outage {:>7.1} ms lost {:>5}",
+            r.outage_ms, r.lost, b.outage_ms, b.lost
+        );
+    }
+}

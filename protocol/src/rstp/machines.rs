@@ -344,8 +344,15 @@ impl Bridge {
         let mut root_port = None;
         for (j, p) in self.ports.iter().enumerate() {
             // Root path priority vectors only from information not sent by
-            // this bridge itself (a looped-back BPDU on a shared LAN).
-            if p.info_is != InfoIs::Received || p.port_priority.designated_bridge_id.mac == me.mac {
+            // this bridge itself (a looped-back BPDU on a shared LAN), and
+            // not naming this bridge's address as root (see the module
+            // docs): that is this bridge under an earlier priority, and a
+            // path to it through a neighbour is stale information coming
+            // back around a loop.
+            if p.info_is != InfoIs::Received
+                || p.port_priority.designated_bridge_id.mac == me.mac
+                || p.port_priority.root_bridge_id.mac == me.mac
+            {
                 continue;
             }
             let mut v = p.port_priority;

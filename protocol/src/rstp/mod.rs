@@ -33,6 +33,22 @@
 //!   the next event (an Agreement in a failover) waits for the next tick.
 //!   The hello is limited to one per Hello Time anyway; TxHoldCount still
 //!   bounds every other BPDU.
+//! - updtRolesTree (17.21.25) leaves out of the root priority vector not
+//!   only a port priority vector whose Designated Bridge has this bridge's
+//!   address (as the standard does) but also one whose Root Bridge has it.
+//!   Such a vector names this bridge under an earlier, better priority: once
+//!   a root's priority is made worse, its old vector is still held in the
+//!   other bridges (on Alternate ports too) and, in a ring, goes round and
+//!   round through the old root itself, which would take it as a path to a
+//!   better root, until Message Age reaches Max Age (count to infinity).
+//!   Every lap costs each port two or three BPDUs, so TxHoldCount is spent
+//!   within a millisecond and the BPDUs that would end it (the corrected
+//!   vector, proposals, agreements) wait for the next tick while designated
+//!   ports discard: up to a second per hop. Refused at the old root, the
+//!   stale vector dies within one lap of a ring; on loops that avoid the
+//!   old root (a mesh) only Message Age still ends it (17.21.23). The port
+//!   holding it gets the Alternate role (its vector is better than this
+//!   bridge's designated vector) until the neighbour sends the current one.
 
 pub mod machines;
 mod port;

@@ -403,6 +403,55 @@ fn bridge_priority_change_takes_the_root() {
     assert_eq!(port(&b, 1).role, PortRole::Designated);
 }
 
+/// A root made worse by priority hears its old identity again: in a ring
+/// the other bridges still hold its old (better) vector and pass it on
+/// until the news has gone round. Taking it as a root path would relay the
+/// stale vector round the ring once more (count to infinity, see the module
+/// docs); the bridge must block that port and stay root until the
+/// neighbour sends current information.
+#[test]
+fn a_retired_root_does_not_take_its_old_identity_as_root() {
+    let (mut b, _) = bridge(5, 2);
+    let mut out = Vec::new();
+    b.handle(S / 2, Event::SetBridgePriority(4096), &mut out);
+    assert_eq!(b.status().root_port, None);
+    b.handle(S / 2, Event::SetBridgePriority(32768), &mut out);
+    let mut stale = from(1, 5, 700, 1, designated(0));
+    stale.root_id = BridgeId::new(4096, mac(5));
+    stale.message_age = BpduTime::from_secs(7);
+    let mut out = Vec::new();
+    b.handle(
+        S / 2,
+        Event::BpduReceived {
+            port: 1,
+            bpdu: Bpdu::rst(stale),
+        },
+        &mut out,
+    );
+    let st = b.status();
+    assert_eq!(st.root_port, None, "took a path to its old self");
+    assert_eq!(st.root_id, st.bridge_id);
+    assert_eq!(port(&b, 1).role, PortRole::Alternate);
+    assert_eq!(port(&b, 1).state, PortState::Discarding);
+    // Port 2 passes on this bridge's own claim, not the stale vector.
+    assert!(sent(&out, 2).iter().all(|bp| match bp.body {
+        BpduBody::Rst(f) => f.root_id == st.bridge_id,
+        _ => false,
+    }));
+    // The neighbour's current information is taken as usual.
+    let current = Bpdu::rst(from(1, 1, 0, 1, designated(0)));
+    b.handle(
+        S / 2,
+        Event::BpduReceived {
+            port: 1,
+            bpdu: current,
+        },
+        &mut out,
+    );
+    assert_eq!(b.status().root_port, Some(1));
+    assert_eq!(port(&b, 1).role, PortRole::Root);
+}
+
 /// A ring neighbour's failure as the daemon sees it (ring-of-8 demo, s3,
 /// from its log): the root port goes down, the bridge claims root, and the
 /// neighbour whose alternate port took over sends a Proposal on the
