@@ -18,6 +18,12 @@ pub enum Request {
     ShowFdb,
     ShowStats,
     ShowStp,
+    /// SSTP: this switch and its adjacencies.
+    ShowSstp,
+    /// SSTP: the link-state database.
+    ShowLsdb,
+    /// SSTP: the route to every other Satellite switch.
+    ShowRoutes,
     /// Bridge priority: a multiple of 4096 in 0..=61440.
     SetPriority {
         priority: u32,
@@ -126,6 +132,9 @@ pub struct PortStats {
     pub bpdus_tx: BTreeMap<String, u64>,
     /// Times BPDU guard disabled the port.
     pub bpdu_guard_trips: u64,
+    /// SSTP frames refused on this host port.
+    #[serde(default)]
+    pub sstp_refused: u64,
     /// Edge-filter verdicts (pass, reply, learn, drop reasons); empty on
     /// ports without filters.
     pub filter_verdicts: BTreeMap<String, u64>,
@@ -173,6 +182,52 @@ pub struct StatsReport {
     pub stp_invalid_bpdus: u64,
     /// Frames of the control lcore lost (no mbuf or injection queue full).
     pub control_tx_failed: u64,
+    /// The link state, when SSTP runs.
+    #[serde(default)]
+    pub sstp: Option<SstpStatsReport>,
+}
+
+/// SSTP's counters for `show stats` and `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SstpStatsReport {
+    /// Adjacencies up.
+    pub adjacencies_up: u64,
+    /// Adjacencies up and in sync (carrying unicast).
+    pub links_advertised: u64,
+    /// Switches in the database, and of them reachable.
+    pub bridges_known: u64,
+    pub bridges_reachable: u64,
+    /// MAC homes: advertised by this switch, known from all.
+    pub mac_homes_local: u64,
+    pub mac_homes_known: u64,
+    /// LSP fragments in the database.
+    pub lsp_fragments: u64,
+    pub lsps_originated: u64,
+    pub lsps_received: u64,
+    pub lsps_flooded: u64,
+    pub lsps_retransmitted: u64,
+    pub fails_originated: u64,
+    pub fails_relayed: u64,
+    pub adjacency_ups: u64,
+    pub adjacency_downs: u64,
+    /// PDUs by type.
+    pub rx: BTreeMap<String, u64>,
+    pub tx: BTreeMap<String, u64>,
+    /// PDUs dropped, by reason.
+    pub dropped: BTreeMap<String, u64>,
+    /// Entries left out by a limit, by kind.
+    pub overflows: BTreeMap<String, u64>,
+    /// SPF runs and their durations: cumulative counts per bucket bound
+    /// (seconds), count, sum.
+    pub spf_runs: u64,
+    pub spf_duration_buckets: Vec<(f64, u64)>,
+    pub spf_duration_count: u64,
+    pub spf_duration_sum_secs: f64,
+    /// BPDUs dropped for naming an unreachable root; dead roots aged.
+    pub stale_root_bpdus: u64,
+    pub stale_roots_aged: u64,
+    /// Times the routes or MAC homes changed.
+    pub route_changes: u64,
 }
 
 /// Sends one request to the daemon at `socket` and returns its answer.

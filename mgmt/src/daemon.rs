@@ -110,6 +110,8 @@ impl Daemon {
                     Err(_) => std::thread::sleep(wait),
                 },
                 recv(self.workers.doorbell()) -> _ => {}
+                // The kernel announced a link change: read carrier now.
+                recv(self.ports.link_events()) -> _ => self.ports.announce(),
                 default(wait) => {}
             }
         }

@@ -17,6 +17,7 @@ mod bindings;
 pub mod config;
 pub mod control;
 pub mod daemon;
+mod link_state;
 pub mod metrics;
 mod plane;
 mod ports;

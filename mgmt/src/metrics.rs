@@ -251,11 +251,173 @@ pub fn render(s: &StatsReport) -> String {
     r.register(Box::new(up.clone())).expect("unique");
     up.with_label_values(&[]).set(s.uptime_secs);
 
+    if let Some(x) = &s.sstp {
+        render_sstp(&r, x);
+    }
+
     let mut buf = Vec::new();
     TextEncoder::new()
         .encode(&r.gather(), &mut buf)
         .expect("text encoding cannot fail");
-    String::from_utf8(buf).expect("prometheus text is UTF-8")
+    let mut text = String::from_utf8(buf).expect("prometheus text is UTF-8");
+    if let Some(x) = &s.sstp {
+        spf_histogram(&mut text, x);
+    }
+    text
+}
+
+/// The link state's counters and gauges.
+fn render_sstp(r: &Registry, x: &crate::control::SstpStatsReport) {
+    for (name, help, v) in [
+        (
+            "satellite_sstp_adjacencies_up",
+            "SSTP adjacencies up.",
+            x.adjacencies_up,
+        ),
+        (
+            "satellite_sstp_links_advertised",
+            "SSTP links up and in sync: carrying unicast.",
+            x.links_advertised,
+        ),
+        (
+            "satellite_sstp_bridges_known",
+            "Switches in the link-state database.",
+            x.bridges_known,
+        ),
+        (
+            "satellite_sstp_bridges_reachable",
+            "Switches reachable over SSTP links, this one included.",
+            x.bridges_reachable,
+        ),
+        (
+            "satellite_sstp_lsp_fragments",
+            "LSP fragments in the database.",
+            x.lsp_fragments,
+        ),
+        (
+            "satellite_sstp_mac_homes_local",
+            "Hosts this switch advertises.",
+            x.mac_homes_local,
+        ),
+        (
+            "satellite_sstp_mac_homes_known",
+            "MAC homes in the database.",
+            x.mac_homes_known,
+        ),
+    ] {
+        gauge(r, name, help, &[])
+            .with_label_values(&[])
+            .set(v as i64);
+    }
+    for (name, help, v) in [
+        (
+            "satellite_sstp_lsps_originated_total",
+            "LSP fragments this switch originated.",
+            x.lsps_originated,
+        ),
+        (
+            "satellite_sstp_lsps_received_total",
+            "Newer LSPs received and stored.",
+            x.lsps_received,
+        ),
+        (
+            "satellite_sstp_lsps_flooded_total",
+            "LSPs sent on a link for the first time.",
+            x.lsps_flooded,
+        ),
+        (
+            "satellite_sstp_lsps_retransmitted_total",
+            "LSPs sent again for want of an acknowledgement.",
+            x.lsps_retransmitted,
+        ),
+        (
+            "satellite_sstp_fail_notices_originated_total",
+            "FAIL notices originated.",
+            x.fails_originated,
+        ),
+        (
+            "satellite_sstp_fail_notices_relayed_total",
+            "FAIL notices relayed.",
+            x.fails_relayed,
+        ),
+        (
+            "satellite_sstp_adjacency_ups_total",
+            "Adjacencies that came up.",
+            x.adjacency_ups,
+        ),
+        (
+            "satellite_sstp_adjacency_downs_total",
+            "Adjacencies that went down.",
+            x.adjacency_downs,
+        ),
+        ("satellite_sstp_spf_runs_total", "SPF runs.", x.spf_runs),
+        (
+            "satellite_sstp_stale_root_bpdus_total",
+            "BPDUs dropped on SSTP links for naming a root the link state shows unreachable.",
+            x.stale_root_bpdus,
+        ),
+        (
+            "satellite_sstp_stale_roots_aged_total",
+            "Times a dead root's information was aged out on every port.",
+            x.stale_roots_aged,
+        ),
+        (
+            "satellite_sstp_route_changes_total",
+            "Times the routes or MAC homes changed.",
+            x.route_changes,
+        ),
+    ] {
+        counter(r, name, help, &[]).with_label_values(&[]).inc_by(v);
+    }
+    for (name, help, label, m) in [
+        (
+            "satellite_sstp_pdus_received_total",
+            "SSTP PDUs received and accepted, by type.",
+            "type",
+            &x.rx,
+        ),
+        (
+            "satellite_sstp_pdus_sent_total",
+            "SSTP PDUs sent, by type.",
+            "type",
+            &x.tx,
+        ),
+        (
+            "satellite_sstp_pdus_dropped_total",
+            "SSTP PDUs dropped, by reason.",
+            "reason",
+            &x.dropped,
+        ),
+        (
+            "satellite_sstp_overflows_total",
+            "Entries left out of the link state by a limit, by kind.",
+            "kind",
+            &x.overflows,
+        ),
+    ] {
+        let c = counter(r, name, help, &[label]);
+        for (k, v) in m {
+            c.with_label_values(&[k.as_str()]).inc_by(*v);
+        }
+    }
+}
+
+/// SPF durations as a Prometheus histogram. The control lcore keeps the
+/// buckets itself, so they are written out in the text format directly.
+fn spf_histogram(text: &mut String, x: &crate::control::SstpStatsReport) {
+    use std::fmt::Write as _;
+    let n = "satellite_sstp_spf_duration_seconds";
+    let _ = writeln!(
+        text,
+        "# HELP {n} Wall time of the control-lcore events that ran SPF (an upper bound of SPF itself)."
+    );
+    let _ = writeln!(text, "# TYPE {n} histogram");
+    for (le, c) in &x.spf_duration_buckets {
+        let _ = writeln!(text, "{n}_bucket{{le=\"{le}\"}} {c}");
+    }
+    let _ = writeln!(text, "{n}_bucket{{le=\"+Inf\"}} {}", x.spf_duration_count);
+    let _ = writeln!(text, "{n}_sum {}", x.spf_duration_sum_secs);
+    let _ = writeln!(text, "{n}_count {}", x.spf_duration_count);
 }
 
 /// Serves `/metrics` on `addr` from a thread.

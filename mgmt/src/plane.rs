@@ -24,6 +24,7 @@ use satellite_protocol::wire::decode_bpdu_frame;
 
 use crate::bindings::{BindingOrigin, Bindings, RuntimeBinding};
 use crate::config::{Config, PortConfig, PortKind};
+use crate::link_state::LinkState;
 use crate::protocols::{Effect, Protocols};
 
 /// How often a changed FDB is published, at most.
@@ -58,6 +59,10 @@ pub(crate) struct SwitchPort {
     pub(crate) stp_forwarding: bool,
     /// Times BPDU guard disabled this port.
     pub(crate) bpdu_guard_trips: u64,
+    /// SSTP frames refused because the port is for hosts.
+    pub(crate) sstp_refused: u64,
+    /// Hosts live here: configured edge, or auto and RSTP's operEdge.
+    pub(crate) host_port: bool,
 }
 
 impl SwitchPort {
@@ -105,6 +110,10 @@ pub(crate) struct ControlPlane {
     epoch: u64,
     bindings: Bindings,
     protocols: Option<Protocols>,
+    link: LinkState,
+    /// Times SSTP's routes or homes changed (they reach the snapshot with
+    /// the SSTP data path).
+    route_changes: u64,
     effects: Vec<Effect>,
     outbox: Vec<Outgoing>,
     /// Control frames received, by kind.
@@ -142,6 +151,8 @@ impl ControlPlane {
                 stp_learning: !stp_on,
                 stp_forwarding: !stp_on,
                 bpdu_guard_trips: 0,
+                sstp_refused: 0,
+                host_port: false, // set by refresh_port_views
             })
             .collect();
         let fdb = Fdb::new(cfg.fdb.capacity, cfg.fdb.per_port_limit, cfg.fdb.aging_time);
@@ -158,6 +169,8 @@ impl ControlPlane {
             epoch: 0,
             bindings: Bindings::default(),
             protocols,
+            link: LinkState::default(),
+            route_changes: 0,
             effects: Vec::new(),
             outbox: Vec::new(),
             control_frames: BTreeMap::new(),
@@ -237,11 +250,41 @@ impl ControlPlane {
 
     /// A worker learned (or refreshed) a source.
     pub(crate) fn learn(&mut self, now: Duration, ev: LearnEvent) {
-        if let LearnOutcome::Moved { from } = self.fdb.learn(ev.key, ev.port, secs(now)) {
+        let outcome = self.fdb.learn(ev.key, ev.port, secs(now));
+        if let LearnOutcome::Moved { from } = outcome {
             debug!(
                 mac = %MacAddr(ev.key.mac()), vlan = ev.key.vid(),
                 from = %self.port_name(from), to = %self.port_name(ev.port), "station moved"
             );
+        }
+        if matches!(
+            outcome,
+            LearnOutcome::New | LearnOutcome::Moved { .. } | LearnOutcome::Refreshed
+        ) {
+            let host = self
+                .ports
+                .get(ev.port as usize)
+                .is_some_and(|p| p.host_port);
+            if let Some(p) = self.protocols.as_mut() {
+                self.link.learned(now, ev.key, ev.port, host, p);
+            }
+        }
+    }
+
+    /// The link-state side of the plane (MAC homes, liveness).
+    pub(crate) fn link_state(&self) -> &LinkState {
+        &self.link
+    }
+
+    /// Times SSTP's routes or MAC homes changed.
+    pub(crate) fn route_changes(&self) -> u64 {
+        self.route_changes
+    }
+
+    /// Withdraws the MAC homes the FDB no longer has.
+    fn reconcile_homes(&mut self, now: Duration) {
+        if let Some(p) = self.protocols.as_mut() {
+            self.link.reconcile(now, &self.fdb, p);
         }
     }
 
@@ -311,8 +354,19 @@ impl ControlPlane {
         self.ports_changed = true;
     }
 
-    /// SSTP PDUs: counted; the link-state engine is not here yet.
-    fn on_sstp(&mut self, _now: Duration, _port: PortIndex, _frame: &[u8]) {}
+    /// SSTP PDUs: refused on host ports (counted), else the link state.
+    fn on_sstp(&mut self, now: Duration, port: PortIndex, frame: &[u8]) {
+        let i = port as usize;
+        if self.ports[i].kind == PortKind::Edge {
+            self.ports[i].sstp_refused += 1;
+            return;
+        }
+        if self.ports[i].enabled() {
+            if let Some(p) = self.protocols.as_mut() {
+                p.receive(now, port, frame);
+            }
+        }
+    }
 
     /// The carrier of port `i` is now `up` (at `speed_mbps`).
     pub(crate) fn carrier(&mut self, now: Duration, i: usize, up: bool, speed_mbps: u32) {
@@ -325,7 +379,7 @@ impl ControlPlane {
         let was = p.enabled();
         p.carrier = up;
         if was != p.enabled() {
-            self.port_enabled_changed(now, i, !was);
+            self.port_enabled_changed(now, i, !was, false);
         }
         self.ports_changed = true;
     }
@@ -336,20 +390,22 @@ impl ControlPlane {
         self.ports[i].admin_up = up;
         let is = self.ports[i].enabled();
         if was != is {
-            self.port_enabled_changed(now, i, is);
+            self.port_enabled_changed(now, i, is, true);
         }
     }
 
-    fn port_enabled_changed(&mut self, now: Duration, i: usize, enabled: bool) {
+    /// `admin`: the administrator (or BPDU guard) did it, not the carrier.
+    fn port_enabled_changed(&mut self, now: Duration, i: usize, enabled: bool, admin: bool) {
         if let Some(p) = self.protocols.as_mut() {
             if enabled {
                 p.port_up(now, i as PortIndex, self.ports[i].speed_mbps);
             } else {
-                p.port_down(now, i as PortIndex);
+                p.port_down(now, i as PortIndex, admin);
             }
         }
         if !enabled {
             self.fdb.flush_port(i as PortIndex);
+            self.reconcile_homes(now);
         }
         self.refresh_port_views();
     }
@@ -450,7 +506,13 @@ impl ControlPlane {
     /// Recomputes what workers see of each port from carrier, admin state
     /// and spanning-tree state.
     fn refresh_port_views(&mut self) {
-        for (i, p) in self.ports.iter().enumerate() {
+        for (i, p) in self.ports.iter_mut().enumerate() {
+            p.host_port = p.kind == PortKind::Edge
+                || (p.kind == PortKind::Auto
+                    && self
+                        .protocols
+                        .as_ref()
+                        .is_some_and(|x| x.is_oper_edge(i as PortIndex)));
             let v = &mut self.builder.ports[i];
             v.forwarding = p.enabled() && p.stp_forwarding;
             v.learning = p.enabled() && p.stp_learning;
@@ -465,12 +527,13 @@ impl ControlPlane {
         if let Some(p) = self.protocols.as_mut() {
             p.poll(now);
         }
-        self.apply_effects();
+        self.apply_effects(now);
         if now >= self.next_age {
             self.next_age = now + AGE_INTERVAL;
             let n = self.fdb.age(secs(now));
             if n > 0 {
                 debug!(entries = n, "aged out");
+                self.reconcile_homes(now);
             }
         }
         // Port changes publish at once (they stop or start forwarding);
@@ -485,7 +548,7 @@ impl ControlPlane {
     /// Makes a setting take effect before its answer: its protocol effects
     /// applied and a snapshot published.
     pub(crate) fn settle(&mut self, now: Duration) {
-        self.apply_effects();
+        self.apply_effects(now);
         self.publish(now);
     }
 
@@ -505,12 +568,13 @@ impl ControlPlane {
     }
 
     /// Carries out what the protocols asked for.
-    fn apply_effects(&mut self) {
+    fn apply_effects(&mut self, now: Duration) {
         let Some(p) = self.protocols.as_mut() else {
             return;
         };
         p.drain(&mut self.effects);
         let mut changed = false;
+        let mut flushed = false;
         for e in self.effects.drain(..) {
             match e {
                 Effect::Send { port, frame } => self.outbox.push(Outgoing { port, frame }),
@@ -526,8 +590,14 @@ impl ControlPlane {
                 }
                 Effect::Flush { port } => {
                     self.fdb.flush_port(port);
+                    flushed = true;
                 }
+                Effect::Liveness { port, alive } => self.link.set_live(port, alive),
+                Effect::RoutesChanged | Effect::HomesChanged => self.route_changes += 1,
             }
+        }
+        if flushed {
+            self.reconcile_homes(now);
         }
         if changed {
             self.refresh_port_views();
@@ -676,6 +746,82 @@ mod tests {
         let e = p.set_priority(Duration::ZERO, 4096).unwrap_err();
         assert!(e.contains("disabled"), "{e}");
         assert!(p.port_index("zz").unwrap_err().contains("ports: a"));
+    }
+
+    fn sstp_hello_frame(from: u8) -> Vec<u8> {
+        use satellite_protocol::wire::{encode_sstp_frame, Hello, SstpPdu, SystemId};
+        let sys = SystemId(MacAddr([2, 7, 7, 7, 7, from]));
+        let hello = Hello {
+            nonce: 9,
+            hello_interval_us: 10_000,
+            dead_count: 3,
+            ..Hello::default()
+        };
+        encode_sstp_frame(sys.0, sys, 0, &SstpPdu::Hello(hello)).unwrap()
+    }
+
+    #[test]
+    fn sstp_from_a_host_port_is_refused_and_from_a_fabric_port_heard() {
+        let mut p = setup(&["vm", "up"], &[PortKind::Edge, PortKind::Fabric], true);
+        let now = Duration::from_millis(1);
+        p.punt(now, 0, PuntKind::Sstp, &sstp_hello_frame(1));
+        p.punt(now, 1, PuntKind::Sstp, &sstp_hello_frame(2));
+        p.poll(now);
+        assert_eq!(p.ports()[0].sstp_refused, 1);
+        assert_eq!(p.ports()[1].sstp_refused, 0);
+        let e = p.protocols().unwrap().sstp().unwrap();
+        let adj = e.adjacencies();
+        assert_eq!(adj.len(), 1, "SSTP runs on the fabric port only");
+        assert_eq!(adj[0].port, 1);
+        assert_eq!(adj[0].state.as_str(), "init", "heard, one-way");
+        assert_eq!(e.stats().rx.get("hello"), Some(&1));
+        // Our hellos go out on the fabric port only.
+        let out: Vec<Outgoing> = p.take_outbox().collect();
+        assert!(out
+            .iter()
+            .any(|o| o.port == 1 && satellite_protocol::node::is_sstp_frame(&o.frame)));
+        assert!(!out
+            .iter()
+            .any(|o| o.port == 0 && satellite_protocol::node::is_sstp_frame(&o.frame)));
+    }
+
+    #[test]
+    fn hosts_learned_on_edge_ports_are_advertised_until_the_fdb_drops_them() {
+        let mut p = setup(&["vm", "up"], &[PortKind::Edge, PortKind::Fabric], true);
+        let t = Duration::from_secs(5);
+        p.poll(t);
+        let vm = FdbKey::new(7, [2, 0xAA, 0, 0, 0, 1]);
+        let far = FdbKey::new(7, [2, 0xBB, 0, 0, 0, 2]);
+        p.learn(t, LearnEvent { key: vm, port: 0 });
+        p.learn(t, LearnEvent { key: far, port: 1 });
+        p.poll(t);
+        let advertised = |p: &ControlPlane| -> Vec<satellite_protocol::wire::MacHome> {
+            let e = p.protocols().unwrap().sstp().unwrap();
+            let me = e.lsdb().my_slot();
+            e.lsdb()
+                .fragments(me)
+                .flat_map(|f| f.lsp.mac_homes.clone())
+                .collect()
+        };
+        assert_eq!(
+            p.link_state().home_count(),
+            1,
+            "only the host port's source"
+        );
+        let h = advertised(&p);
+        assert_eq!(h.len(), 1);
+        assert_eq!((h[0].vid, h[0].mac.0), (7, vm.mac()));
+        // The host moves behind the fabric port: no longer ours.
+        p.learn(t, LearnEvent { key: vm, port: 1 });
+        assert_eq!(p.link_state().home_count(), 0);
+        // Back on the host port, then its port loses carrier: withdrawn.
+        p.learn(t, LearnEvent { key: vm, port: 0 });
+        assert_eq!(p.link_state().home_count(), 1);
+        p.carrier(t, 0, false, 0);
+        p.poll(t);
+        assert_eq!(p.link_state().home_count(), 0);
+        p.poll(t + Duration::from_secs(2));
+        assert!(advertised(&p).is_empty());
     }
 
     #[test]

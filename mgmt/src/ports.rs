@@ -2,6 +2,7 @@
 //! port (AF_XDP, AF_PACKET, or a device the EAL arguments name), the EAL
 //! arguments themselves, and the carrier of each port.
 
+use crossbeam::channel::Receiver;
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -14,8 +15,67 @@ use crate::plane::PortSetup;
 /// Frames in each af_packet RX ring (the PMD's `framecnt`).
 const AF_PACKET_FRAMES: u64 = 1024;
 
-/// How often kernel carrier state is read for kernel-backed ports.
-pub(crate) const CARRIER_INTERVAL: Duration = Duration::from_millis(5);
+/// How often carrier is read when nothing announces a change: devices
+/// with no kernel interface (PCI, vhost) are polled this often, as a
+/// link-status interrupt would not be faster by much.
+pub(crate) const CARRIER_POLL: Duration = Duration::from_millis(1);
+/// How often kernel interfaces' carrier is read besides the kernel's link
+/// events, in case an event was lost (the socket's buffer overran).
+pub(crate) const CARRIER_SAFETY_POLL: Duration = Duration::from_millis(100);
+
+/// Netlink multicast group of link changes (`RTMGRP_LINK`, rtnetlink(7)).
+const RTMGRP_LINK: u32 = 1;
+
+/// Watches the kernel's link changes (rtnetlink `RTMGRP_LINK`: carrier,
+/// up/down, any interface) from a thread, and rings the returned channel
+/// on each. What changed is read from sysfs afterwards, so the messages
+/// need no parsing: the event is only the signal to look now, which makes
+/// carrier loss visible within microseconds instead of at the next poll.
+/// `None` when the socket cannot be had (then polling alone serves).
+fn watch_link_events() -> Option<Receiver<()>> {
+    use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+    let mut sock = match Socket::new(NETLINK_ROUTE) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!("no rtnetlink socket ({e}): carrier polled every {CARRIER_SAFETY_POLL:?}");
+            return None;
+        }
+    };
+    if let Err(e) = sock.bind(&SocketAddr::new(0, RTMGRP_LINK)) {
+        warn!(
+            "cannot join rtnetlink link events ({e}): carrier polled every {CARRIER_SAFETY_POLL:?}"
+        );
+        return None;
+    }
+    let (tx, rx) = crossbeam::channel::bounded(1);
+    let spawned = std::thread::Builder::new()
+        .name("link-events".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match sock.recv(&mut &mut buf[..], 0) {
+                    // A full channel already says "look now".
+                    Ok(_) => {
+                        if let Err(crossbeam::channel::TrySendError::Disconnected(_)) =
+                            tx.try_send(())
+                        {
+                            return;
+                        }
+                    }
+                    // ENOBUFS: events were lost; looking now covers them.
+                    Err(e) if e.raw_os_error() == Some(105) => {
+                        let _ = tx.try_send(());
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        warn!("rtnetlink link events stopped: {e}");
+                        return;
+                    }
+                }
+            }
+        });
+    spawned.ok().map(|_| rx)
+}
 
 /// One port's device.
 pub(crate) struct DevicePort {
@@ -47,6 +107,12 @@ impl DevicePort {
 pub(crate) struct Ports {
     pub(crate) list: Vec<DevicePort>,
     next_carrier: Duration,
+    /// Rung by the kernel on link changes (kernel interfaces).
+    link_events: Receiver<()>,
+    /// How often carrier is polled besides the events.
+    poll_every: Duration,
+    /// A link event arrived through the control loop's wait.
+    announced: bool,
 }
 
 fn bpffs_mounted() -> bool {
@@ -145,6 +211,9 @@ impl Ports {
     /// the EAL arguments created (vdevs, PCI), so `--eal '--vdev
     /// net_null0'` works.
     pub(crate) fn open(cfg: &Config, pool: &Mempool) -> Result<Ports, String> {
+        // Listening before the first carrier reads, so no change between
+        // the two goes unseen.
+        let watcher = watch_link_events();
         let queues = cfg.dataplane.workers;
         let mut specs: Vec<(String, Option<String>, &'static str, PortConfig, u16)> = Vec::new();
         for (i, p) in cfg.ports.iter().enumerate() {
@@ -207,10 +276,30 @@ impl Ports {
                       "discarded frames received before the port was bound");
             }
         }
+        let poll_every = if watcher.is_some() && list.iter().all(|p| p.iface.is_some()) {
+            CARRIER_SAFETY_POLL
+        } else {
+            CARRIER_POLL
+        };
         Ok(Ports {
             list,
-            next_carrier: CARRIER_INTERVAL,
+            next_carrier: poll_every,
+            link_events: watcher.unwrap_or_else(crossbeam::channel::never),
+            poll_every,
+            announced: false,
         })
+    }
+
+    /// Rung when the kernel announces a link change (the control loop
+    /// wakes on it).
+    pub(crate) fn link_events(&self) -> &Receiver<()> {
+        &self.link_events
+    }
+
+    /// The control loop took a link event from [`Ports::link_events`]:
+    /// the next [`Ports::poll_carrier`] reads carrier at once.
+    pub(crate) fn announce(&mut self) {
+        self.announced = true;
     }
 
     /// What the control plane is told about each port at start.
@@ -232,17 +321,19 @@ impl Ports {
         self.next_carrier
     }
 
-    /// Reads every port's carrier when it is due; calls `changed(port,
-    /// up, speed)` for each port whose carrier changed.
+    /// Reads every port's carrier when the kernel announced a link change
+    /// or the poll is due; calls `changed(port, up, speed)` for each port
+    /// whose carrier changed.
     pub(crate) fn poll_carrier(
         &mut self,
         now: Duration,
         mut changed: impl FnMut(usize, bool, u32),
     ) {
-        if now < self.next_carrier {
+        let announced = std::mem::take(&mut self.announced) | self.link_events.try_recv().is_ok();
+        if now < self.next_carrier && !announced {
             return;
         }
-        self.next_carrier = now + CARRIER_INTERVAL;
+        self.next_carrier = now + self.poll_every;
         for (i, p) in self.list.iter_mut().enumerate() {
             let up = p.read_carrier();
             if up != p.carrier {

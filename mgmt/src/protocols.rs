@@ -1,15 +1,17 @@
 //! The switch's protocols on the daemon's ports: the sans-IO
-//! [`Node`] of `satellite-protocol` driven by the control lcore's clock,
-//! with its actions turned into what the data plane understands and logged
-//! under the `sstp` target (with port names, which the node does not know).
+//! [`Node`] of `satellite-protocol` (RSTP, and SSTP unless disabled)
+//! driven by the control lcore's clock, with its actions turned into what
+//! the data plane understands and logged under the `sstp` target (with
+//! port names, which the node does not know).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use satellite_dataplane::PortIndex;
 use satellite_protocol::node::{Node, NodeAction, NodeEvent, NodePort, NodeStats};
 use satellite_protocol::rstp::{AdminPointToPoint, BridgeStatus, PortRole, PortState};
-use satellite_protocol::wire::MacAddr;
+use satellite_protocol::sstp::{self, Sstp};
+use satellite_protocol::wire::{FailReason, MacAddr, MacHome, SystemId};
 
 use crate::config::{Config, PortConfig, PortKind};
 
@@ -26,6 +28,41 @@ pub(crate) enum Effect {
     },
     /// Remove what the FDB learned on the port (topology change).
     Flush { port: PortIndex },
+    /// Whether the data path may send SSTP unicast on the port.
+    Liveness { port: PortIndex, alive: bool },
+    /// SSTP's routes or reachability changed.
+    RoutesChanged,
+    /// The MAC homes known from other switches changed.
+    HomesChanged,
+}
+
+static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Upper bounds (seconds) of the SPF duration histogram's buckets.
+pub(crate) const SPF_BUCKETS: [f64; 8] = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1e-1];
+
+/// How long SPF takes, as a histogram: the wall time of each event whose
+/// handling ran SPF (decoding and flooding of that event included, so an
+/// upper bound of SPF itself; the engine reads no clock).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct SpfTimes {
+    pub(crate) buckets: [u64; SPF_BUCKETS.len()],
+    pub(crate) count: u64,
+    pub(crate) sum_secs: f64,
+    pub(crate) max_secs: f64,
+}
+
+impl SpfTimes {
+    fn record(&mut self, secs: f64) {
+        self.count += 1;
+        self.sum_secs += secs;
+        self.max_secs = self.max_secs.max(secs);
+        for (b, le) in self.buckets.iter_mut().zip(SPF_BUCKETS) {
+            if secs <= le {
+                *b += 1;
+            }
+        }
+    }
 }
 
 /// One switch's protocols over the daemon's ports.
@@ -33,6 +70,32 @@ pub(crate) struct Protocols {
     node: Node,
     names: Vec<String>,
     actions: Vec<NodeAction>,
+    spf_times: SpfTimes,
+    /// Wall-clock time of the last change to the link-state database (an
+    /// LSP stored, ours or another's), for `show sstp`: labs compare it
+    /// across switches to time database sync.
+    lsdb_changed: Option<std::time::SystemTime>,
+    /// When each kind of overflow was last logged (rate limit).
+    overflow_logged: std::collections::BTreeMap<&'static str, Duration>,
+}
+
+/// A random 64-bit nonce for this session: std's per-process random hash
+/// keys, mixed with the clock and the process ID.
+fn session_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(wall_clock_micros() as u128);
+    h.write_u32(std::process::id());
+    h.finish() | 1
+}
+
+/// Microseconds since the Unix epoch: where our LSP sequence numbers
+/// start, so a restarted switch outbids its old LSPs without remembering
+/// them (2^64 µs is 584,000 years).
+fn wall_clock_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// The bridge address: the lowest port MAC (SSTP.md: zero configuration).
@@ -65,22 +128,91 @@ impl Protocols {
                 p.rstp.admin_edge = pc.kind == PortKind::Edge;
                 p.rstp.auto_edge = pc.kind == PortKind::Auto;
                 p.rstp.admin_point_to_point = AdminPointToPoint::Auto;
+                // Hosts never speak SSTP: edge ports neither send nor
+                // accept it.
+                p.sstp = pc.kind != PortKind::Edge;
                 p
             })
             .collect();
-        let node = Node::new(bc, &list).map_err(|e| format!("stp: {e}"))?;
+        let node = if cfg.sstp.enabled {
+            let sc = cfg.sstp_config(SystemId(address), session_nonce(), wall_clock_micros());
+            let node = Node::with_sstp(bc, sc.clone(), &list).map_err(|e| e.to_string())?;
+            info!(target: "sstp", system = %SystemId(address), nonce = format!("{:016x}", sc.nonce),
+                  hello_ms = sc.hello_interval.as_secs_f64() * 1e3, dead_count = sc.dead_count,
+                  "link state (SSTP) started");
+            node
+        } else {
+            Node::new(bc, &list).map_err(|e| format!("stp: {e}"))?
+        };
         info!(target: "sstp", bridge_id = %node.rstp_status().bridge_id, "spanning tree (RSTP) started");
         Ok(Protocols {
             node,
             names: ports.iter().map(|p| p.0.clone()).collect(),
             actions: Vec::new(),
+            spf_times: SpfTimes::default(),
+            lsdb_changed: None,
+            overflow_logged: Default::default(),
         })
     }
 
     fn event(&mut self, now: Duration, ev: NodeEvent<'_>) -> Result<(), String> {
-        self.node
+        let (runs, stored) = self.sstp_counts();
+        let t = Instant::now();
+        let r = self
+            .node
             .handle(now, ev, &mut self.actions)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        let (runs2, stored2) = self.sstp_counts();
+        if runs2 != runs {
+            self.spf_times.record(t.elapsed().as_secs_f64());
+        }
+        if stored2 != stored {
+            self.lsdb_changed = Some(std::time::SystemTime::now());
+        }
+        r
+    }
+
+    /// SPF runs, and LSPs stored (received or originated).
+    fn sstp_counts(&self) -> (u64, u64) {
+        self.node.sstp().map_or((0, 0), |e| {
+            let s = e.stats();
+            (s.spf_runs, s.lsps_received + s.lsps_originated)
+        })
+    }
+
+    /// Wall-clock time of the last link-state database change.
+    pub(crate) fn lsdb_changed(&self) -> Option<std::time::SystemTime> {
+        self.lsdb_changed
+    }
+
+    /// The link-state engine, when SSTP runs.
+    pub(crate) fn sstp(&self) -> Option<&Sstp> {
+        self.node.sstp()
+    }
+
+    /// The SPF duration histogram.
+    pub(crate) fn spf_times(&self) -> &SpfTimes {
+        &self.spf_times
+    }
+
+    /// A host was learned on an edge port: SSTP advertises it.
+    pub(crate) fn mac_home(&mut self, now: Duration, home: MacHome, present: bool) {
+        let ev = if present {
+            NodeEvent::MacHomeAdded(home)
+        } else {
+            NodeEvent::MacHomeRemoved(home)
+        };
+        let _ = self.event(now, ev);
+    }
+
+    /// The port's RSTP operEdge (a host port when its kind is auto).
+    pub(crate) fn is_oper_edge(&self, i: PortIndex) -> bool {
+        let number = satellite_protocol::node::rstp_number(i);
+        self.node
+            .rstp_status()
+            .ports
+            .iter()
+            .any(|p| p.port == number && p.edge)
     }
 
     pub(crate) fn port_up(&mut self, now: Duration, i: PortIndex, speed_mbps: u32) {
@@ -94,8 +226,13 @@ impl Protocols {
         );
     }
 
-    pub(crate) fn port_down(&mut self, now: Duration, i: PortIndex) {
-        let reason = satellite_protocol::wire::FailReason::CarrierLost;
+    /// The port lost carrier (`admin` false) or was disabled.
+    pub(crate) fn port_down(&mut self, now: Duration, i: PortIndex, admin: bool) {
+        let reason = if admin {
+            FailReason::AdminDown
+        } else {
+            FailReason::CarrierLost
+        };
         let _ = self.event(now, NodeEvent::PortDown { port: i, reason });
     }
 
@@ -167,7 +304,11 @@ impl Protocols {
                     debug!(target: "sstp", port = %self.name(port), ?what, "sent");
                     out.push(Effect::Send { port, frame });
                 }
-                NodeAction::Sstp(_) | NodeAction::StaleRootAged { .. } => {}
+                NodeAction::Sstp(a) => self.sstp_action(a, out),
+                NodeAction::StaleRootAged { root } => {
+                    info!(target: "sstp", %root,
+                          "root unreachable in the link state: its information aged out on every port");
+                }
                 NodeAction::BpduReceived { port, bpdu } => {
                     debug!(target: "sstp", port = %self.name(port), ?bpdu, "BPDU received");
                 }
@@ -201,6 +342,48 @@ impl Protocols {
             }
         }
         self.actions = actions;
+    }
+
+    /// Logs and turns into effects what the link state reports.
+    fn sstp_action(&mut self, a: sstp::Action, out: &mut Vec<Effect>) {
+        use sstp::Action as A;
+        match a {
+            A::Transmit { .. } => unreachable!("the node turns these into NodeAction::Transmit"),
+            A::AdjacencyChanged {
+                port,
+                neighbour,
+                transition: t,
+            } => {
+                let neighbour = neighbour.map(|n| n.to_string()).unwrap_or_default();
+                info!(target: "sstp", port = %self.name(port), %neighbour, from = t.from.as_str(),
+                      to = t.to.as_str(), reason = t.reason.as_str(), "adjacency {}", t.to.as_str());
+            }
+            A::LinkSynced { port } => {
+                info!(target: "sstp", port = %self.name(port), "link databases in sync: link advertised");
+            }
+            A::PortLiveness { port, alive } => out.push(Effect::Liveness { port, alive }),
+            A::RoutesChanged => {
+                if let Some(e) = self.node.sstp() {
+                    debug!(target: "sstp", reachable = e.routes().reachable_count(),
+                           spf_runs = e.stats().spf_runs, "routes changed");
+                }
+                out.push(Effect::RoutesChanged);
+            }
+            A::HomesChanged => out.push(Effect::HomesChanged),
+            A::Dropped { port, reason } => {
+                debug!(target: "sstp", port = %self.name(port), reason, "SSTP PDU dropped");
+            }
+            A::Overflow { what } => {
+                // At most one line per kind every 10 s; the counter has all.
+                let now = Instant::now().duration_since(*START.get_or_init(Instant::now));
+                let last = self.overflow_logged.get(what).copied();
+                if last.is_none_or(|t| now.saturating_sub(t) >= Duration::from_secs(10)) {
+                    self.overflow_logged.insert(what, now);
+                    warn!(target: "sstp", what, "link-state limit reached: entries left out \
+                          (see satellite_sstp_overflows_total and [sstp] max_*)");
+                }
+            }
+        }
     }
 
     pub(crate) fn status(&self) -> BridgeStatus {

@@ -13,8 +13,10 @@ use satellite_filters::{Ipv4Binding, MacAddr};
 use crate::bindings::{BindingOrigin, RuntimeBinding};
 use crate::config::filters::default_binding_vid;
 use crate::control::{
-    FdbRow, FdbStatsReport, PortInfo, PortStats, Request, Response, StatsReport, WorkerStats,
+    FdbRow, FdbStatsReport, PortInfo, PortStats, Request, Response, SstpStatsReport, StatsReport,
+    WorkerStats,
 };
+use crate::link_state;
 use crate::plane::{secs, ControlPlane};
 use crate::ports::Ports;
 use crate::protocols::{role_name, state_name};
@@ -55,6 +57,26 @@ pub(crate) fn handle(
             .protocols()
             .map(|p| p.status_json())
             .ok_or_else(|| "spanning tree is disabled ([stp] enabled = false)".into()),
+        Request::ShowSstp | Request::ShowLsdb | Request::ShowRoutes => {
+            let names: Vec<String> = plane.ports().iter().map(|p| p.name.clone()).collect();
+            let p = plane.protocols();
+            match p.and_then(|p| p.sstp()) {
+                None => Err(
+                    "SSTP is disabled ([sstp] enabled = false, or [stp] enabled = false)".into(),
+                ),
+                Some(e) => Ok(match req {
+                    Request::ShowSstp => link_state::sstp_report(
+                        e,
+                        &names,
+                        plane.link_state().live(),
+                        p.and_then(|p| p.lsdb_changed()),
+                        now,
+                    ),
+                    Request::ShowLsdb => link_state::lsdb_report(e, now),
+                    _ => link_state::routes_report(e, &names),
+                }),
+            }
+        }
         Request::ShowFilters => Ok(filter_report(plane, views)),
         Request::ArpShow => Ok(plane.bindings_report()),
         setting => {
@@ -126,6 +148,9 @@ fn apply(req: Request, now: Duration, plane: &mut ControlPlane) -> Result<(), St
         | Request::ShowFdb
         | Request::ShowStats
         | Request::ShowStp
+        | Request::ShowSstp
+        | Request::ShowLsdb
+        | Request::ShowRoutes
         | Request::ShowFilters
         | Request::ArpShow => {}
     }
@@ -238,6 +263,7 @@ fn port_stats(
             .map(|c| by_type(c.tx_config, c.tx_tcn, c.tx_rst))
             .unwrap_or_default(),
         bpdu_guard_trips: p.bpdu_guard_trips,
+        sstp_refused: p.sstp_refused,
         filter_verdicts: if plane.has_policy(i) {
             (0..FILTER_SLOTS)
                 .map(|s| (filter_slot_label(s).to_string(), t.filter[s]))
@@ -295,5 +321,52 @@ pub(crate) fn stats(plane: &ControlPlane, views: &Views<'_>, now: Duration) -> S
         stp_topology_changes: node.topology_changes,
         stp_invalid_bpdus: node.invalid_bpdus,
         control_tx_failed: views.workers.inject_failed(),
+        sstp: sstp_stats(plane),
     }
+}
+
+fn sstp_stats(plane: &ControlPlane) -> Option<SstpStatsReport> {
+    let p = plane.protocols()?;
+    let e = p.sstp()?;
+    let s = e.stats();
+    let node = p.stats();
+    let adj = e.adjacencies();
+    let times = p.spf_times();
+    let strings = |m: &BTreeMap<&'static str, u64>| {
+        m.iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<BTreeMap<_, _>>()
+    };
+    Some(SstpStatsReport {
+        adjacencies_up: adj.iter().filter(|a| a.state.as_str() == "up").count() as u64,
+        links_advertised: adj.iter().filter(|a| a.advertised).count() as u64,
+        bridges_known: e.lsdb().origin_count() as u64,
+        bridges_reachable: e.routes().reachable_count() as u64,
+        mac_homes_local: plane.link_state().home_count() as u64,
+        mac_homes_known: e.lsdb().home_count() as u64,
+        lsp_fragments: e.lsdb().fragment_count() as u64,
+        lsps_originated: s.lsps_originated,
+        lsps_received: s.lsps_received,
+        lsps_flooded: s.lsps_flooded,
+        lsps_retransmitted: s.lsps_retransmitted,
+        fails_originated: s.fails_originated,
+        fails_relayed: s.fails_relayed,
+        adjacency_ups: s.adjacency_ups,
+        adjacency_downs: s.adjacency_downs,
+        rx: strings(&s.rx),
+        tx: strings(&s.tx),
+        dropped: strings(&s.dropped),
+        overflows: strings(&s.overflows),
+        spf_runs: s.spf_runs,
+        spf_duration_buckets: crate::protocols::SPF_BUCKETS
+            .iter()
+            .copied()
+            .zip(times.buckets)
+            .collect(),
+        spf_duration_count: times.count,
+        spf_duration_sum_secs: times.sum_secs,
+        stale_root_bpdus: node.stale_root_bpdus,
+        stale_roots_aged: node.stale_roots_aged,
+        route_changes: plane.route_changes(),
+    })
 }

@@ -7,6 +7,7 @@
 //! root, so there they always run.
 #![forbid(unsafe_code)]
 
+pub mod fabric;
 pub mod filterlab;
 pub mod ovs;
 pub mod probe;

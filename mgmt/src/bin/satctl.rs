@@ -100,6 +100,12 @@ enum Show {
     Stp,
     /// Edge-filter verdicts per filtered port (VLAN, Interstellar, ARPless).
     Filters,
+    /// Link state (SSTP): this switch and its adjacencies.
+    Sstp,
+    /// Link state (SSTP): every switch's LSP.
+    Lsdb,
+    /// Link state (SSTP): distance, next hops and repair toward each switch.
+    Routes,
 }
 
 /// Appends one line to the output buffer (see [`emit`]); writing to a
@@ -128,6 +134,9 @@ fn main() -> ExitCode {
         Cmd::Show {
             what: Show::Filters,
         } => Request::ShowFilters,
+        Cmd::Show { what: Show::Sstp } => Request::ShowSstp,
+        Cmd::Show { what: Show::Lsdb } => Request::ShowLsdb,
+        Cmd::Show { what: Show::Routes } => Request::ShowRoutes,
         Cmd::Arp { what: Arp::Show } => Request::ArpShow,
         Cmd::Arp {
             what:
@@ -212,6 +221,18 @@ fn main() -> ExitCode {
         }
         Request::ArpShow => {
             print_arp(&mut o, &resp.data);
+            Ok(())
+        }
+        Request::ShowSstp => {
+            print_sstp(&mut o, &resp.data);
+            Ok(())
+        }
+        Request::ShowLsdb => {
+            print_lsdb(&mut o, &resp.data);
+            Ok(())
+        }
+        Request::ShowRoutes => {
+            print_routes(&mut o, &resp.data);
             Ok(())
         }
         _ => Ok(()),
@@ -418,6 +439,162 @@ fn print_stp(o: &mut String, v: &serde_json::Value) {
             yn("edge"),
             yn("point_to_point"),
             p["protocol"].as_str().unwrap_or("?"),
+        );
+    }
+}
+
+/// A JSON value as a table cell: strings bare, null as "-".
+fn cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn print_sstp(o: &mut String, v: &serde_json::Value) {
+    out!(
+        o,
+        "system           {} ({})",
+        cell(&v["system"]),
+        cell(&v["hostname"])
+    );
+    out!(
+        o,
+        "hello            {} ms, dead after {} missed",
+        cell(&v["hello_interval_ms"]),
+        cell(&v["dead_count"])
+    );
+    out!(
+        o,
+        "switches         {} known, {} reachable (this one included)",
+        cell(&v["bridges_known"]),
+        cell(&v["bridges_reachable"])
+    );
+    out!(o);
+    out!(
+        o,
+        "{:<12} {:<18} {:<17} {:<12} {:>6} {:>10} {:<6} {:>9}",
+        "port",
+        "state",
+        "neighbour",
+        "name",
+        "nport",
+        "uptime",
+        "synced",
+        "cost"
+    );
+    for a in v["adjacencies"].as_array().into_iter().flatten() {
+        let uptime = a["uptime_secs"]
+            .as_f64()
+            .map_or("-".into(), |t| format!("{t:.1}s"));
+        let synced = match (a["synced"].as_bool(), a["advertised"].as_bool()) {
+            (Some(true), Some(true)) => "yes",
+            (Some(true), _) => "yes*",
+            _ => "no",
+        };
+        out!(
+            o,
+            "{:<12} {:<18} {:<17} {:<12} {:>6} {:>10} {:<6} {:>9}",
+            cell(&a["port"]),
+            cell(&a["state"]),
+            cell(&a["neighbour"]),
+            cell(&a["neighbour_name"]),
+            cell(&a["neighbour_port"]),
+            uptime,
+            synced,
+            cell(&a["cost"])
+        );
+    }
+}
+
+fn print_lsdb(o: &mut String, v: &serde_json::Value) {
+    out!(
+        o,
+        "{:<17} {:<12} {:>22} {:>5} {:>6} {:>6} {:>5} {:<9}",
+        "origin",
+        "name",
+        "sequence",
+        "frags",
+        "age",
+        "homes",
+        "links",
+        "reachable"
+    );
+    for r in v["origins"].as_array().into_iter().flatten() {
+        let me = if r["me"].as_bool() == Some(true) {
+            " (this switch)"
+        } else {
+            ""
+        };
+        let links = r["adjacencies"].as_array().map_or(0, Vec::len);
+        out!(
+            o,
+            "{:<17} {:<12} {:>22} {:>5} {:>5}s {:>6} {:>5} {:<9}{me}",
+            cell(&r["origin"]),
+            cell(&r["hostname"]),
+            cell(&r["sequence"]),
+            cell(&r["fragments"]),
+            cell(&r["age_secs"]),
+            cell(&r["mac_homes"]),
+            links,
+            if r["reachable"].as_bool() == Some(true) {
+                "yes"
+            } else {
+                "no"
+            },
+        );
+        for a in r["adjacencies"].as_array().into_iter().flatten() {
+            out!(
+                o,
+                "    port {:>3} -> {} {} port {} cost {}",
+                cell(&a["local_port"]),
+                cell(&a["neighbour"]),
+                cell(&a["neighbour_name"]),
+                cell(&a["remote_port"]),
+                cell(&a["cost"])
+            );
+        }
+    }
+}
+
+fn print_routes(o: &mut String, v: &serde_json::Value) {
+    out!(
+        o,
+        "{:<17} {:<12} {:>9} {:<24} {:<10} {:<10}",
+        "switch",
+        "name",
+        "distance",
+        "next hops",
+        "lfa",
+        "wrap"
+    );
+    for r in v["routes"].as_array().into_iter().flatten() {
+        let hops: Vec<String> = r["next_hops"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(cell)
+            .collect();
+        let lfa = match (&r["lfa"], r["lfa_node_protecting"].as_bool()) {
+            (serde_json::Value::Null, _) => "-".to_string(),
+            (p, Some(true)) => format!("{} (node)", cell(p)),
+            (p, _) => cell(p),
+        };
+        let hops = if hops.is_empty() {
+            "unreachable".to_string()
+        } else {
+            hops.join(",")
+        };
+        out!(
+            o,
+            "{:<17} {:<12} {:>9} {:<24} {:<10} {:<10}",
+            cell(&r["bridge"]),
+            cell(&r["hostname"]),
+            cell(&r["distance"]),
+            hops,
+            lfa,
+            cell(&r["wrap"])
         );
     }
 }

@@ -182,6 +182,59 @@ impl Default for StpConfig {
     }
 }
 
+/// The link state between Satellite switches (SSTP.md "Layer 2"). The
+/// defaults are the design's: 10 ms HELLOs, 3 missed is dead, a summary
+/// per link per second, room for 4,096 switches and a million MAC homes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SstpSection {
+    /// Run SSTP on fabric and auto ports (needs `[stp] enabled`).
+    pub enabled: bool,
+    /// Milliseconds between HELLOs (1..=1000).
+    pub hello_interval_ms: f64,
+    /// HELLOs a neighbour may miss before its adjacency is down (2..=255).
+    pub dead_count: u8,
+    /// Milliseconds between complete summaries on a link.
+    pub csnp_interval_ms: u64,
+    /// Seconds our LSPs live (refreshed at 3/4; at least 60).
+    pub lsp_lifetime_s: u16,
+    /// Milliseconds before an unacknowledged LSP is sent again.
+    pub lsp_retransmit_ms: u64,
+    /// Seconds an unreachable switch stays in the database.
+    pub unreachable_hold_s: u64,
+    /// Name announced to the other switches; default: `bridge.name`.
+    pub hostname: Option<String>,
+    /// Most switches in the database.
+    pub max_bridges: usize,
+    /// Most LSP fragments per switch.
+    pub max_fragments: u16,
+    /// Most MAC homes taken from one switch (and advertised by this one).
+    pub max_mac_homes_per_bridge: usize,
+    /// Most MAC homes in all.
+    pub max_mac_homes_total: usize,
+}
+
+impl Default for SstpSection {
+    fn default() -> Self {
+        use satellite_protocol::sstp::SstpConfig;
+        let d = SstpConfig::new(satellite_protocol::wire::SystemId::default());
+        SstpSection {
+            enabled: true,
+            hello_interval_ms: d.hello_interval.as_secs_f64() * 1000.0,
+            dead_count: d.dead_count,
+            csnp_interval_ms: d.csnp_interval.as_millis() as u64,
+            lsp_lifetime_s: d.lsp_lifetime_secs,
+            lsp_retransmit_ms: d.lsp_retransmit.as_millis() as u64,
+            unreachable_hold_s: d.unreachable_hold.as_secs(),
+            hostname: None,
+            max_bridges: d.limits.max_bridges,
+            max_fragments: d.limits.max_fragments,
+            max_mac_homes_per_bridge: d.limits.max_mac_homes_per_bridge,
+            max_mac_homes_total: d.limits.max_mac_homes_total,
+        }
+    }
+}
+
 /// An IPv4 ↔ MAC binding for ARPless.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -342,6 +395,7 @@ pub struct Config {
     pub dataplane: DataplaneConfig,
     pub fdb: FdbConfig,
     pub stp: StpConfig,
+    pub sstp: SstpSection,
     pub filters: FiltersConfig,
     pub control: ControlConfig,
     pub metrics: MetricsConfig,
@@ -502,6 +556,7 @@ impl Config {
             }
         }
         self.check_stp()?;
+        self.check_sstp()?;
         let mut seen = std::collections::HashSet::new();
         for (i, p) in self.ports.iter().enumerate() {
             if p.name.is_empty() {
@@ -561,6 +616,77 @@ impl Config {
             E::TxHoldCount(_) => ("stp.tx_hold_count".into(), "must be 1..=10".into()),
             other => ("stp".into(), other.to_string()),
         })
+    }
+
+    /// The `[sstp]` section against the engine's own rules, with the key
+    /// at fault.
+    fn check_sstp(&self) -> Result<(), (String, String)> {
+        use satellite_protocol::sstp::SstpConfigError as E;
+        let h = self.sstp.hello_interval_ms;
+        if !h.is_finite() {
+            return Err(("sstp.hello_interval_ms".into(), "must be a number".into()));
+        }
+        let cfg = self.sstp_config(satellite_protocol::wire::SystemId::default(), 0, 0);
+        cfg.validate().map_err(|e| match e {
+            E::HelloInterval(_) => (
+                "sstp.hello_interval_ms".into(),
+                "must be 1..=1000 milliseconds".into(),
+            ),
+            E::DeadCount(_) => ("sstp.dead_count".into(), "must be 2..=255".into()),
+            E::Lifetime(_) => (
+                "sstp.lsp_lifetime_s".into(),
+                "must be at least 60 seconds".into(),
+            ),
+            E::Limit(k) => (format!("sstp.{k}"), "must be at least 1".into()),
+            E::Interval(k) => {
+                let key = match k {
+                    "csnp_interval" => "csnp_interval_ms",
+                    "lsp_retransmit" => "lsp_retransmit_ms",
+                    _ => "unreachable_hold_s",
+                };
+                (format!("sstp.{key}"), "must be above zero".into())
+            }
+        })?;
+        if let Some(name) = &self.sstp.hostname {
+            if satellite_protocol::wire::Hostname::new(name).is_none() {
+                return Err((
+                    "sstp.hostname".into(),
+                    "must be at most 64 octets of UTF-8".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The SSTP engine's configuration for switch `system`, with this
+    /// session's `nonce` and sequence numbers starting above
+    /// `initial_sequence`.
+    pub fn sstp_config(
+        &self,
+        system: satellite_protocol::wire::SystemId,
+        nonce: u64,
+        initial_sequence: u64,
+    ) -> satellite_protocol::sstp::SstpConfig {
+        use std::time::Duration;
+        let s = &self.sstp;
+        let mut c = satellite_protocol::sstp::SstpConfig::new(system);
+        c.nonce = nonce;
+        c.initial_sequence = initial_sequence;
+        c.hello_interval = Duration::from_secs_f64(s.hello_interval_ms.clamp(0.0, 1e9) / 1000.0);
+        c.dead_count = s.dead_count;
+        c.csnp_interval = Duration::from_millis(s.csnp_interval_ms);
+        c.lsp_lifetime_secs = s.lsp_lifetime_s;
+        c.lsp_retransmit = Duration::from_millis(s.lsp_retransmit_ms);
+        c.unreachable_hold = Duration::from_secs(s.unreachable_hold_s);
+        c.hostname = Some(match &s.hostname {
+            Some(h) => satellite_protocol::wire::Hostname::truncated(h),
+            None => satellite_protocol::wire::Hostname::truncated(self.name()),
+        });
+        c.limits.max_bridges = s.max_bridges;
+        c.limits.max_fragments = s.max_fragments;
+        c.limits.max_mac_homes_per_bridge = s.max_mac_homes_per_bridge;
+        c.limits.max_mac_homes_total = s.max_mac_homes_total;
+        c
     }
 
     /// The RSTP engine's configuration for a bridge with `address`.
@@ -677,6 +803,29 @@ name = "veth2"
         assert_eq!(c.stp.max_age, 6);
         let e = err("[[port]]\nname = \"a\"\npriority = 17\n");
         assert!(e.contains("port.0.priority"), "{e}");
+    }
+
+    #[test]
+    fn sstp_values_are_checked_with_their_keys() {
+        let c = Config::parse("[sstp]\nhello_interval_ms = 1\ndead_count = 5\n", "x").unwrap();
+        let e = c.sstp_config(Default::default(), 7, 9);
+        assert_eq!(e.hello_interval, std::time::Duration::from_millis(1));
+        assert_eq!((e.dead_count, e.nonce, e.initial_sequence), (5, 7, 9));
+        assert_eq!(e.hostname.unwrap().as_str(), "satellite");
+        assert!(Config::default().sstp.enabled);
+        let e = err("[sstp]\nhello_interval_ms = 0.5\n");
+        assert!(
+            e.starts_with("bad.toml:2: key `sstp.hello_interval_ms`"),
+            "{e}"
+        );
+        let e = err("[sstp]\n\ndead_count = 1\n");
+        assert!(e.starts_with("bad.toml:3: key `sstp.dead_count`"), "{e}");
+        let e = err("[sstp]\nmax_bridges = 0\n");
+        assert!(e.contains("sstp.max_bridges"), "{e}");
+        let e = err("[sstp]\nlsp_retransmit_ms = 0\n");
+        assert!(e.contains("sstp.lsp_retransmit_ms"), "{e}");
+        let e = err("[sstp]\nhello = 3\n");
+        assert!(e.contains("hello"), "{e}");
     }
 
     #[test]

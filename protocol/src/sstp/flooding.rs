@@ -97,6 +97,12 @@ impl Flooding {
         }
     }
 
+    /// Forgets requests for LSPs we now hold at least as new as asked
+    /// (`have(requested entry)` says so), whichever link brought them.
+    pub fn drop_answered(&mut self, have: impl Fn(&LspEntry) -> bool) {
+        self.requested.retain(|_, (e, _)| !have(e));
+    }
+
     /// The neighbour's CSNP has been read.
     pub fn csnp_received(&mut self) {
         self.got_csnp = true;
@@ -313,6 +319,13 @@ mod tests {
         assert!(!f.check_synced(), "older than requested");
         f.fulfilled(&id(2, 0), 5);
         assert!(f.check_synced());
+        // A request answered by another link counts as answered.
+        let mut g = Flooding::new(Duration::ZERO);
+        g.csnp_received();
+        g.request(entry(3, 0, 7));
+        assert!(!g.check_synced());
+        g.drop_answered(|e| e.sequence <= 7);
+        assert!(g.check_synced());
         f.send(id(7, 0));
         assert!(f.check_synced(), "latched");
     }

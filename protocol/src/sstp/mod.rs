@@ -934,10 +934,14 @@ impl Sstp {
             self.orig.refresh_all();
             self.lsp_gen.trigger(now);
         }
-        // Links that just synced start to be advertised.
+        // Links that just synced start to be advertised. A request that
+        // another link answered is answered.
         let mut newly_synced = false;
+        let lsdb = &self.lsdb;
+        let have = |e: &LspEntry| matches!(lsdb.freshness(e), Freshness::Same | Freshness::Older);
         for (&port, p) in self.ports.iter_mut() {
             if let Some(f) = p.flood.as_mut() {
+                f.drop_answered(have);
                 if f.check_synced() && !p.advertised {
                     p.advertised = true;
                     newly_synced = true;

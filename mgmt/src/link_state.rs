@@ -1,0 +1,249 @@
+//! The control lcore's side of SSTP that is not protocol: which hosts this
+//! switch advertises as its MAC homes (kept equal to the FDB's entries on
+//! host ports), the per-port SSTP liveness word, and the satctl reports of
+//! the link state (`show sstp`, `show lsdb`, `show routes`).
+//!
+//! The FDB is the authority on where a host is: a source learned on a host
+//! port (configured edge, or auto and RSTP's operEdge) becomes a MAC home;
+//! one that ages out, is flushed, or moves to a fabric port stops being
+//! one. The protocol engine never sees the FDB, only these changes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use satellite_dataplane::fdb::{Fdb, FdbKey};
+use satellite_dataplane::PortIndex;
+use satellite_protocol::sstp::{routes::BridgeRoute, AdjacencyStatus, Sstp};
+use satellite_protocol::wire::{MacAddr, MacHome, SystemId};
+use serde_json::{json, Value};
+
+use crate::protocols::Protocols;
+
+fn home(key: FdbKey) -> MacHome {
+    MacHome {
+        vid: key.vid(),
+        mac: MacAddr(key.mac()),
+    }
+}
+
+/// MAC homes and liveness as the control plane keeps them.
+#[derive(Debug, Default)]
+pub(crate) struct LinkState {
+    /// Hosts advertised as ours, with the host port they were learned on.
+    homes: HashMap<FdbKey, PortIndex>,
+    /// Bit per port: SSTP may carry unicast there (the engine's word).
+    live: u64,
+}
+
+impl LinkState {
+    /// Hosts advertised.
+    pub(crate) fn home_count(&self) -> usize {
+        self.homes.len()
+    }
+
+    /// The liveness word.
+    pub(crate) fn live(&self) -> u64 {
+        self.live
+    }
+
+    /// Records the engine's liveness verdict for a port.
+    pub(crate) fn set_live(&mut self, port: PortIndex, alive: bool) {
+        if (port as usize) < 64 {
+            let bit = 1u64 << port;
+            self.live = if alive {
+                self.live | bit
+            } else {
+                self.live & !bit
+            };
+        }
+    }
+
+    /// A source was learned (or moved) on `port`; `host_port` says whether
+    /// hosts live there.
+    pub(crate) fn learned(
+        &mut self,
+        now: Duration,
+        key: FdbKey,
+        port: PortIndex,
+        host_port: bool,
+        protocols: &mut Protocols,
+    ) {
+        match (host_port, self.homes.get(&key).copied()) {
+            (true, None) => {
+                self.homes.insert(key, port);
+                protocols.mac_home(now, home(key), true);
+            }
+            (true, Some(_)) => {
+                self.homes.insert(key, port);
+            }
+            (false, Some(_)) => {
+                self.homes.remove(&key);
+                protocols.mac_home(now, home(key), false);
+            }
+            (false, None) => {}
+        }
+    }
+
+    /// After aging or a flush: withdraws every home the FDB no longer has
+    /// on the port it was learned on.
+    pub(crate) fn reconcile(&mut self, now: Duration, fdb: &Fdb, protocols: &mut Protocols) {
+        let gone: Vec<FdbKey> = self
+            .homes
+            .iter()
+            .filter(|(k, p)| fdb.get(**k).is_none_or(|e| e.port != **p))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in gone {
+            self.homes.remove(&k);
+            protocols.mac_home(now, home(k), false);
+        }
+    }
+}
+
+/// Names of ports, for reports.
+pub(crate) type PortNames<'a> = &'a [String];
+
+fn port_name(names: PortNames<'_>, p: PortIndex) -> Value {
+    names.get(p as usize).map_or_else(|| json!(p), |n| json!(n))
+}
+
+fn hostname_of(e: &Sstp, system: SystemId) -> Value {
+    let db = e.lsdb();
+    db.slot_of(system)
+        .and_then(|s| db.fragments(s).next())
+        .and_then(|f| f.lsp.hostname.as_ref())
+        .map_or(Value::Null, |h| json!(h.as_str()))
+}
+
+/// `show sstp`: this switch and its adjacencies.
+/// `live` is the data path's liveness word (bit per port); `changed` the
+/// wall-clock time of the last database change.
+pub(crate) fn sstp_report(
+    e: &Sstp,
+    names: PortNames<'_>,
+    live: u64,
+    changed: Option<std::time::SystemTime>,
+    now: Duration,
+) -> Value {
+    let c = e.config();
+    let adj: Vec<Value> = e
+        .adjacencies()
+        .iter()
+        .map(|a: &AdjacencyStatus| {
+            json!({
+                "port": port_name(names, a.port),
+                "state": a.state.as_str(),
+                "neighbour": a.neighbour.map(|n| n.to_string()),
+                "neighbour_name": a.neighbour.map_or(Value::Null, |n| hostname_of(e, n)),
+                "neighbour_port": a.neighbour_port,
+                "uptime_secs": a.up_since.map(|t| now.saturating_sub(t).as_secs_f64()),
+                "synced": a.synced,
+                "advertised": a.advertised,
+                "live": (a.port as usize) < 64 && live & (1u64 << a.port) != 0,
+                "pending_lsps": a.pending_lsps,
+                "cost": a.cost,
+            })
+        })
+        .collect();
+    json!({
+        "system": c.system.to_string(),
+        "hostname": c.hostname.as_ref().map(|h| h.as_str().to_string()),
+        "hello_interval_ms": c.hello_interval.as_secs_f64() * 1e3,
+        "dead_count": c.dead_count,
+        "adjacencies": adj,
+        "bridges_known": e.lsdb().origin_count(),
+        "bridges_reachable": e.routes().reachable_count(),
+        "lsdb_changed_unix_us": changed
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_micros() as u64),
+        "stats": e.stats(),
+    })
+}
+
+/// `show lsdb`: every origin, its LSP fragments summed up.
+pub(crate) fn lsdb_report(e: &Sstp, now: Duration) -> Value {
+    let db = e.lsdb();
+    let rows: Vec<Value> = db
+        .origins()
+        .map(|(slot, system)| {
+            let frags: Vec<_> = db.fragments(slot).collect();
+            let first = frags.iter().find(|f| f.lsp.id.fragment == 0);
+            let adjacencies: Vec<Value> = frags
+                .iter()
+                .filter(|f| !f.purged)
+                .flat_map(|f| &f.lsp.adjacencies)
+                .map(|a| {
+                    json!({
+                        "neighbour": a.neighbour.to_string(),
+                        "neighbour_name": hostname_of(e, a.neighbour),
+                        "local_port": a.local_port,
+                        "remote_port": a.remote_port,
+                        "cost": a.cost,
+                    })
+                })
+                .collect();
+            let homes: usize = frags.iter().map(|f| f.lsp.mac_homes.len()).sum();
+            let bindings: usize = frags.iter().map(|f| f.lsp.bindings.len()).sum();
+            json!({
+                "origin": system.to_string(),
+                "hostname": hostname_of(e, system),
+                "me": system == db.me(),
+                "reachable": db.is_reachable(slot),
+                "bridge_id": db.bridge_id_of(slot).map(|b| b.to_string()),
+                "sequence": first.map(|f| f.lsp.sequence),
+                "fragments": frags.len(),
+                "age_secs": first.map(|f| f.lsp.lifetime_secs.saturating_sub(f.remaining(now))),
+                "lifetime_secs": first.map(|f| f.remaining(now)),
+                "overload": first.is_some_and(|f| f.lsp.flags.overload()),
+                "adjacencies": adjacencies,
+                "mac_homes": homes,
+                "bindings": bindings,
+            })
+        })
+        .collect();
+    json!({ "origins": rows, "fragments": db.fragment_count(), "mac_homes": db.home_count() })
+}
+
+/// `show routes`: every other switch with its distance, next hops and
+/// repair ports.
+pub(crate) fn routes_report(e: &Sstp, names: PortNames<'_>) -> Value {
+    let db = e.lsdb();
+    let ports = |ps: &[PortIndex]| ps.iter().map(|&p| port_name(names, p)).collect::<Vec<_>>();
+    let rows: Vec<Value> = db
+        .origins()
+        .filter(|&(_, s)| s != db.me())
+        .map(|(slot, system)| {
+            let r = e
+                .routes()
+                .get(slot)
+                .copied()
+                .unwrap_or(BridgeRoute::UNREACHABLE);
+            json!({
+                "bridge": system.to_string(),
+                "hostname": hostname_of(e, system),
+                "reachable": r.is_reachable(),
+                "distance": r.distance(),
+                "next_hops": ports(r.ecmp()),
+                "lfa": r.lfa().map(|p| port_name(names, p)),
+                "lfa_node_protecting": r.lfa_is_node_protecting(),
+                "wrap": r.wrap().map(|p| port_name(names, p)),
+            })
+        })
+        .collect();
+    json!({ "me": db.me().to_string(), "routes": rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liveness_bits_follow_the_engine_and_ignore_ports_beyond_the_word() {
+        let mut l = LinkState::default();
+        l.set_live(3, true);
+        l.set_live(70, true);
+        assert_eq!(l.live(), 1 << 3);
+        l.set_live(3, false);
+        assert_eq!(l.live(), 0);
+    }
+}

@@ -1,0 +1,255 @@
+//! SSTP between real satellited switches in network namespaces: every
+//! adjacency forms, `show routes` lists every other switch at its true
+//! distance with every equal-cost first hop, and a link's carrier loss
+//! takes its adjacency down at once and is known everywhere within
+//! milliseconds. Timings are read from the daemons' own log timestamps
+//! and printed; the assertions are on what must hold, with bounds loose
+//! enough for a loaded 2-core machine.
+
+use satellite_e2e::fabric::{system_id, Fabric, Topology};
+use satellite_e2e::{require_root, wait_until};
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Microseconds since the epoch of an RFC 3339 UTC timestamp as tracing
+/// writes it (`2026-12-06T04:12:33.123456Z`).
+fn parse_ts(s: &str) -> Option<u64> {
+    let (date, time) = s.trim_end_matches('Z').split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>());
+    let (y, m, dd) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let mut t = hms.split(':').map(|x| x.parse::<i64>());
+    let (hh, mm, ss) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + dd - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    let micros: String = format!("{frac:0<6}").chars().take(6).collect();
+    Some(secs as u64 * 1_000_000 + micros.parse::<u64>().ok()?)
+}
+
+/// Time of the first log line at or after `since` that contains every
+/// one of `words`.
+fn log_time(log: &str, since: u64, words: &[&str]) -> Option<u64> {
+    log.lines()
+        .filter(|l| words.iter().all(|w| l.contains(w)))
+        .filter_map(|l| parse_ts(l.split_whitespace().next()?))
+        .find(|&t| t >= since)
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+/// Whether every adjacency of every switch is up and advertised.
+fn all_adjacencies_up(f: &Fabric) -> bool {
+    (0..f.topo.n).all(|i| {
+        let v = f.json(i, "show sstp");
+        let adj = v["adjacencies"].as_array().cloned().unwrap_or_default();
+        adj.len() == f.topo.all_ports(i).len()
+            && adj
+                .iter()
+                .all(|a| a["state"] == "up" && a["advertised"] == true)
+    })
+}
+
+/// Checks `show routes` of switch `i` against the topology: every other
+/// switch, at hops × `cost`, over exactly the ports that start a shortest
+/// path. Returns how many destinations have more than one next hop.
+fn check_routes(f: &Fabric, topo: &Topology, i: usize, cost: u64) -> Result<usize, String> {
+    let v = f.json(i, "show routes");
+    let routes = v["routes"].as_array().cloned().unwrap_or_default();
+    let dist = topo.distances(i);
+    let mut multi = 0;
+    for j in (0..topo.n).filter(|&j| j != i) {
+        let r = routes
+            .iter()
+            .find(|r| r["bridge"] == system_id(j).as_str())
+            .ok_or_else(|| format!("s{i} has no route to s{j}"))?;
+        let want_d = dist[j] as u64 * cost;
+        if r["distance"].as_u64() != Some(want_d) {
+            return Err(format!(
+                "s{i} → s{j}: distance {} want {want_d}",
+                r["distance"]
+            ));
+        }
+        let got: BTreeSet<String> = r["next_hops"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(String::from))
+            .collect();
+        let want: BTreeSet<String> = topo
+            .first_hops(i, j)
+            .into_iter()
+            .map(|p| format!("f{p}"))
+            .collect();
+        if got != want {
+            return Err(format!("s{i} → s{j}: next hops {got:?} want {want:?}"));
+        }
+        multi += usize::from(want.len() > 1);
+    }
+    Ok(multi)
+}
+
+/// The link cost every switch uses (all links alike in these labs).
+fn link_cost(f: &Fabric) -> u64 {
+    f.json(0, "show sstp")["adjacencies"][0]["cost"]
+        .as_u64()
+        .expect("cost")
+}
+
+/// Every switch's database as (origin, sequence) of fragment 0.
+fn lsdb_heads(f: &Fabric, i: usize) -> BTreeSet<(String, u64)> {
+    f.json(i, "show lsdb")["origins"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            (
+                o["origin"].as_str().unwrap_or("").to_string(),
+                o["sequence"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn converge(f: &Fabric) {
+    let ok = wait_until(Duration::from_secs(60), || all_adjacencies_up(f));
+    assert!(
+        ok,
+        "adjacencies did not all come up:\n{}",
+        f.text(0, "show sstp")
+    );
+    let cost = link_cost(f);
+    let ok = wait_until(Duration::from_secs(30), || {
+        (0..f.topo.n).all(|i| check_routes(f, &f.topo, i, cost).is_ok())
+    });
+    if !ok {
+        let errs: Vec<String> = (0..f.topo.n)
+            .filter_map(|i| check_routes(f, &f.topo, i, cost).err())
+            .collect();
+        let heads: Vec<_> = (0..f.topo.n).map(|i| lsdb_heads(f, i)).collect();
+        let differ: Vec<usize> = (0..f.topo.n).filter(|&i| heads[i] != heads[0]).collect();
+        panic!(
+            "routes wrong: {errs:?}\nswitches whose LSDB differs from s0's: {differ:?}\n{}\n{}\n{}",
+            f.text(0, "show routes"),
+            f.text(0, "show lsdb"),
+            f.text(0, "show sstp --json")
+        );
+    }
+}
+
+#[test]
+fn a_ring_of_eight_routes_every_switch_at_its_distance_with_both_ways_to_the_far_side() {
+    require_root!();
+    let f = Fabric::new(Topology::ring(8), "");
+    converge(&f);
+    let cost = link_cost(&f);
+    for i in 0..8 {
+        // The switch opposite has two equal paths round the ring.
+        assert_eq!(check_routes(&f, &f.topo, i, cost), Ok(1), "s{i}");
+    }
+    let text = f.text(3, "show routes");
+    assert!(
+        text.contains("f0,f1"),
+        "the far side by both ports:\n{text}"
+    );
+    let text = f.text(3, "show sstp");
+    assert!(text.contains("s4") && text.contains("up"), "{text}");
+}
+
+#[test]
+fn a_torus_routes_over_every_shortest_path_and_a_cut_link_is_known_everywhere_in_milliseconds() {
+    require_root!();
+    let f = Fabric::new(Topology::torus(4, 4), "");
+    converge(&f);
+    let cost = link_cost(&f);
+    let multi: usize = (0..16)
+        .map(|i| check_routes(&f, &f.topo, i, cost).unwrap())
+        .sum();
+    // From a 4 × 4 torus switch, 11 of the 15 others have several equal
+    // first hops (both coordinates differ, or one differs by 2).
+    assert_eq!(multi, 16 * 11);
+
+    // Cut link 0 (s0 — s1), let everything settle, check the new routes.
+    let before: Vec<_> = (0..16).map(|i| lsdb_heads(&f, i)).collect();
+    assert!(
+        before.iter().all(|h| *h == before[0]),
+        "in sync before the cut"
+    );
+    let (pa, b, pb) = f.port_of_link(0);
+    let t0 = now_us();
+    f.link_down(0);
+    let mut cut = f.topo.clone();
+    cut.cut.push(0);
+    let settled = wait_until(Duration::from_secs(20), || {
+        let heads: Vec<_> = (0..16).map(|i| lsdb_heads(&f, i)).collect();
+        heads.iter().all(|h| *h == heads[0]) && heads[0] != before[0]
+    });
+    assert!(settled, "databases did not agree again after the cut");
+    // The port numbering is the fabric's own, so the cut topology keeps it.
+    let routes_ok = wait_until(Duration::from_secs(5), || {
+        (0..16).all(|i| check_routes(&f, &cut, i, cost).is_ok())
+    });
+    if !routes_ok {
+        let errs: Vec<String> = (0..16)
+            .filter_map(|i| check_routes(&f, &cut, i, cost).err())
+            .collect();
+        panic!("after the cut: {errs:?}");
+    }
+
+    // Timings from the daemons' own clocks.
+    let detect = |i: usize, port: usize| -> (u64, u64) {
+        let log = f.log(i);
+        let port = format!("port=f{port}");
+        let carrier = log_time(&log, t0, &["link down", &port]).expect("carrier loss logged");
+        let adj = log_time(&log, t0, &["adjacency down", &port]).expect("adjacency down logged");
+        (carrier, adj)
+    };
+    let (ca, aa) = detect(0, pa);
+    let (cb, ab) = detect(b, pb);
+    let changes: Vec<u64> = (0..16)
+        .filter_map(|i| f.json(i, "show sstp")["lsdb_changed_unix_us"].as_u64())
+        .collect();
+    let last_change = changes.iter().copied().max().unwrap();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    eprintln!(
+        "torus 4x4, link s0-s{b} down: carrier seen {} / {} µs after the command, \
+         adjacency down {} / {} µs after carrier, every LSDB in sync {} µs after the first carrier loss \
+         (load {})",
+        ca.saturating_sub(t0),
+        cb.saturating_sub(t0),
+        aa.saturating_sub(ca),
+        ab.saturating_sub(cb),
+        last_change.saturating_sub(ca.min(cb)),
+        load.trim()
+    );
+    // The adjacency goes down in the same pass of the control loop that
+    // read the carrier.
+    assert!(aa.saturating_sub(ca) <= 1_000, "s0: {} µs", aa - ca);
+    assert!(ab.saturating_sub(cb) <= 1_000, "s{b}: {} µs", ab - cb);
+    // A loose bound for a loaded machine; the figure is printed above.
+    assert!(
+        last_change.saturating_sub(ca.min(cb)) < 2_000_000,
+        "per switch, µs after the carrier loss: {:?}\n{}\n{}",
+        changes
+            .iter()
+            .map(|c| *c as i64 - ca.min(cb) as i64)
+            .collect::<Vec<_>>(),
+        f.log(0),
+        f.text(0, "show sstp --json")
+    );
+
+    // Back up: routes as at the start.
+    f.link_up(0);
+    converge(&f);
+}
