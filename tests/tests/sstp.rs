@@ -165,6 +165,70 @@ fn a_ring_of_eight_routes_every_switch_at_its_distance_with_both_ways_to_the_far
     );
     let text = f.text(3, "show sstp");
     assert!(text.contains("s4") && text.contains("up"), "{text}");
+
+    // The Wireshark dissector over what the ring really sent: capture on
+    // s3's port toward s2 while the far link s5 — s6 goes down and up
+    // (FAIL, LSPs, PSNPs, CSNPs and HELLOs all pass there).
+    let pcap = f.scratch.join("ring.pcap");
+    let pcap_s = pcap.display().to_string();
+    let mut dump = f.sw[3].spawn(
+        std::path::Path::new("/usr/bin/tcpdump"),
+        &["-i", "f0", "-U", "-w", &pcap_s, "ether", "proto", "0x88b5"],
+        &f.scratch.join("tcpdump.log"),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    f.link_down(5);
+    std::thread::sleep(Duration::from_millis(1500));
+    f.link_up(5);
+    std::thread::sleep(Duration::from_millis(2500));
+    dump.stop();
+    let dissector = format!(
+        "lua_script:{}/../contrib/wireshark/sstp.lua",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let tshark = |args: &[&str]| -> String {
+        let out = std::process::Command::new("tshark")
+            .args(["-n", "-r", &pcap_s, "-X", &dissector])
+            .args(args)
+            .output()
+            .expect("tshark (a lab package: dpdk-build/install-deps.sh --lab)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let rows = tshark(&[
+        "-T",
+        "fields",
+        "-e",
+        "satsstp.type",
+        "-e",
+        "satsstp.checksum.status",
+        "-e",
+        "satsstp.lsp.checksum.status",
+    ]);
+    let mut types = BTreeSet::new();
+    for row in rows.lines() {
+        let cols: Vec<&str> = row.split('\t').collect();
+        types.insert(cols[0].to_string());
+        assert_eq!(cols.get(1), Some(&"good"), "PDU checksum of {row:?}");
+        if cols[0] == "2" {
+            assert_eq!(cols.get(2), Some(&"good"), "LSP checksum of {row:?}");
+        }
+    }
+    eprintln!(
+        "ring capture: {} SSTP frames, types {types:?}",
+        rows.lines().count()
+    );
+    for t in ["1", "2", "3", "4", "5"] {
+        assert!(types.contains(t), "no PDU of type {t} captured: {types:?}");
+    }
+    let text = tshark(&["-V"]);
+    for bad in ["Malformed", "Expert Info (Error", "Expert Info (Warn"] {
+        assert!(!text.contains(bad), "{bad} in the ring's capture");
+    }
 }
 
 #[test]
@@ -179,6 +243,16 @@ fn a_torus_routes_over_every_shortest_path_and_a_cut_link_is_known_everywhere_in
     // From a 4 × 4 torus switch, 11 of the 15 others have several equal
     // first hops (both coordinates differ, or one differs by 2).
     assert_eq!(multi, 16 * 11);
+
+    // A failure in a network at rest: no database change for 2.5 s, so
+    // the throttles have gone back to "at once" (twice the largest hold).
+    let quiet = wait_until(Duration::from_secs(30), || {
+        (0..16)
+            .filter_map(|i| f.json(i, "show sstp")["lsdb_changed_unix_us"].as_u64())
+            .max()
+            .is_some_and(|t| now_us().saturating_sub(t) > 2_500_000)
+    });
+    assert!(quiet, "the fabric never came to rest");
 
     // Cut link 0 (s0 — s1), let everything settle, check the new routes.
     let before: Vec<_> = (0..16).map(|i| lsdb_heads(&f, i)).collect();
@@ -237,9 +311,9 @@ fn a_torus_routes_over_every_shortest_path_and_a_cut_link_is_known_everywhere_in
     // read the carrier.
     assert!(aa.saturating_sub(ca) <= 1_000, "s0: {} µs", aa - ca);
     assert!(ab.saturating_sub(cb) <= 1_000, "s{b}: {} µs", ab - cb);
-    // A loose bound for a loaded machine; the figure is printed above.
+    // A bound for a loaded machine (the design's is 10 ms, printed above).
     assert!(
-        last_change.saturating_sub(ca.min(cb)) < 2_000_000,
+        last_change.saturating_sub(ca.min(cb)) < 200_000,
         "per switch, µs after the carrier loss: {:?}\n{}\n{}",
         changes
             .iter()
