@@ -44,6 +44,10 @@ pub struct RingSpec {
     pub down_links: Vec<usize>,
     /// Satellite only: extra lines appended to the `[stp]` section.
     pub sat_stp_extra: String,
+    /// Satellite only: the `[sstp]` section's lines (default: the labs'
+    /// dead count, see `fabric::LAB_DEAD_COUNT`; `enabled = false` for
+    /// RSTP alone).
+    pub sat_sstp: String,
 }
 
 impl RingSpec {
@@ -66,6 +70,7 @@ impl RingSpec {
             path_cost: Some(100),
             down_links: vec![],
             sat_stp_extra: String::new(),
+            sat_sstp: format!("dead_count = {}\n", crate::fabric::LAB_DEAD_COUNT),
         }
     }
 }
@@ -244,6 +249,7 @@ impl Ring {
                 let cfg = format!(
                     "[bridge]\nname = \"{tag}s{i}\"\n\n[dataplane]\nworkers = 1\nmemory_mb = 128\n\n\
                      [stp]\npriority = {p}\nhello_time = {hello}\nmax_age = {ma}\nforward_delay = {fd}\n{extra}\n\
+                     [sstp]\n{sstp}\n\
                      [[port]]\nname = \"{l}\"\nbackend = \"af_packet\"\nkind = \"fabric\"\n{cost}\n\
                      [[port]]\nname = \"{r}\"\nbackend = \"af_packet\"\nkind = \"fabric\"\n{cost}\n\
                      [[port]]\nname = \"{h}\"\nbackend = \"af_packet\"\nkind = \"edge\"\n",
@@ -253,6 +259,7 @@ impl Ring {
                     ma = s.max_age,
                     fd = s.forward_delay,
                     extra = s.sat_stp_extra,
+                    sstp = s.sat_sstp,
                 );
                 let cfg_path = self.scratch.join(&format!("s{i}.toml"));
                 std::fs::write(&cfg_path, cfg).expect("write config");
