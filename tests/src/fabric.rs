@@ -295,6 +295,33 @@ impl Fabric {
         self.sw[a].sh(&format!("ip link set f{pa} up"));
     }
 
+    /// Takes every port of switch `i` down (its neighbours lose carrier,
+    /// as when a server loses power).
+    pub fn switch_down(&self, i: usize) {
+        let mut cmd: Vec<String> = self
+            .topo
+            .all_ports(i)
+            .iter()
+            .map(|(p, _, _, _)| format!("ip link set f{p} down"))
+            .collect();
+        cmd.push("ip link set host down".into());
+        self.sw[i].sh(&cmd.join("; "));
+    }
+
+    /// The spanning tree's root as switch `i` sees it (`show stp`), and
+    /// whether any of its enabled ports still holds information naming
+    /// `root`.
+    pub fn stp_root(&self, i: usize, root: &str) -> (String, bool) {
+        let v = self.json(i, "show stp");
+        let norm = |x: &serde_json::Value| x.as_str().unwrap_or("").replace([':', '-'], "");
+        let holds = v["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["enabled"] == true && norm(&p["designated_root"]) == root);
+        (norm(&v["root_id"]), holds)
+    }
+
     /// (port at the first end, the other switch, port at the other end)
     /// of link k.
     pub fn port_of_link(&self, k: usize) -> (usize, usize, usize) {

@@ -327,3 +327,49 @@ fn a_torus_routes_over_every_shortest_path_and_a_cut_link_is_known_everywhere_in
     f.link_up(0);
     converge(&f);
 }
+
+#[test]
+fn after_a_root_failure_in_a_torus_no_switch_keeps_the_dead_roots_information() {
+    require_root!();
+    let f = Fabric::new(Topology::torus(4, 4), "");
+    converge(&f);
+    // Switch 0 has the lowest address: the RSTP root (default priorities).
+    let old = f.stp_root(1, "").0;
+    assert!(old.ends_with("020000030001"), "root {old}");
+    let t0 = std::time::Instant::now();
+    f.switch_down(0);
+    // Polling 15 switches takes a while on this machine: the time is an
+    // upper bound of when the last one let go.
+    let forgotten = wait_until(Duration::from_secs(30), || {
+        (1..16).all(|i| {
+            let (root, holds) = f.stp_root(i, &old);
+            root != old && !holds
+        })
+    });
+    let forgotten_after = t0.elapsed();
+    let agreed = wait_until(Duration::from_secs(60), || {
+        let roots: BTreeSet<String> = (1..16).map(|i| f.stp_root(i, &old).0).collect();
+        roots.len() == 1
+    });
+    let aged: u64 = (1..16)
+        .map(|i| {
+            f.json(i, "show stats")["sstp"]["stale_roots_aged"]
+                .as_u64()
+                .unwrap_or(0)
+        })
+        .sum();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    eprintln!(
+        "torus 4x4 root failure: every switch had forgotten the dead root within {forgotten_after:?} \
+         (one sweep of satctl takes ~{:?}), the link state aged it {aged} times; one root again after {:?} (load {})",
+        forgotten_after / 2,
+        t0.elapsed(),
+        load.trim()
+    );
+    assert!(
+        forgotten,
+        "a switch still holds the dead root's information"
+    );
+    assert!(agreed, "the switches never agreed on a new root");
+    assert!(aged >= 1, "the link state aged the dead root nowhere");
+}
