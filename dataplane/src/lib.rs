@@ -20,6 +20,7 @@ pub mod counters;
 pub mod eal;
 pub mod egress;
 pub mod fdb;
+pub mod flow;
 pub mod frame;
 pub mod lcore;
 pub mod mbuf;
