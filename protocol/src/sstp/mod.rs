@@ -670,8 +670,15 @@ impl Sstp {
                 }
                 if id.fragment == 0 {
                     // The origin's own word replaces FAIL notices about it.
+                    // Lifting one changes the graph even when the LSP
+                    // itself changes nothing (the link failed and came
+                    // back before the origin's throttled LSP went out).
+                    let before = self.failed.len();
                     self.failed
                         .retain(|f| !(f.origin == id.origin && seq > f.origin_seq));
+                    if self.failed.len() != before {
+                        self.spf_throttle.trigger(now);
+                    }
                 }
                 for (&p, port) in self.ports.iter_mut() {
                     let Some(f) = port.flood.as_mut() else {
