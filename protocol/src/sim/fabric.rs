@@ -362,7 +362,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// TIME counts from the start of the script (`10ms`, `1.5s`, `250us`),
 /// VERB is `link down|up|silent` with a link `A-B` (switch names or
 /// indices) or `#I`, or `bridge down|up` with a switch name or index.
-/// `#` starts a comment; blank lines are skipped. Events need not be in
+/// `#` not followed by a digit starts a comment; blank lines are skipped. Events need not be in
 /// time order; equal times keep their order.
 ///
 /// ```text
@@ -376,7 +376,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn parse_script(text: &str, t: &Topology) -> Result<Vec<Timed>, String> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
+        // A comment is `#` not followed by a digit (`#3` names link 3).
+        let b = line.as_bytes();
+        let end = (0..b.len())
+            .find(|&i| b[i] == b'#' && !b.get(i + 1).is_some_and(u8::is_ascii_digit))
+            .unwrap_or(b.len());
+        let line = line[..end].trim();
         if line.is_empty() {
             continue;
         }
