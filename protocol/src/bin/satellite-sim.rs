@@ -98,6 +98,10 @@ struct SstpArgs {
     /// restored, then the engines' heap compared with before.
     #[arg(long, default_value_t = 0)]
     memory: usize,
+    /// After the cold start, fail each link in turn (carrier), each from
+    /// the converged network, and each switch in turn.
+    #[arg(long)]
+    each: bool,
     /// Do not check loop freedom at every event.
     #[arg(long)]
     no_check: bool,
@@ -197,7 +201,9 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
         check_loops: !a.no_check,
         ..FabricConfig::default()
     };
-    let window = Duration::from_millis(20);
+    // Longer than the dead interval (3 × 10 ms): a silent failure is found
+    // before the network counts as quiet.
+    let window = Duration::from_millis(50);
     let limit = Duration::from_secs_f64(a.limit_s);
     let wall0 = Instant::now();
     let mut f = Fabric::new(topo.clone(), cfg);
@@ -267,7 +273,10 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
             );
             let text = fabric::script_text(&seq, &topo);
             if a.verbose {
-                eprintln!("sequence {i}:\n{text}");
+                eprintln!(
+                    "sequence {i} (from {:.6} s):\n{text}",
+                    g.net.now.as_secs_f64()
+                );
             }
             g.run_script(&seq);
             let t_restore = g.net.now;
@@ -306,19 +315,56 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
             "wall_s": wall.elapsed().as_secs_f64(),
         });
     }
+    if a.each {
+        let base = f.clone();
+        let wall = Instant::now();
+        let mut cases: Vec<Failure> = (0..topo.links.len()).map(Failure::LinkDown).collect();
+        cases.extend((0..topo.len()).map(Failure::BridgeDown));
+        let (mut loops, mut endless, mut bad, mut conv_max) = (0u64, 0u64, Vec::new(), 0f64);
+        for c in cases {
+            let mut g = base.clone();
+            let t0 = g.net.now;
+            g.apply(c);
+            let conv = g.run_to_quiescence(window, limit);
+            if let Ok(t) = &conv {
+                conv_max = conv_max.max(ms(t.saturating_sub(t0)));
+            }
+            loops += g.check.violations;
+            endless += g.check.endless;
+            if a.verbose {
+                for v in &g.violations {
+                    eprintln!("{}: {v}", c.describe(&topo));
+                }
+            }
+            if let Err(e) = conv.and_then(|_| g.check_converged()) {
+                bad.push(format!("{}: {e}", c.describe(&topo)));
+            }
+        }
+        all_ok &= loops == 0 && bad.is_empty();
+        report["each_failure"] = serde_json::json!({
+            "cases": topo.links.len() + topo.len(),
+            "loops_found": loops,
+            "endless_loops": endless,
+            "not_converged_correctly": bad,
+            "convergence_max_ms": conv_max,
+            "wall_s": wall.elapsed().as_secs_f64(),
+        });
+    }
     if a.memory > 0 {
-        let before = f.heap_bytes();
+        let before = (f.state_bytes(), f.heap_bytes());
         let seq = fabric::random_failures(&topo, a.seed ^ 0xC0FFEE, a.memory);
         f.run_script(&seq);
         f.restore();
         let conv = f.run_to_quiescence(window, limit);
         let check = conv.and_then(|_| f.check_converged());
-        let after = f.heap_bytes();
-        all_ok &= check.is_ok() && after <= before;
+        let after = (f.state_bytes(), f.heap_bytes());
+        all_ok &= check.is_ok() && after.0 <= before.0 && after.1 * 100 <= before.1 * 105;
         report["memory"] = serde_json::json!({
             "events": a.memory,
-            "heap_bytes_before": before,
-            "heap_bytes_after": after,
+            "lsdb_and_routes_bytes_before": before.0,
+            "lsdb_and_routes_bytes_after": after.0,
+            "engine_heap_bytes_before": before.1,
+            "engine_heap_bytes_after": after.1,
             "converged_correctly": check.is_ok(),
             "problem": check.err(),
         });

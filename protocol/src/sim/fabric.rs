@@ -541,6 +541,9 @@ pub struct Violation {
     pub dest: String,
     /// The walk: a switch, the ones after it, and the same switch again.
     pub cycle: Vec<String>,
+    /// Whether frames can circulate forever (else they visit a switch
+    /// twice, then are dropped).
+    pub endless: bool,
     /// Each switch of the walk: its route toward the destination and its
     /// live ports, as the data path sees them.
     pub views: Vec<String>,
@@ -550,7 +553,12 @@ impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "loop toward {} at {:.6} s after {}: {}",
+            "{} toward {} at {:.6} s after {}: {}",
+            if self.endless {
+                "endless loop"
+            } else {
+                "revisit"
+            },
             self.dest,
             self.at.as_secs_f64(),
             self.event,
@@ -575,6 +583,10 @@ pub struct CheckStats {
     /// Loops that appeared (a destination going from loop-free to
     /// looping).
     pub violations: u64,
+    /// ... of which frames could circulate forever (a cycle of (switch,
+    /// in-port) states); the others visit a switch twice, then are
+    /// dropped.
+    pub endless: u64,
 }
 
 /// What invariant (b) compares of a stored LSP: ID, sequence number,
@@ -991,6 +1003,15 @@ impl Fabric {
             .sum()
     }
 
+    /// Heap bytes of every powered switch's database and routes: the
+    /// state that churn could leak (the rest is SPF's reusable scratch).
+    pub fn state_bytes(&self) -> usize {
+        (0..self.topo.len())
+            .filter_map(|b| self.engine(b))
+            .map(|e| e.lsdb().heap_bytes() + e.routes().heap_bytes())
+            .sum()
+    }
+
     /// SPF runs of the powered switches' engines (since their last start).
     pub fn spf_runs(&self) -> u64 {
         (0..self.topo.len())
@@ -1077,8 +1098,11 @@ impl Fabric {
                     continue;
                 }
                 self.check.violations += 1;
+                let endless = c.endless(d);
+                self.check.endless += u64::from(endless);
                 if self.violations.len() < Self::MAX_KEPT {
-                    let v = c.describe(self, d, &cycle, &cause);
+                    let mut v = c.describe(self, d, &cycle, &cause);
+                    v.endless = endless;
                     self.violations.push(v);
                 }
             }
@@ -1461,6 +1485,47 @@ impl LoopChecker {
         None
     }
 
+    /// Whether some frame toward `d` can circulate forever: a cycle among
+    /// the (switch, in-port) states reachable from the switches' own
+    /// frames (depth-first search with colours).
+    fn endless(&mut self, d: usize) -> bool {
+        let s_count = self.seen.len();
+        // 0 white, 1 on the path, 2 done; `parent` holds the colour here.
+        let colour = &mut vec![0u8; s_count];
+        let mut next = Vec::new();
+        let mut stack: Vec<(usize, Vec<usize>, usize)> = Vec::new();
+        for x in 0..self.n {
+            if !(self.alive[x] && x != d && self.routes[x * self.n + d].is_reachable()) {
+                continue;
+            }
+            let s0 = self.base[x];
+            if colour[s0] != 0 {
+                continue;
+            }
+            colour[s0] = 1;
+            self.next_states(s0, d, &mut next);
+            stack.push((s0, next.clone(), 0));
+            while let Some((s, succ, i)) = stack.last_mut() {
+                if let Some(&t) = succ.get(*i) {
+                    *i += 1;
+                    match colour[t] {
+                        1 => return true,
+                        0 => {
+                            colour[t] = 1;
+                            self.next_states(t, d, &mut next);
+                            stack.push((t, next.clone(), 0));
+                        }
+                        _ => {}
+                    }
+                } else {
+                    colour[*s] = 2;
+                    stack.pop();
+                }
+            }
+        }
+        false
+    }
+
     fn describe(&self, f: &Fabric, d: usize, walk: &[usize], cause: &Cause<'_>) -> Violation {
         let names = &f.topo.names;
         let view = |s: usize| {
@@ -1487,6 +1552,7 @@ impl LoopChecker {
                 Cause::Script(s) => s.to_string(),
             },
             dest: names[d].clone(),
+            endless: false,
             cycle: walk.iter().map(|&s| names[self.owner[s]].clone()).collect(),
             views: walk.iter().map(|&s| view(s)).collect(),
         }
