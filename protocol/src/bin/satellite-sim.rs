@@ -261,6 +261,7 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
         let base = f.clone();
         let wall = Instant::now();
         let (mut failed, mut loops, mut events, mut conv_max) = (Vec::new(), 0u64, 0u64, 0f64);
+        let (mut endless, mut looping_sequences) = (0u64, 0u64);
         for i in 0..a.random {
             if a.only.is_some_and(|o| o != i) {
                 continue;
@@ -284,6 +285,8 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
             let conv = g.run_to_quiescence(window, limit);
             events += g.check.events_checked;
             loops += g.check.violations;
+            endless += g.check.endless;
+            looping_sequences += u64::from(g.check.violations > 0);
             if let Ok(t) = &conv {
                 conv_max = conv_max.max(ms(t.saturating_sub(t_restore)));
             }
@@ -308,6 +311,8 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
             "sequences": a.random,
             "events_per_sequence": a.events,
             "loops_found": loops,
+            "endless_loops": endless,
+            "sequences_with_loops": looping_sequences,
             "sequences_not_converged_correctly": failed.iter().filter(|x| x.get("problem").is_some()).count(),
             "failures": failed,
             "events_checked": events,
