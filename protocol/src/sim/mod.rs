@@ -7,7 +7,14 @@
 //! the same input and seed is identical. Control frames travel as bytes
 //! (the node encodes and decodes them) so the codecs are exercised too. Loss uses a
 //! seeded SplitMix64 generator.
+//!
+//! For SSTP at scale ([`fabric`]) the network also models a receiver's
+//! processing cost (frames queue while a switch is busy), links that fail
+//! silently (frames lost both ways, carrier up), per-link PDU counts, and
+//! tells an observer which switches' routes or port liveness changed after
+//! each event, so invariants can be checked at every event.
 
+pub mod fabric;
 pub mod gen;
 pub mod scenario;
 
@@ -60,6 +67,46 @@ pub struct Segment {
     pub latency: Duration,
     /// Probability that one delivery is lost.
     pub loss: f64,
+    /// A silent failure: every frame is lost, both ways, while carrier
+    /// stays up (a broken transceiver, a bad patch panel).
+    pub silent: bool,
+}
+
+/// What crossed one segment, by kind of PDU ([`PDU_KINDS`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LinkTx {
+    /// Frames put on the segment.
+    pub pdus: [u64; PDU_KINDS.len()],
+    /// Their octets (Ethernet header included, FCS excluded).
+    pub octets: [u64; PDU_KINDS.len()],
+}
+
+/// The kinds of PDU counted per segment, in [`LinkTx`]'s order.
+pub const PDU_KINDS: [&str; 6] = ["bpdu", "hello", "lsp", "csnp", "psnp", "fail"];
+
+fn pdu_kind(what: &crate::node::Sent) -> usize {
+    use crate::wire::PduType;
+    match what {
+        crate::node::Sent::Bpdu(_) => 0,
+        crate::node::Sent::Sstp(PduType::Hello) => 1,
+        crate::node::Sent::Sstp(PduType::Lsp) => 2,
+        crate::node::Sent::Sstp(PduType::Csnp) => 3,
+        crate::node::Sent::Sstp(PduType::Psnp) => 4,
+        crate::node::Sent::Sstp(_) => 5,
+    }
+}
+
+/// What changed at a switch during one event, for an observer
+/// ([`Network::touched`]); bits of a `u8`.
+pub mod touch {
+    /// SSTP ran SPF and its routes (or reachability) changed.
+    pub const ROUTES: u8 = 1;
+    /// SSTP changed a port's liveness for the data path.
+    pub const LIVENESS: u8 = 2;
+    /// A port's carrier, or whether a link delivers, changed.
+    pub const LINK: u8 = 4;
+    /// The switch was powered off or on (a new engine).
+    pub const POWER: u8 = 8;
 }
 
 /// One simulated bridge.
@@ -77,15 +124,27 @@ pub struct SimBridge {
     pub speeds: HashMap<PortNumber, u32>,
     /// Whether the bridge is powered (a failed bridge sends and hears nothing).
     pub alive: bool,
+    /// The data path's per-port liveness word as SSTP drives it (bit =
+    /// port index): set by `PortLiveness { alive: true }`, cleared by
+    /// `alive: false` and by a restart.
+    pub live: u64,
     /// Ports the engine currently believes are up.
     oper_up: HashMap<PortNumber, bool>,
     scheduled: Option<Duration>,
+    /// Frames received but not yet processed (see [`Network::proc_cost`]).
+    rx: std::collections::VecDeque<(PortNumber, Vec<u8>)>,
+    /// When the frame at the head of `rx` finishes processing.
+    drain_at: Option<Duration>,
+    /// When the switch's CPU is free again.
+    busy_until: Duration,
 }
 
 #[derive(Debug, Clone)]
 enum Payload {
     Timer(BridgeIdx),
     Boot(BridgeIdx),
+    /// The head of a bridge's receive queue has been processed.
+    Drain(BridgeIdx),
     Deliver {
         bridge: BridgeIdx,
         port: PortNumber,
@@ -131,6 +190,59 @@ pub struct Stats {
     /// Time of the last role or port state change.
     #[serde(serialize_with = "ser_secs")]
     pub last_change: Duration,
+    /// Frames lost on silently failed segments.
+    pub silenced: u64,
+}
+
+/// One event the network processed ([`Network::step`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processed {
+    /// A bridge's timer ran.
+    Timer(BridgeIdx),
+    /// A bridge booted.
+    Boot(BridgeIdx),
+    /// A bridge processed a received frame (`kind` indexes [`PDU_KINDS`]).
+    Frame {
+        /// The bridge.
+        bridge: BridgeIdx,
+        /// Its port.
+        port: PortNumber,
+        /// What the frame carried.
+        kind: usize,
+    },
+    /// Nothing the bridges saw (a stale timer, a frame lost in flight).
+    Nothing,
+}
+
+impl Processed {
+    /// One line for logs and violation reports.
+    pub fn describe(&self, net: &Network) -> String {
+        match *self {
+            Processed::Timer(b) => format!("timer of {}", net.bridges[b].name),
+            Processed::Boot(b) => format!("boot of {}", net.bridges[b].name),
+            Processed::Frame { bridge, port, kind } => format!(
+                "{} received on port {port} from {}",
+                net.bridges[bridge].name,
+                PDU_KINDS.get(kind).copied().unwrap_or("?")
+            ),
+            Processed::Nothing => "nothing".into(),
+        }
+    }
+}
+
+/// The [`PDU_KINDS`] index of a received frame.
+fn frame_kind(frame: &[u8]) -> usize {
+    if crate::node::is_sstp_frame(frame) {
+        match frame.get(15) {
+            Some(1) => 1,
+            Some(2) => 2,
+            Some(3) => 3,
+            Some(4) => 4,
+            _ => 5,
+        }
+    } else {
+        0
+    }
 }
 
 fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -156,6 +268,17 @@ pub struct Network {
     /// When set, bridges added from now on run SSTP too, with these
     /// settings (each bridge's SystemId and nonce filled in).
     pub sstp: Option<crate::sstp::SstpConfig>,
+    /// CPU time a bridge spends on each received frame: frames that arrive
+    /// while it is busy wait in its receive queue, in order, and each is
+    /// handed to the node when its processing ends. Zero: at once.
+    pub proc_cost: Duration,
+    /// Record in [`Network::touched`] what changed at which bridge.
+    pub observe: bool,
+    /// With [`Network::observe`]: (bridge, [`touch`] bits) since the
+    /// observer last drained it.
+    pub touched: Vec<(BridgeIdx, u8)>,
+    /// What crossed each segment, by segment index.
+    pub link_tx: Vec<LinkTx>,
     queue: BinaryHeap<Scheduled>,
     seq: u64,
     rng: Rng,
@@ -173,6 +296,10 @@ impl Network {
             trace: false,
             boot_spread: Duration::ZERO,
             sstp: None,
+            proc_cost: Duration::ZERO,
+            observe: false,
+            touched: Vec::new(),
+            link_tx: Vec::new(),
             queue: BinaryHeap::new(),
             seq: 0,
             rng: Rng::new(seed),
@@ -232,8 +359,12 @@ impl Network {
             admin_down: Vec::new(),
             speeds,
             alive: boot.is_zero(),
+            live: 0,
             oper_up: HashMap::new(),
             scheduled: None,
+            rx: Default::default(),
+            drain_at: None,
+            busy_until: Duration::ZERO,
         });
         if !boot.is_zero() {
             self.push(self.now + boot, Payload::Boot(idx));
@@ -260,8 +391,38 @@ impl Network {
             up,
             latency,
             loss,
+            silent: false,
         });
+        self.link_tx.push(LinkTx::default());
         self.refresh_carrier();
+        idx
+    }
+
+    /// Joins two ports by a point-to-point link with `latency` each way,
+    /// without telling the bridges yet: call [`Network::refresh_carrier`]
+    /// once all links are in (building a thousand-bridge network link by
+    /// link with [`Network::add_segment`] would refresh every bridge per
+    /// link).
+    pub fn connect(
+        &mut self,
+        a: (BridgeIdx, PortNumber),
+        b: (BridgeIdx, PortNumber),
+        name: &str,
+        latency: Duration,
+    ) -> SegmentIdx {
+        let idx = self.segments.len();
+        for (x, p) in [a, b] {
+            self.bridges[x].attached.insert(p, idx);
+        }
+        self.segments.push(Segment {
+            name: name.to_string(),
+            members: vec![a, b],
+            up: true,
+            latency,
+            loss: 0.0,
+            silent: false,
+        });
+        self.link_tx.push(LinkTx::default());
         idx
     }
 
@@ -287,7 +448,7 @@ impl Network {
     /// Whether port `p` of bridge `b` has carrier: powered, not admin-down,
     /// attached to an up segment, and (on a point-to-point link) the far
     /// end is powered and not admin-down too, as a real PHY would see it.
-    fn carrier(&self, b: BridgeIdx, p: PortNumber) -> bool {
+    pub fn carrier(&self, b: BridgeIdx, p: PortNumber) -> bool {
         let br = &self.bridges[b];
         if !br.alive || br.admin_down.contains(&p) {
             return false;
@@ -314,20 +475,28 @@ impl Network {
     /// Tells every bridge about carrier changes (PortUp/PortDown).
     pub fn refresh_carrier(&mut self) {
         for b in 0..self.bridges.len() {
-            if !self.bridges[b].alive {
-                continue;
-            }
-            let ports: Vec<PortNumber> = self.bridges[b]
-                .status()
-                .ports
-                .iter()
-                .map(|p| p.port)
-                .collect();
+            self.refresh_carrier_of(b);
+        }
+    }
+
+    /// Tells bridge `b` about its own carrier changes. A change to one
+    /// link or bridge only needs this for the bridges it touches, which
+    /// keeps scripted failures cheap in networks of a thousand bridges.
+    pub fn refresh_carrier_of(&mut self, b: BridgeIdx) {
+        if !self.bridges[b].alive {
+            return;
+        }
+        {
+            // Only attached ports can have carrier; in port order, so runs
+            // are repeatable.
+            let mut ports: Vec<PortNumber> = self.bridges[b].attached.keys().copied().collect();
+            ports.sort_unstable();
             for p in ports {
                 let c = self.carrier(b, p);
                 let was = self.bridges[b].oper_up.get(&p).copied().unwrap_or(false);
                 if c != was {
                     self.bridges[b].oper_up.insert(p, c);
+                    self.touch(b, touch::LINK);
                     let ev = if c {
                         NodeEvent::PortUp {
                             port: port_index(p),
@@ -345,6 +514,19 @@ impl Network {
         }
     }
 
+    /// The bridges at the far ends of `b`'s point-to-point links.
+    pub fn neighbours(&self, b: BridgeIdx) -> Vec<BridgeIdx> {
+        let mut v: Vec<BridgeIdx> = self.bridges[b]
+            .attached
+            .values()
+            .flat_map(|&s| self.segments[s].members.iter().map(|m| m.0))
+            .filter(|&o| o != b)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// Powers a bridge off (it forgets nothing, but hears and says nothing)
     /// or back on (restarting its engine from BEGIN with the same config).
     pub fn set_alive(&mut self, b: BridgeIdx, alive: bool) {
@@ -352,17 +534,56 @@ impl Network {
             return;
         }
         self.bridges[b].alive = alive;
+        self.touch(b, touch::POWER);
+        let at = self.now;
+        let br = &mut self.bridges[b];
+        br.live = 0;
+        br.rx.clear();
+        br.drain_at = None;
+        br.oper_up.clear();
         if alive {
             // A rebooted bridge starts from BEGIN.
-            self.bridges[b].node = self.bridges[b].node.restarted();
-            self.bridges[b].oper_up.clear();
-            let at = self.now;
-            self.bridges[b].scheduled = Some(at);
+            br.node = br.node.restarted();
+            br.scheduled = Some(at);
             self.push(at, Payload::Timer(b));
-        } else {
-            self.bridges[b].oper_up.clear();
         }
-        self.refresh_carrier();
+        // Only it and its link partners see their carrier change; in index
+        // order, as a refresh of every bridge would.
+        let mut who = self.neighbours(b);
+        who.push(b);
+        who.sort_unstable();
+        for o in who {
+            self.refresh_carrier_of(o);
+        }
+    }
+
+    /// Makes a segment fail silently (every frame lost, carrier up) or
+    /// heals it.
+    pub fn set_silent(&mut self, s: SegmentIdx, silent: bool) {
+        if self.segments[s].silent == silent {
+            return;
+        }
+        self.segments[s].silent = silent;
+        for (b, _) in self.segments[s].members.clone() {
+            self.touch(b, touch::LINK);
+        }
+    }
+
+    /// Whether a frame sent now by `b` on `p` reaches the far end of a
+    /// point-to-point link, and which (bridge, port) that is.
+    pub fn delivers(&self, b: BridgeIdx, p: PortNumber) -> Option<(BridgeIdx, PortNumber)> {
+        let &s = self.bridges[b].attached.get(&p)?;
+        let seg = &self.segments[s];
+        if seg.silent || seg.members.len() != 2 || !self.carrier(b, p) {
+            return None;
+        }
+        seg.members.iter().copied().find(|&m| m != (b, p))
+    }
+
+    fn touch(&mut self, b: BridgeIdx, what: u8) {
+        if self.observe {
+            self.touched.push((b, what));
+        }
     }
 
     /// Gives `ev` to bridge `b` now and acts on what it returns. An
@@ -382,7 +603,7 @@ impl Network {
                 );
             }
             match a {
-                NodeAction::Transmit { port, frame, .. } => {
+                NodeAction::Transmit { port, frame, what } => {
                     self.stats.bpdus_sent += 1;
                     let port = rstp_port(port);
                     if !self.carrier(b, port) {
@@ -391,6 +612,13 @@ impl Network {
                     let Some(&s) = self.bridges[b].attached.get(&port) else {
                         continue;
                     };
+                    let k = pdu_kind(&what);
+                    self.link_tx[s].pdus[k] += 1;
+                    self.link_tx[s].octets[k] += frame.len() as u64;
+                    if self.segments[s].silent {
+                        self.stats.silenced += 1;
+                        continue;
+                    }
                     let (lat, loss) = (self.segments[s].latency, self.segments[s].loss);
                     let members = self.segments[s].members.clone();
                     for (ob, op) in members {
@@ -418,6 +646,17 @@ impl Network {
                 NodeAction::Malformed { error, .. } => {
                     panic!("simulator produced an undecodable frame: {error}")
                 }
+                NodeAction::Sstp(crate::sstp::Action::PortLiveness { port, alive }) => {
+                    if usize::from(port) < crate::sstp::forward::MAX_SSTP_PORTS {
+                        let bit = 1u64 << port;
+                        let w = &mut self.bridges[b].live;
+                        *w = if alive { *w | bit } else { *w & !bit };
+                    }
+                    self.touch(b, touch::LIVENESS);
+                }
+                NodeAction::Sstp(crate::sstp::Action::RoutesChanged) => {
+                    self.touch(b, touch::ROUTES);
+                }
                 NodeAction::FlushFdb { .. }
                 | NodeAction::TopologyChange { .. }
                 | NodeAction::BpduReceived { .. }
@@ -437,45 +676,96 @@ impl Network {
 
     /// Processes events up to and including time `until`.
     pub fn run_until(&mut self, until: Duration) {
-        while let Some(top) = self.queue.peek() {
-            if top.at > until {
-                break;
-            }
-            let ev = self.queue.pop().expect("peeked");
-            self.now = ev.at;
-            self.stats.events += 1;
-            match ev.payload {
-                Payload::Timer(b) => {
-                    if self.bridges[b].scheduled == Some(ev.at) {
-                        self.bridges[b].scheduled = None;
-                        self.handle(b, NodeEvent::Tick);
-                    }
-                }
-                Payload::Boot(b) => {
-                    self.bridges[b].alive = true;
-                    self.refresh_carrier();
-                }
-                Payload::Deliver {
-                    bridge,
-                    port,
-                    seg,
-                    frame,
-                } => {
-                    // Lost if the carrier went away in flight.
-                    if !self.segments[seg].up || !self.carrier(bridge, port) {
-                        continue;
-                    }
-                    self.handle(
-                        bridge,
-                        NodeEvent::Frame {
-                            port: port_index(port),
-                            frame: &frame,
-                        },
-                    );
-                }
-            }
-        }
+        while self.step(until).is_some() {}
         self.now = until;
+    }
+
+    /// When the next event is due, if any.
+    pub fn next_event(&self) -> Option<Duration> {
+        self.queue.peek().map(|e| e.at)
+    }
+
+    /// Processes the next event if it is due at or before `until`, and
+    /// says what it was; `None` when nothing is due by then.
+    pub fn step(&mut self, until: Duration) -> Option<Processed> {
+        if self.queue.peek()?.at > until {
+            return None;
+        }
+        let ev = self.queue.pop().expect("peeked");
+        self.now = ev.at;
+        self.stats.events += 1;
+        Some(match ev.payload {
+            Payload::Timer(b) => {
+                if self.bridges[b].scheduled != Some(ev.at) {
+                    return Some(Processed::Nothing);
+                }
+                self.bridges[b].scheduled = None;
+                self.handle(b, NodeEvent::Tick);
+                Processed::Timer(b)
+            }
+            Payload::Boot(b) => {
+                self.bridges[b].alive = true;
+                self.refresh_carrier();
+                Processed::Boot(b)
+            }
+            Payload::Deliver {
+                bridge,
+                port,
+                seg,
+                frame,
+            } => {
+                // Lost if the carrier went away in flight.
+                if !self.segments[seg].up || !self.carrier(bridge, port) {
+                    return Some(Processed::Nothing);
+                }
+                if self.proc_cost.is_zero() {
+                    return Some(self.process(bridge, port, &frame));
+                }
+                let cost = self.proc_cost;
+                let now = self.now;
+                let br = &mut self.bridges[bridge];
+                br.rx.push_back((port, frame));
+                if br.drain_at.is_none() {
+                    let at = now.max(br.busy_until) + cost;
+                    br.drain_at = Some(at);
+                    self.push(at, Payload::Drain(bridge));
+                }
+                Processed::Nothing
+            }
+            Payload::Drain(b) => {
+                let cost = self.proc_cost;
+                let br = &mut self.bridges[b];
+                if br.drain_at != Some(ev.at) {
+                    return Some(Processed::Nothing);
+                }
+                br.drain_at = None;
+                br.busy_until = ev.at;
+                let Some((port, frame)) = br.rx.pop_front() else {
+                    return Some(Processed::Nothing);
+                };
+                if !br.rx.is_empty() {
+                    let at = ev.at + cost;
+                    br.drain_at = Some(at);
+                    self.push(at, Payload::Drain(b));
+                }
+                self.process(b, port, &frame)
+            }
+        })
+    }
+
+    fn process(&mut self, bridge: BridgeIdx, port: PortNumber, frame: &[u8]) -> Processed {
+        self.handle(
+            bridge,
+            NodeEvent::Frame {
+                port: port_index(port),
+                frame,
+            },
+        );
+        Processed::Frame {
+            bridge,
+            port,
+            kind: frame_kind(frame),
+        }
     }
 
     /// Runs for `d` of virtual time.

@@ -193,6 +193,12 @@ impl Flooding {
         t
     }
 
+    /// Whether nothing waits to go out, to be acknowledged or to be
+    /// answered on this link.
+    pub fn is_idle(&self) -> bool {
+        self.send.is_empty() && self.ack.is_empty() && self.requested.is_empty()
+    }
+
     /// LSPs waiting for acknowledgement (for satctl).
     pub fn pending(&self) -> usize {
         self.send.len()

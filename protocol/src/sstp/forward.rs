@@ -22,7 +22,7 @@
 //! index below 64 ([`MAX_SSTP_PORTS`]); a switch with more fabric ports
 //! than that uses the first 64 for SSTP.
 
-use super::routes::BridgeRoute;
+use super::routes::{BridgeRoute, MAX_ECMP};
 use crate::PortIndex;
 
 /// Ports that can carry SSTP unicast: those whose index fits the liveness
@@ -107,26 +107,45 @@ fn repair(route: &BridgeRoute, in_port: Option<PortIndex>, live: u64) -> Option<
         .find(|&p| is_live(live, p) && Some(p) != in_port)
 }
 
+/// The ports [`candidates`] returns, inline (at most
+/// [`MAX_ECMP`](super::routes::MAX_ECMP)), so the simulator's loop check,
+/// which asks for them millions of times, allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PortSet {
+    ports: [PortIndex; MAX_ECMP],
+    len: u8,
+}
+
+impl PortSet {
+    fn push(&mut self, p: PortIndex) {
+        self.ports[usize::from(self.len)] = p;
+        self.len += 1;
+    }
+}
+
+impl core::ops::Deref for PortSet {
+    type Target = [PortIndex];
+    fn deref(&self) -> &[PortIndex] {
+        &self.ports[..usize::from(self.len)]
+    }
+}
+
 /// Every port [`next_hop`] can choose for some hash: the live equal-cost
 /// members, or else the repair port. The simulator's loop check follows
 /// all of them.
-pub fn candidates(route: &BridgeRoute, in_port: Option<PortIndex>, live: u64) -> Vec<PortIndex> {
-    match next_hop(route, 0, in_port, live) {
-        NextHop::Local | NextHop::Drop(_) => Vec::new(),
-        NextHop::Port(_) => {
-            let v: Vec<PortIndex> = route
-                .ecmp()
-                .iter()
-                .copied()
-                .filter(|&p| is_live(live, p))
-                .collect();
-            if v.is_empty() {
-                repair(route, in_port, live).into_iter().collect()
-            } else {
-                v
+pub fn candidates(route: &BridgeRoute, in_port: Option<PortIndex>, live: u64) -> PortSet {
+    let mut set = PortSet::default();
+    if let NextHop::Port(_) = next_hop(route, 0, in_port, live) {
+        for &p in route.ecmp().iter().filter(|&&p| is_live(live, p)) {
+            set.push(p);
+        }
+        if set.is_empty() {
+            if let Some(p) = repair(route, in_port, live) {
+                set.push(p);
             }
         }
     }
+    set
 }
 
 #[cfg(test)]
@@ -174,14 +193,14 @@ mod tests {
             .with_wrap(Some(5));
         let no1 = ALL & !(1 << 1);
         assert_eq!(next_hop(&r, 9, None, no1), NextHop::Port(4));
-        assert_eq!(candidates(&r, None, no1), vec![4]);
+        assert_eq!(&candidates(&r, None, no1)[..], &[4]);
         let no14 = no1 & !(1 << 4);
         assert_eq!(next_hop(&r, 9, None, no14), NextHop::Port(5));
         assert_eq!(
             next_hop(&r, 9, Some(5), no14),
             NextHop::Drop(ForwardDrop::NoLivePort)
         );
-        assert_eq!(candidates(&r, None, ALL), vec![1]);
+        assert_eq!(&candidates(&r, None, ALL)[..], &[1]);
         assert!(!is_live(ALL, 64), "beyond the liveness word");
     }
 }

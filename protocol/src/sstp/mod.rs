@@ -480,6 +480,34 @@ impl Sstp {
             .collect()
     }
 
+    /// Links a FAIL notice keeps out of SPF: (origin, its port,
+    /// neighbour, its port, until when).
+    pub fn failed_links(&self) -> Vec<(SystemId, u16, SystemId, u16, Duration)> {
+        self.failed
+            .iter()
+            .map(|f| (f.origin, f.local_port, f.neighbour, f.remote_port, f.until))
+            .collect()
+    }
+
+    /// Whether nothing is pending but the periodic timers (HELLOs,
+    /// summaries, aging): no origination or SPF run waiting, no handshake
+    /// half done, every up adjacency synced, advertised and idle. The
+    /// simulator waits for this on every switch before it compares their
+    /// databases: LSPs in flight are unacknowledged, so they keep their
+    /// sender busy.
+    pub fn is_quiet(&self) -> bool {
+        !self.orig.is_dirty()
+            && self.lsp_gen.due().is_none()
+            && self.spf_throttle.due().is_none()
+            && self.ports.values().all(|p| match p.adj.state() {
+                AdjacencyState::Up => {
+                    p.advertised && p.flood.as_ref().is_some_and(Flooding::is_idle)
+                }
+                AdjacencyState::Init => false,
+                AdjacencyState::Down | AdjacencyState::NotPointToPoint => true,
+            })
+    }
+
     /// Heap bytes of the database, graph, SPF scratch and routes.
     pub fn heap_bytes(&self) -> usize {
         self.lsdb.heap_bytes()
@@ -670,8 +698,15 @@ impl Sstp {
                 }
                 if id.fragment == 0 {
                     // The origin's own word replaces FAIL notices about it.
+                    // Lifting one changes the graph even when the LSP
+                    // itself changes nothing (the link failed and came
+                    // back before the origin's throttled LSP went out).
+                    let before = self.failed.len();
                     self.failed
                         .retain(|f| !(f.origin == id.origin && seq > f.origin_seq));
+                    if self.failed.len() != before {
+                        self.spf_throttle.trigger(now);
+                    }
                 }
                 for (&p, port) in self.ports.iter_mut() {
                     let Some(f) = port.flood.as_mut() else {

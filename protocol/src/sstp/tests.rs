@@ -501,3 +501,62 @@ fn a_torus_brought_up_port_by_port_over_lossy_links_converges_once_the_loss_stop
         }
     }
 }
+
+/// A FAIL notice keeps its link out of SPF until the origin's next
+/// fragment 0. When that LSP lists the same adjacencies as the copy held
+/// (the link failed and came back before the origin's throttled LSP went
+/// out), installing it changes no topology, yet lifting the notice does:
+/// SPF must run, or the link stays unused until the notice's time to live.
+#[test]
+fn lifting_a_fail_notice_reruns_spf_even_when_the_lsp_is_unchanged() {
+    let mut n = line3();
+    n.settle();
+    let t = n.now;
+    assert_eq!(n.route(0, 2).distance(), Some(20));
+    // Node 1 relays to node 0 a notice from node 2: its port 0 (to node 1)
+    // failed.
+    let fail = FailNotice {
+        origin: sys(2),
+        sequence: 1,
+        neighbour: sys(1),
+        local_port: 0,
+        remote_port: 1,
+        reason: FailReason::CarrierLost,
+        hop_limit: 10,
+    };
+    let frame = encode_sstp_frame(port_mac(1, 0), sys(1), 0, &SstpPdu::Fail(fail)).unwrap();
+    n.event(
+        0,
+        Event::Frame {
+            port: 0,
+            frame: &frame,
+        },
+        t,
+    );
+    assert!(
+        !n.route(0, 2).is_reachable(),
+        "the notice takes the link out"
+    );
+    // Then node 2's next fragment 0, same content, newer sequence.
+    let id = LspId {
+        origin: sys(2),
+        fragment: 0,
+    };
+    let mut lsp = n.nodes[0].lsdb().get(&id).unwrap().to_send(t);
+    lsp.sequence += 1;
+    let frame = encode_sstp_frame(port_mac(1, 0), sys(1), 0, &SstpPdu::Lsp(lsp)).unwrap();
+    n.event(
+        0,
+        Event::Frame {
+            port: 0,
+            frame: &frame,
+        },
+        t + US,
+    );
+    n.run(t + 5 * MS);
+    assert_eq!(
+        n.route(0, 2).distance(),
+        Some(20),
+        "the origin's newer LSP lifts the notice"
+    );
+}
