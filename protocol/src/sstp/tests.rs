@@ -560,3 +560,82 @@ fn lifting_a_fail_notice_reruns_spf_even_when_the_lsp_is_unchanged() {
         "the origin's newer LSP lifts the notice"
     );
 }
+
+/// The memory target of the design: the database and routes of one switch
+/// among 1,024 (a 32 × 32 torus), each advertising 64 hosts, within 32 MB.
+/// Built straight into one switch's database, graph and SPF scratch, as a
+/// switch holds them once converged.
+#[test]
+fn one_switch_of_1024_with_64_hosts_each_holds_its_link_state_in_32_mb() {
+    use crate::wire::{Adjacency, Lsp, LspId, MacHome, SystemInfo};
+    let k = 32usize;
+    let sys = |i: usize| SystemId(MacAddr([2, 0, 0, 0, (i >> 8) as u8, i as u8]));
+    let id = |r: usize, c: usize| (r % k) * k + (c % k);
+    let mut db = lsdb::Lsdb::new(sys(0), lsdb::Limits::default());
+    for r in 0..k {
+        for c in 0..k {
+            let me = id(r, c);
+            let mut f0 = Lsp::new(
+                LspId {
+                    origin: sys(me),
+                    fragment: 0,
+                },
+                1,
+                1200,
+            );
+            f0.system = Some(SystemInfo::default());
+            // Ports 0..4: +col, -col, +row, -row; the neighbour's matching
+            // port is the opposite direction.
+            for (p, (n, q)) in [
+                (id(r, c + 1), 1u16),
+                (id(r, c + k - 1), 0),
+                (id(r + 1, c), 3),
+                (id(r + k - 1, c), 2),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                f0.adjacencies.push(Adjacency {
+                    neighbour: sys(n),
+                    local_port: p as u16,
+                    remote_port: q,
+                    cost: 20_000,
+                });
+            }
+            let mut f1 = Lsp::new(
+                LspId {
+                    origin: sys(me),
+                    fragment: 1,
+                },
+                1,
+                1200,
+            );
+            f1.mac_homes = (0..64u8)
+                .map(|h| MacHome {
+                    vid: 0,
+                    mac: MacAddr([2, 0xAA, (me >> 8) as u8, me as u8, 0, h]),
+                })
+                .collect();
+            db.install(Duration::ZERO, f0).unwrap();
+            db.install(Duration::ZERO, f1).unwrap();
+        }
+    }
+    let mut builder = spf::GraphBuilder::new();
+    let mut graph = spf::Graph::new();
+    db.graph_into(&mut builder, |_, _| false);
+    let built = builder.build_into(&mut graph);
+    assert_eq!(built.links, 4 * 1024, "every link two-way");
+    let mut spf = spf::Spf::new();
+    let mut routes = Routes::new();
+    let stats = spf.compute(&graph, db.my_slot(), &mut routes);
+    assert_eq!(stats.reachable, 1023);
+    db.set_reachability(Duration::ZERO, |s| routes.is_reachable(s));
+    assert_eq!(db.homes().count(), 1024 * 64);
+    let bytes = db.heap_bytes()
+        + builder.heap_bytes()
+        + graph.heap_bytes()
+        + spf.heap_bytes()
+        + routes.heap_bytes();
+    eprintln!("1,024 switches × 64 hosts: {bytes} bytes of link state at one switch");
+    assert!(bytes <= 32 << 20, "{bytes} bytes");
+}
