@@ -79,3 +79,45 @@ fn root_failure_in_a_ring_of_eight_forgets_the_root_at_once_with_sstp() {
     eprintln!("ring 8 root failure with SSTP: forgotten after {gone:?}, settled after {settled:?}");
     assert!(gone <= Duration::from_millis(2), "{gone:?}");
 }
+
+/// Ring of 24 with default timers: the dead root is forgotten at once, but
+/// the surviving 23-switch chain is longer than Max Age (20), so RSTP
+/// cannot span it: the far end elects a root of its own. A finding to
+/// report (`cargo test --release --test sstp_spanning_tree -- --ignored
+/// --nocapture`), not a behaviour to keep: SSTP unicast does not depend on
+/// the tree, and the Satellite domain's own flooding tree is a later stage.
+#[test]
+#[ignore]
+fn ring_of_24_root_failure_with_default_timers() {
+    let mut net = converged(&[24], true);
+    let old_root = net.bridges[0].status().bridge_id;
+    net.set_alive(0, false);
+    let t0 = net.now;
+    let mut forgotten = None;
+    for _ in 0..60_000 {
+        net.run_for(Duration::from_millis(1));
+        let holds = net.bridges.iter().filter(|b| b.alive).any(|b| {
+            let st = b.status();
+            st.root_id == old_root
+                || st
+                    .ports
+                    .iter()
+                    .any(|p| p.enabled && p.designated_root == old_root)
+        });
+        if !holds && forgotten.is_none() {
+            forgotten = Some(net.now - t0);
+        }
+    }
+    let roots: std::collections::BTreeSet<_> = net
+        .bridges
+        .iter()
+        .filter(|b| b.alive)
+        .map(|b| b.status().root_id)
+        .collect();
+    eprintln!(
+        "ring 24 root failure, default timers, SSTP on: dead root forgotten after {forgotten:?}; \
+         after 60 s, {} roots: {roots:?}; loop-free: {:?}",
+        roots.len(),
+        net.check_loop_free()
+    );
+}
