@@ -173,6 +173,23 @@ pub struct StatsReport {
     pub stp_invalid_bpdus: u64,
     /// Frames of the control lcore lost (no mbuf or injection queue full).
     pub control_tx_failed: u64,
+    /// What memory the data path runs on.
+    #[serde(default)]
+    pub memory: MemoryReport,
+}
+
+/// What memory the data path runs on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryReport {
+    /// The EAL runs on hugepages.
+    pub hugepages: bool,
+    /// New FDB shards, snapshots and filter tables go to DPDK's heap.
+    pub tables_in_dpdk_heap: bool,
+    /// Table blocks in DPDK's heap now.
+    pub dpdk_table_blocks: u64,
+    /// Table allocations that found DPDK's heap full and used the
+    /// process heap instead.
+    pub table_fallbacks: u64,
 }
 
 /// Sends one request to the daemon at `socket` and returns its answer.

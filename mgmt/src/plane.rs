@@ -16,7 +16,7 @@ use tracing::{debug, info, warn};
 
 use satellite_dataplane::fdb::{Fdb, LearnOutcome};
 use satellite_dataplane::frame::PuntKind;
-use satellite_dataplane::snapshot::{ForwardingSnapshot, Publisher, SnapshotBuilder};
+use satellite_dataplane::snapshot::{Published, Publisher, SnapshotBuilder};
 use satellite_dataplane::worker::{BindingEvent, LearnEvent};
 use satellite_dataplane::PortIndex;
 use satellite_filters::{Ipv4Binding, MacAddr};
@@ -215,7 +215,7 @@ impl ControlPlane {
     }
 
     /// The snapshot workers see now.
-    pub(crate) fn snapshot(&self) -> Arc<ForwardingSnapshot> {
+    pub(crate) fn snapshot(&self) -> Published {
         self.publisher.load_full()
     }
 
