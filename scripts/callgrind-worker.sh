@@ -12,7 +12,9 @@
 # `filters` gives both ports the bench's trunk policy (native VLAN 1,
 # allowed 100). Knobs: CG_SECONDS (window, 25), CG_SATELLITED (binary,
 # target/release/satellited), CG_KEEP=DIR (keep the callgrind files there
-# for callgrind_annotate). Needs valgrind; builds nothing (cargo build
+# for callgrind_annotate). Always `hugepages = false` (4 KB pages): the
+# count does not depend on the page size, and valgrind need not map
+# hugetlbfs. Needs valgrind; builds nothing (cargo build
 # --release first). Under valgrind the switch forwards some 150 k packets/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +48,7 @@ cat >"$WORK/sat.toml" <<EOF
 [dataplane]
 workers = 1
 worker_cores = [1]
+hugepages = false
 memory_mb = $(( (2 * MACS + 32768) * 4 / 1024 + 1536 ))
 mbufs = $(( 2 * MACS + 32768 ))
 max_idle_sleep_us = 0
