@@ -168,7 +168,10 @@ struct Hasher {
 
 impl Hasher {
     fn new(shard_bits: u32) -> Hasher {
-        let rs = ahash::RandomState::new();
+        Self::seeded(shard_bits, ahash::RandomState::new())
+    }
+
+    fn seeded(shard_bits: u32, rs: ahash::RandomState) -> Hasher {
         Hasher {
             seed: rs.hash_one(0x5A7E_u64),
             // Odd, so the multiply is a bijection on the low word.
@@ -345,8 +348,31 @@ impl Fdb {
     /// `capacity` bounds the whole table, `per_port_limit` each port, and
     /// entries not refreshed for `aging_secs` are removed by [`Fdb::age`].
     pub fn new(capacity: usize, per_port_limit: u32, aging_secs: u32) -> Fdb {
+        Self::with_hasher(capacity, per_port_limit, aging_secs, Hasher::new)
+    }
+
+    /// [`Fdb::new`] with the hash seed derived from `seed` instead of at
+    /// random: the same keys then land in the same buckets on every run, so
+    /// benchmarks count the same instructions (which keys overflow their
+    /// home bucket, and so take the longer lookup, depends on the seed).
+    /// The daemon uses [`Fdb::new`]: a seed an attacker cannot know.
+    pub fn new_seeded(capacity: usize, per_port_limit: u32, aging_secs: u32, seed: u64) -> Fdb {
+        Self::with_hasher(capacity, per_port_limit, aging_secs, |bits| {
+            Hasher::seeded(
+                bits,
+                ahash::RandomState::with_seeds(seed, !seed, seed.rotate_left(17), 0x5A7E),
+            )
+        })
+    }
+
+    fn with_hasher(
+        capacity: usize,
+        per_port_limit: u32,
+        aging_secs: u32,
+        hasher: impl FnOnce(u32) -> Hasher,
+    ) -> Fdb {
         let bits = shard_bits_for(capacity);
-        let hasher = Hasher::new(bits);
+        let hasher = hasher(bits);
         let n = 1usize << bits;
         Fdb {
             groups: (0..n >> GROUP_BITS)

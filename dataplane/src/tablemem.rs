@@ -160,9 +160,9 @@ unsafe fn free(base: NonNull<u8>, layout: Layout, dpdk: bool) {
 /// An immutable, reference-counted slice in table memory: `Arc<[T]>`
 /// placed by this module (see the module's documentation).
 pub struct SharedSlice<T> {
-    /// The allocation: a [`Header`], then the elements at `layout_of`'s
-    /// offset.
-    base: NonNull<u8>,
+    /// The first element. The allocation starts `OFFSET` bytes before it,
+    /// with a [`Header`]: reading the slice is this pointer and `len`.
+    elems: NonNull<T>,
     len: usize,
     _owns: PhantomData<T>,
 }
@@ -182,15 +182,21 @@ impl<T> SharedSlice<T> {
         std::mem::size_of::<Header>().div_ceil(a) * a
     };
 
-    fn header(&self) -> &Header {
-        // SAFETY: `base` points at an initialised Header for as long as this
-        // handle (one of the counted references) lives.
-        unsafe { self.base.cast::<Header>().as_ref() }
+    /// Where the allocation starts.
+    fn base(&self) -> NonNull<u8> {
+        // SAFETY: the elements start OFFSET bytes into the allocation.
+        unsafe { NonNull::new_unchecked(self.elems.as_ptr().cast::<u8>().sub(Self::OFFSET)) }
     }
 
+    fn header(&self) -> &Header {
+        // SAFETY: the allocation starts with an initialised Header, alive
+        // for as long as this handle (one of the counted references) is.
+        unsafe { self.base().cast::<Header>().as_ref() }
+    }
+
+    #[inline(always)]
     fn elems(&self) -> *mut T {
-        // SAFETY: OFFSET is within the allocation (layout_of's own offset).
-        unsafe { self.base.as_ptr().add(Self::OFFSET).cast::<T>() }
+        self.elems.as_ptr()
     }
 
     /// A slice of `len` elements, element `i` made by `f(i)`. If `f`
@@ -247,7 +253,8 @@ impl<T> SharedSlice<T> {
         }
         std::mem::forget(g);
         SharedSlice {
-            base,
+            // SAFETY: an offset inside a non-null allocation is not null.
+            elems: unsafe { NonNull::new_unchecked(elems) },
             len,
             _owns: PhantomData,
         }
@@ -283,7 +290,7 @@ impl<T> SharedSlice<T> {
 
     /// Whether both handles share one block.
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
-        a.base == b.base
+        a.elems == b.elems
     }
 
     /// Whether the block lives in DPDK's heap.
@@ -309,7 +316,7 @@ impl<T> Clone for SharedSlice<T> {
         let old = self.header().refs.fetch_add(1, Ordering::Relaxed);
         assert!(old < usize::MAX / 2, "reference count overflow");
         SharedSlice {
-            base: self.base,
+            elems: self.elems,
             len: self.len,
             _owns: PhantomData,
         }
@@ -329,7 +336,7 @@ impl<T> Drop for SharedSlice<T> {
         // layout it was allocated with (same T and len).
         unsafe {
             std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(self.elems(), self.len));
-            free(self.base, layout_of::<T>(self.len).0, dpdk);
+            free(self.base(), layout_of::<T>(self.len).0, dpdk);
         }
     }
 }
@@ -389,7 +396,10 @@ impl<T> Deref for SharedBox<T> {
     type Target = T;
     #[inline(always)]
     fn deref(&self) -> &T {
-        &self.0[0]
+        // SAFETY: a SharedBox is made (`new`) with exactly one element,
+        // initialised and alive while the handle is (no bounds check on
+        // the per-frame path).
+        unsafe { &*self.0.elems() }
     }
 }
 
