@@ -144,7 +144,11 @@ impl ControlPlane {
                 bpdu_guard_trips: 0,
             })
             .collect();
-        let fdb = Fdb::new(cfg.fdb.capacity, cfg.fdb.per_port_limit, cfg.fdb.aging_time);
+        let f = &cfg.fdb;
+        let fdb = match f.hash_seed {
+            Some(seed) => Fdb::new_seeded(f.capacity, f.per_port_limit, f.aging_time, seed),
+            None => Fdb::new(f.capacity, f.per_port_limit, f.aging_time),
+        };
         let mut builder = SnapshotBuilder::new(ports.len());
         builder.max_frame_len = cfg.dataplane.max_frame_len;
         builder.refresh_after_secs = (cfg.fdb.aging_time / 4).max(1);

@@ -118,6 +118,12 @@ pub struct FdbConfig {
     pub per_port_limit: u32,
     /// Seconds an unused entry lives (802.1D default 300).
     pub aging_time: u32,
+    /// Benchmarks only: a fixed seed for the table's hash, so the same
+    /// stations land in the same buckets on every run and instruction
+    /// counts repeat (scripts/callgrind-worker.sh). Unset (the default):
+    /// a random seed, so nobody can choose addresses that pile into one
+    /// bucket chain.
+    pub hash_seed: Option<u64>,
 }
 
 impl Default for FdbConfig {
@@ -126,6 +132,7 @@ impl Default for FdbConfig {
             capacity: 1 << 20,
             per_port_limit: 1 << 18,
             aging_time: 300,
+            hash_seed: None,
         }
     }
 }
@@ -661,6 +668,9 @@ name = "veth2"
         assert_eq!(c.ports[0].kind, PortKind::Edge);
         assert_eq!(c.ports[1].backend, Backend::Auto);
         assert_eq!(c.fdb.aging_time, 60);
+        assert_eq!(c.fdb.hash_seed, None);
+        let c = Config::parse("[fdb]\nhash_seed = 7\n", "x.toml").unwrap();
+        assert_eq!(c.fdb.hash_seed, Some(7));
     }
 
     fn err(src: &str) -> String {
