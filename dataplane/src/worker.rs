@@ -362,7 +362,7 @@ impl Egress<'_> {
             Verdict::FilterDrop(r) => self.tally[ip].filter[filter_drop_slot(r)] += 1,
             Verdict::Reply { len } => {
                 self.tally[ip].filter[FILTER_REPLY] += 1;
-                self.send_reply(ip, &reply[..len.min(REPLY_BUF_LEN)]);
+                self.send_reply(ip, &reply[..(len as usize).min(REPLY_BUF_LEN)]);
             }
             Verdict::LearnBinding {
                 vid,
@@ -379,7 +379,7 @@ impl Egress<'_> {
                 });
                 ctx.shared.doorbell.ring();
                 if let Some(len) = reply_len {
-                    self.send_reply(ip, &reply[..len.min(REPLY_BUF_LEN)]);
+                    self.send_reply(ip, &reply[..(len as usize).min(REPLY_BUF_LEN)]);
                 }
             }
         }
