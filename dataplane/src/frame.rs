@@ -608,6 +608,61 @@ mod tests {
         SnapshotBuilder::new(ports).build(1, fdb.view())
     }
 
+    /// On a snapshot without policies (`ForwardingSnapshot::plain`) the
+    /// worker sends every frame out unchanged without asking
+    /// `egress_decision`: whatever frame arrives, the decision says so.
+    #[test]
+    fn plain_ports_pass_frames_unchanged() {
+        let mut fdb = Fdb::new(1024, 1024, 300);
+        fdb.learn(FdbKey::new(0, B), 1, 0);
+        fdb.learn(FdbKey::new(10, B), 1, 0);
+        let s = snap(&fdb, 3);
+        assert!(s.plain);
+        let frames = [
+            frame(B, A, &[], 0x0800),
+            frame(B, A, &[0], 0x0800),
+            frame(B, A, &[10], 0x0800),
+            frame(B, A, &[10, 20, 30], 0x0800),
+            frame([0xFF; 6], A, &[5], 0x0806),
+            frame([0x01, 0, 0x5E, 0, 0, 1], A, &[], 0x0800),
+        ];
+        let mut seen = 0;
+        for f in &frames {
+            let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
+            let d = classify_frame(f, f.len() as u32, 0, &s, 0, &mut reply);
+            assert!(
+                matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood),
+                "{d:?}"
+            );
+            assert_eq!(d.facts.ingress_action, TagAction::None);
+            for p in 0..3 {
+                let e = crate::egress::egress_decision(&s, p, &d.facts, (A48, B48));
+                assert_eq!(e, Ok(TagAction::None), "{f:02x?} to port {p}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 18);
+        // A policy on any port turns the plain path off.
+        let mut b = SnapshotBuilder::new(2);
+        b.policies = vec![
+            None,
+            Some(std::sync::Arc::new(
+                satellite_filters::EdgePortPolicy::builder(satellite_filters::PortMode::Access {
+                    vid: 10,
+                })
+                .build()
+                .unwrap(),
+            )),
+        ];
+        b.filters = Some(std::sync::Arc::new(
+            satellite_filters::FilterTables::default(),
+        ));
+        assert!(!b.build(1, fdb.view()).plain);
+    }
+
+    const A48: u64 = 0x0200_0000_000A;
+    const B48: u64 = 0x0200_0000_000B;
+
     /// What the worker writes and reads back per frame stays small.
     #[test]
     fn per_frame_records_are_small() {
@@ -829,6 +884,15 @@ mod tests {
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
             let fdb = Fdb::new(16, 16, 300);
             let s = snap(&fdb, 2);
+            let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
+            let d = classify_frame(&bytes, bytes.len() as u32, 0, &s, 0, &mut reply);
+            // The worker's plain shortcut holds for any frame a plain port forwards.
+            if matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood) {
+                proptest::prop_assert_eq!(
+                    crate::egress::egress_decision(&s, 1, &d.facts, (0, 0)),
+                    Ok(TagAction::None)
+                );
+            }
             let _ = classify(&bytes, bytes.len() as u32, 0, &s, 0);
             let _ = classify(&bytes, bytes.len() as u32, 7, &s, 0);
             // And on a VLAN-only filtered port (the data path's own mapping).

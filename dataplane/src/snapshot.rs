@@ -76,6 +76,9 @@ pub struct ForwardingSnapshot {
     /// How ports without a policy treat VLANs: every VID passes tagged,
     /// untagged frames are VLAN 0.
     pub transparent: PortMode,
+    /// No port has an edge policy: frames leave as they came, and the
+    /// worker skips the egress decision.
+    pub plain: bool,
 }
 
 impl ForwardingSnapshot {
@@ -192,6 +195,7 @@ impl SnapshotBuilder {
 
     pub fn build(&mut self, epoch: u64, fdb: FdbView) -> ForwardingSnapshot {
         let placed = self.placed().clone();
+        let plain = placed.policies.iter().all(Option::is_none);
         ForwardingSnapshot {
             epoch,
             ports: SharedSlice::from_slice(&self.ports),
@@ -202,6 +206,7 @@ impl SnapshotBuilder {
             vlan_only: placed.vlan_only,
             filters: placed.filters,
             transparent: self.transparent.clone(),
+            plain,
         }
     }
 }

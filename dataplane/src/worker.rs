@@ -258,6 +258,13 @@ impl Egress<'_> {
 
     /// How a frame leaves through port `p` ([`egress_decision`]); `None`
     /// when the port's filter refuses it (counted on that port).
+    ///
+    /// When no port has an edge policy ([`ForwardingSnapshot::plain`]) a
+    /// frame leaves as it came, without asking: it entered a plain port, so
+    /// its VLAN is its outer tag's (0 when untagged), and a plain port
+    /// sends such a frame unchanged (`plain_ports_pass_frames_unchanged` in
+    /// frame.rs checks this against `egress_decision`). One predictable
+    /// branch instead of the policy lookup per destination.
     #[inline(always)]
     fn egress_rewrite(
         &mut self,
@@ -266,6 +273,9 @@ impl Egress<'_> {
         facts: &FrameFacts,
         prep: &Prepared,
     ) -> Option<TagAction> {
+        if snap.plain {
+            return Some(TagAction::None);
+        }
         match egress_decision(snap, p as PortIndex, facts, prep.macs()) {
             Ok(a) => Some(a),
             Err(r) => {
