@@ -82,6 +82,7 @@ fn main() {
         .allowlist_function("rte_eth_dev_get_name_by_port|rte_eth_dev_get_port_by_name|rte_eth_stats_get|rte_eth_dev_is_valid_port")
         .allowlist_function("rte_eth_dev_set_mtu|rte_eth_dev_get_mtu")
         .allowlist_function("rte_vdev_init|rte_vdev_uninit")
+        .allowlist_function("rte_malloc_socket|rte_free|rte_eal_has_hugepages")
         .allowlist_function("sat_.*")
         .allowlist_type("rte_eth_conf|rte_eth_dev_info|rte_eth_link|rte_eth_stats|rte_ether_addr|rte_mbuf|rte_mempool")
         .allowlist_var("RTE_MAX_ETHPORTS|RTE_ETH_LINK_.*|RTE_MBUF_DEFAULT_BUF_SIZE|RTE_PKTMBUF_HEADROOM|RTE_MAX_LCORE|RTE_ETH_NAME_MAX_LEN|SOCKET_ID_ANY|LCORE_ID_ANY")

@@ -7,4 +7,5 @@
 #include <rte_mempool.h>
 #include <rte_cycles.h>
 #include <rte_bus_vdev.h>
+#include <rte_malloc.h>
 #include "shim.h"

@@ -17,12 +17,25 @@
 # was not used because it cannot carry distinct MACs. infinite_rx keeps the
 # whole capture in mbufs, so each run is sized for 2 × MACS mbufs.
 #
+# Memory: 2 MB hugepages. The harness reserves them at run time (adds to
+# /proc/sys/vm/nr_hugepages enough for the largest capacity asked for),
+# mounts a private hugetlbfs, gives every switch the same pages (testpmd and
+# satellite-floor `--huge-dir DIR --in-memory`, satellited `hugepages =
+# true`, OVS `dpdk-extra --huge-dir DIR` with `dpdk-socket-mem`), and at exit
+# (trap) unmounts it and takes back exactly the pages it added. When pages
+# cannot be had (BENCH_HUGE=0, or the kernel gives too few), a run falls back
+# to `--no-huge` on 4 KB pages; every row's `memory` column says which it
+# ran on (with `--no-huge` each replayed mbuf sits on its own 4 KB page and
+# the replay itself dominates, MEASURE.md). Each row also records the 1-
+# minute load average at the end of its window.
+#
 # Environment knobs: BENCH_MACS ("1024 65536 1048576"), BENCH_MIXES
 # ("untagged triple"), BENCH_WARMUP (s, 3), BENCH_SECONDS (s, 8),
 # BENCH_ONLY ("io macswap sat floor ovs"; also "floor-io", "floor-touch"), BENCH_OUT (table file, bench/last-run.md),
 # BENCH_NO_BUILD=1 (use the binaries already in target/release), BENCH_SAT_FILTERS=1
 # (satellited with edge filters on both ports), BENCH_PERF=DIR
-# (perf-sample the forwarding CPU during satellited's window, top symbols to DIR).
+# (perf-sample the forwarding CPU during satellited's window, top symbols to DIR),
+# BENCH_HUGE=0 (do not reserve hugepages: every run on --no-huge).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -40,6 +53,10 @@ CTL_CPU=0
 
 WORK=$(mktemp -d /tmp/satbench.XXXXXX)
 PIDS=()
+HUGE_DIR=$WORK/huge
+HUGE_MOUNTED=
+HUGE_ADDED=0
+NR_HUGEPAGES=/proc/sys/vm/nr_hugepages
 
 # Stops every process this script started, by PID, politely then firmly.
 stop_pid() {
@@ -57,14 +74,27 @@ cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
     PIDS=()
+    # The pages go back only once nothing holds them: processes first,
+    # then the mount (and any file left in it), then the reservation.
+    if [[ -n $HUGE_MOUNTED ]]; then
+        rm -f "$HUGE_DIR"/* 2>/dev/null || true
+        umount "$HUGE_DIR" 2>/dev/null || umount -l "$HUGE_DIR" 2>/dev/null || true
+        HUGE_MOUNTED=
+    fi
+    if (( HUGE_ADDED > 0 )); then
+        local now
+        now=$(cat "$NR_HUGEPAGES")
+        echo $(( now > HUGE_ADDED ? now - HUGE_ADDED : 0 )) >"$NR_HUGEPAGES" || true
+        log "== gave back $HUGE_ADDED hugepages (nr_hugepages $now -> $(cat "$NR_HUGEPAGES"))"
+        HUGE_ADDED=0
+    fi
     rm -rf "$WORK"
     # DPDK's runtime directories of this run's file prefixes.
     rm -rf /var/run/dpdk/satbench-tp-$$ /var/run/dpdk/satbench-ovs-$$ /var/run/dpdk/satbench-fl-$$ /var/run/dpdk/satellite-satbench$$-*
 }
+log() { printf '%s\n' "$*" >&2; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-log() { printf '%s\n' "$*" >&2; }
 
 # ---- prerequisites -----------------------------------------------------
 if [[ ! -x $OVS_VSWITCHD_DPDK ]]; then
@@ -88,6 +118,63 @@ TSC_HZ=""
 # 4 KB each, plus slack for rings, caches and the EAL itself.
 mem_mb() { echo $(( (2 * $1 + 32768) * 4 / 1024 + 1536 )); }
 mbufs() { echo $(( 2 * $1 + 32768 )); }
+# On 2 MB pages a default mbuf (with its header and the pool's own) takes
+# about 2.5 KB; plus 512 MB for the EAL, rings and satellited's tables.
+huge_mb() { echo $(( $(mbufs "$1") * 5 / 2 / 1024 + 512 )); }
+# Pages a run at N MACs per side needs: the largest switch's memory (OVS
+# sizes its own pool, at most 262,144 mbufs, where it runs at all).
+huge_pages() {
+    local mb
+    mb=$(huge_mb "$1")
+    if (( 2 * $1 + 16384 <= 262144 )) && (( mb < 262144 * 5 / 2 / 1024 + 512 )); then
+        mb=$(( 262144 * 5 / 2 / 1024 + 512 ))
+    fi
+    echo $(( mb / 2 ))
+}
+free_huge() { sed -n 's/^HugePages_Free: *//p' /proc/meminfo; }
+
+# Reserves pages for the largest capacity asked for and mounts DIR.
+reserve_hugepages() {
+    [[ ${BENCH_HUGE:-1} == 0 ]] && { log "== BENCH_HUGE=0: every run on --no-huge"; return; }
+    local n max=0 want before after
+    for n in $MACS_LIST; do (( n > max )) && max=$n; done
+    want=$(huge_pages "$max")
+    before=$(cat "$NR_HUGEPAGES")
+    echo $(( before + want )) >"$NR_HUGEPAGES" 2>/dev/null || true
+    after=$(cat "$NR_HUGEPAGES")
+    HUGE_ADDED=$(( after > before ? after - before : 0 ))
+    log "== reserved $HUGE_ADDED of $want 2 MB hugepages (nr_hugepages $before -> $after)"
+    (( HUGE_ADDED > 0 )) || return 0
+    mkdir -p "$HUGE_DIR"
+    if mount -t hugetlbfs -o pagesize=2M none "$HUGE_DIR"; then
+        HUGE_MOUNTED=1
+    else
+        log "   cannot mount hugetlbfs: every run on --no-huge"
+    fi
+}
+
+# The memory of the next run at N MACs per side: "2M" when the mount has
+# free pages enough, else "4K" (and why, on stderr).
+memory_for() {
+    if [[ -z $HUGE_MOUNTED ]]; then echo 4K; return; fi
+    local need free
+    need=$(huge_pages "$1")
+    free=$(free_huge)
+    if (( free < need )); then
+        log "   only $free free hugepages for the $need this run needs: --no-huge"
+        echo 4K
+    else
+        echo 2M
+    fi
+}
+# EAL memory flags for MEM (2M or 4K) and N.
+eal_mem() {
+    if [[ $1 == 2M ]]; then
+        echo "--huge-dir $HUGE_DIR --in-memory"
+    else
+        echo "--no-huge -m $(mem_mb "$2")"
+    fi
+}
 
 vdevs() {
     echo "--vdev net_pcap0,rx_pcap=$WORK/a.pcap,infinite_rx=1 --vdev net_pcap1,rx_pcap=$WORK/b.pcap,infinite_rx=1"
@@ -112,10 +199,17 @@ share() { # MARK0 MARK1 -> share of the window the thread was on a CPU
     python3 -c 'import sys; a,b,c,d=map(int,sys.argv[1:]); print(f"{(c-a)/(d-b):.2f}" if a and c>a else "nan")' $1 $2
 }
 
-# Result rows: macs mix switch mpps cycles share note
+# Result rows: macs mix switch mpps cycles share note, then the run's
+# memory (MEM, set by the loop) and the load average when the row is made.
 ROWS=$WORK/rows.tsv
 : >"$ROWS"
-row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; log "   -> $3: $4 Mpps, $5 cycles/pkt, on-CPU share $6 $7"; }
+MEM=4K
+row() {
+    local load
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" "$MEM" "$load" >>"$ROWS"
+    log "   -> $3: $4 Mpps, $5 cycles/pkt, on-CPU share $6, memory $MEM, load $load $7"
+}
 
 # testpmd in MODE. Rate: the per-second Tx-pps of both ports, averaged over
 # the measurement window; cycles/packet: testpmd's own --record-core-cycles
@@ -126,7 +220,7 @@ run_testpmd() {
     # Line-buffered, so the per-second stats reach the log as they happen
     # (the start-up wait below and the window both read them).
     # shellcheck disable=SC2046
-    stdbuf -oL dpdk-testpmd -l $CTL_CPU,$FWD_CPU --main-lcore $CTL_CPU --no-huge -m "$(mem_mb "$n")" \
+    stdbuf -oL dpdk-testpmd -l $CTL_CPU,$FWD_CPU --main-lcore $CTL_CPU $(eal_mem "$MEM" "$n") \
         --no-pci --file-prefix "satbench-tp-$$" --log-level='*:warning' $(vdevs) -- \
         --forward-mode="$mode" --nb-cores=1 --total-num-mbufs="$(mbufs "$n")" \
         --record-core-cycles --stats-period 1 </dev/null >"$out" 2>&1 &
@@ -193,11 +287,15 @@ pin_others() {
 }
 run_satellited() {
     local n=$1 mix=$2 out=$WORK/satellited.log
+    local hp=false mb
+    mb=$(mem_mb "$n")
+    if [[ $MEM == 2M ]]; then hp=true; mb=$(huge_mb "$n"); fi
     cat >"$WORK/sat.toml" <<EOF
 [dataplane]
 workers = 1
 worker_cores = [$FWD_CPU]
-memory_mb = $(mem_mb "$n")
+hugepages = $hp
+memory_mb = $mb
 mbufs = $(mbufs "$n")
 max_idle_sleep_us = 0
 
@@ -275,12 +373,18 @@ for p in b["ports"]:
     for k, v in p["drops"].items():
         if v:
             drops[k] = drops.get(k, 0) + v
-print(f"{tx / dt / 1e6:.3f} {cyc / pk if pk else float('nan'):.0f} {b['tsc_hz']} {b['fdb']['entries']} {','.join(f'{k}={v}' for k, v in drops.items()) or '-'}")
+mem = b.get("memory", {})
+where = ("2M" if mem.get("hugepages") else "4K") + ("+tables" if mem.get("tables_in_dpdk_heap") else "")
+print(f"{tx / dt / 1e6:.3f} {cyc / pk if pk else float('nan'):.0f} {b['tsc_hz']} {b['fdb']['entries']} {','.join(f'{k}={v}' for k, v in drops.items()) or '-'} {where}")
 EOF
-    local mpps cyc hz entries drops
-    read -r mpps cyc hz entries drops <"$WORK/res"
+    local mpps cyc hz entries drops where
+    read -r mpps cyc hz entries drops where <"$WORK/res"
     TSC_HZ=${TSC_HZ:-$hz}
     [[ $drops == - ]] || note="$note drops:$drops"
+    # satellited's own word on its memory: the EAL's pages, and whether its
+    # tables are in DPDK's heap (+tables).
+    [[ $where == "$MEM"* ]] || note="$note ran on $where, not $MEM"
+    [[ $where != 2M+tables ]] || note="$note tables on 2M"
     row "$n" "$mix" satellited "$mpps" "$cyc" "$(share "$m0" "$m1")" "$note"
     stop_pid "$pid"
 }
@@ -293,8 +397,8 @@ EOF
 run_floor() {
     local n=$1 mix=$2 mode=$3 out=$WORK/floor.log
     # shellcheck disable=SC2046
-    "$BIN/satellite-floor" "$mode" "$n" "$mix" "$WARM" "$SECS" -- -l $FWD_CPU --no-huge \
-        -m "$(mem_mb "$n")" --no-pci --file-prefix "satbench-fl-$$" --log-level='*:warning' \
+    "$BIN/satellite-floor" "$mode" "$n" "$mix" "$WARM" "$SECS" -- -l $FWD_CPU \
+        $(eal_mem "$MEM" "$n") --no-pci --file-prefix "satbench-fl-$$" --log-level='*:warning' \
         $(vdevs) >"$out" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
@@ -334,9 +438,18 @@ run_ovs() {
     local vsctl=(ovs-vsctl --db="unix:$d/run/db.sock" --timeout=120)
     "${vsctl[@]}" --no-wait init
     local mem=$(( $(mem_mb "$n") > 2048 ? $(mem_mb "$n") : 2048 ))
-    "${vsctl[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
-        "other_config:dpdk-extra=\"--no-huge --legacy-mem -m $mem --no-pci --file-prefix=satbench-ovs-$$ $(vdevs)\"" \
-        other_config:pmd-cpu-mask=$((1 << FWD_CPU))
+    if [[ $MEM == 2M ]]; then
+        # OVS's own pool is at most 262,144 mbufs: what huge_pages counts.
+        mem=$(( $(huge_pages "$n") * 2 ))
+        "${vsctl[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+            "other_config:dpdk-socket-mem=\"$mem\"" \
+            "other_config:dpdk-extra=\"--huge-dir $HUGE_DIR --no-pci --file-prefix=satbench-ovs-$$ $(vdevs)\"" \
+            other_config:pmd-cpu-mask=$((1 << FWD_CPU))
+    else
+        "${vsctl[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+            "other_config:dpdk-extra=\"--no-huge --legacy-mem -m $mem --no-pci --file-prefix=satbench-ovs-$$ $(vdevs)\"" \
+            other_config:pmd-cpu-mask=$((1 << FWD_CPU))
+    fi
     taskset -c $CTL_CPU "$OVS_VSWITCHD_DPDK" "unix:$d/run/db.sock" \
         --unixctl="$d/run/ovs-vswitchd.ctl" --log-file="$d/log/ovs-vswitchd.log" \
         --pidfile="$d/run/ovs-vswitchd.pid" >/dev/null 2>&1 &
@@ -399,9 +512,11 @@ EOF
 
 # ---- the run -----------------------------------------------------------
 START=$(date +%s)
+reserve_hugepages
 for n in $MACS_LIST; do
     for mix in $MIXES; do
-        log "== $n MACs per side, $mix"
+        MEM=$(memory_for "$n")
+        log "== $n MACs per side, $mix, memory $MEM, load $(cut -d' ' -f1-3 /proc/loadavg)"
         "$BIN/satellite-pcapgen" "$n" "$mix" "$WORK/a.pcap" "$WORK/b.pcap"
         for what in $ONLY; do
             case $what in
@@ -413,6 +528,8 @@ for n in $MACS_LIST; do
                 floor-touch) run_floor "$n" "$mix" touch ;;
                 ovs) run_ovs "$n" "$mix" ;;
             esac
+            # Whatever a switch left in the mount holds pages: gone.
+            [[ -z $HUGE_MOUNTED ]] || rm -f "$HUGE_DIR"/* 2>/dev/null || true
         done
     done
 done
@@ -424,6 +541,7 @@ done
     echo "cycles/pkt (TSC): busy TSC cycles of the forwarding thread / packets it received; on-CPU share: the"
     echo "thread's run time (schedstat) / wall time of the window; cycles/pkt on CPU = the product (corrects for preemption)."
     echo "net_pcap infinite_rx on both ports (64-byte frames), one forwarding core (CPU $FWD_CPU), ${WARM}s warm-up after learning, ${SECS}s window"
+    echo "memory: 2M = 2 MB hugepages (private hugetlbfs, --in-memory), 4K = --no-huge; load: 1-minute load average when the row was taken"
     echo
     python3 - "$ROWS" <<'EOF'
 import sys
@@ -440,15 +558,17 @@ def oncpu(r):  # cycles/packet counting only the time the thread ran
     return c * min(s, 1.0) if c is not None and s is not None else None
 def fmt(v, f="{:.0f}"):
     return "-" if v is None else f.format(v)
-print("| MACs/side | frames | switch | Mpps | cycles/pkt (TSC) | on-CPU share | cycles/pkt on CPU | × testpmd io rate | on-CPU cycles above io | note |")
-print("|---:|---|---|---:|---:|---:|---:|---:|---:|---|")
+print("| MACs/side | frames | switch | memory | Mpps | cycles/pkt (TSC) | on-CPU share | cycles/pkt on CPU | × testpmd io rate | on-CPU cycles above io | load | note |")
+print("|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 for r in rows:
-    n, mix, sw, mpps, cyc, sh, note = r
+    n, mix, sw, mpps, cyc, sh, note, mem, load = r
     ref = io.get((n, mix))
     ratio = num(mpps) / num(ref[3]) if ref and num(mpps) is not None and num(ref[3]) else None
     above = oncpu(r) - oncpu(ref) if ref and sw != "testpmd-io" and oncpu(r) is not None and oncpu(ref) is not None else None
     label = {1024: "1 k", 65536: "64 k", 1048576: "1 M"}.get(int(n), n)
-    print(f"| {label} | {mix} | {sw} | {mpps} | {cyc} | {sh} | {fmt(oncpu(r))} | {fmt(ratio, '{:.2f}')} | {fmt(above, '{:+.0f}')} | {note.strip()} |")
+    if ref and ref[7] != mem:
+        note = (note + f" (io ran on {ref[7]})").strip()
+    print(f"| {label} | {mix} | {sw} | {mem} | {mpps} | {cyc} | {sh} | {fmt(oncpu(r))} | {fmt(ratio, '{:.2f}')} | {fmt(above, '{:+.0f}')} | {load} | {note.strip()} |")
 EOF
     echo
     echo "Wall time of the whole run: $(( $(date +%s) - START )) s"

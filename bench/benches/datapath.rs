@@ -88,7 +88,7 @@ fn publish(c: &mut Criterion) {
     for (n, label) in &SIZES[1..] {
         let m = mix(*n, false);
         let mut fdb = learned_fdb(m);
-        let builder = SnapshotBuilder::new(2);
+        let mut builder = SnapshotBuilder::new(2);
         let publisher = Publisher::new(builder.build(0, fdb.view()));
         let mut epoch = 0u64;
         g.bench_function(BenchmarkId::from_parameter(label), |b| {

@@ -73,6 +73,13 @@ impl Eal {
         })
     }
 
+    /// Whether the EAL runs on hugepages (not `--no-huge`).
+    pub fn hugepages(&self) -> bool {
+        // SAFETY: a read of a flag set during the initialisation `self`
+        // proves has happened.
+        unsafe { dpdk_sys::rte_eal_has_hugepages() != 0 }
+    }
+
     /// TSC frequency in Hz, for converting cycle counts.
     pub fn tsc_hz(&self) -> u64 {
         // SAFETY: plain read of a value the EAL computed at init.
@@ -102,10 +109,21 @@ fn private_runtime_dir<S: AsRef<str>>(args: &[S]) -> Option<std::path::PathBuf> 
 
 impl Drop for Eal {
     fn drop(&mut self) {
-        // SAFETY: called once, after every user of the EAL (held by lifetimes
-        // in the daemon's shutdown order) is gone.
-        unsafe {
-            dpdk_sys::rte_eal_cleanup();
+        let live = crate::tablemem::stop_using_dpdk_heap();
+        if live > 0 {
+            // Cleanup would unmap memory tables still point into; the
+            // process is ending, so leaving the EAL up costs nothing.
+            tracing::warn!(
+                blocks = live,
+                "tables still hold DPDK memory; EAL cleanup skipped"
+            );
+        } else {
+            // SAFETY: called once, after every user of the EAL (held by
+            // lifetimes in the daemon's shutdown order) is gone, and no
+            // table holds DPDK heap memory any more (checked above).
+            unsafe {
+                dpdk_sys::rte_eal_cleanup();
+            }
         }
         if let Some(dir) = &self.private_runtime_dir {
             let _ = std::fs::remove_dir_all(dir);

@@ -3,7 +3,9 @@
 //!
 //! The control lcore owns the only [`Fdb`]; workers see it as an immutable
 //! [`FdbView`] inside the forwarding snapshot. The table is split into
-//! shards, each behind an `Arc`, grouped 64 to an `Arc`: publishing a view
+//! shards, each a reference-counted [`SharedSlice`] in table memory (DPDK's
+//! hugepage heap when the EAL has one, see [`crate::tablemem`]), grouped 64
+//! to a shared slice: publishing a view
 //! clones the group pointers, and the next change to a shard copies that
 //! shard (and its group's 64 pointers) only, so a learn event in a
 //! million-entry table costs one small shard copy, not a table copy, and a
@@ -19,8 +21,7 @@
 
 #![forbid(unsafe_code)]
 
-use std::sync::Arc;
-
+use crate::tablemem::SharedSlice;
 use crate::PortIndex;
 use satellite_filters::MacAddr;
 
@@ -139,14 +140,14 @@ impl Bucket {
     }
 }
 
-type Shard = Arc<[Bucket]>;
+type Shard = SharedSlice<Bucket>;
 
-/// Shards travel in groups of 64, each group behind its own `Arc`: a publish
+/// Shards travel in groups of 64, each group a shared slice of its own: a publish
 /// clones one pointer per group rather than one per shard. (Cloning 4,096
 /// shard pointers touched 4,096 reference counts, each on its own cache
 /// line: about 170 µs per publish.) A change copies its group's 64
 /// pointers, then the shard.
-type Group = Arc<[Shard]>;
+type Group = SharedSlice<Shard>;
 const GROUP_BITS: u32 = 6;
 const GROUP_MASK: usize = (1 << GROUP_BITS) - 1;
 
@@ -167,7 +168,10 @@ struct Hasher {
 
 impl Hasher {
     fn new(shard_bits: u32) -> Hasher {
-        let rs = ahash::RandomState::new();
+        Self::seeded(shard_bits, ahash::RandomState::new())
+    }
+
+    fn seeded(shard_bits: u32, rs: ahash::RandomState) -> Hasher {
         Hasher {
             seed: rs.hash_one(0x5A7E_u64),
             // Odd, so the multiply is a bijection on the low word.
@@ -239,7 +243,7 @@ fn find(buckets: &[Bucket], h: FdbHash, key: FdbKey) -> Option<FdbEntry> {
 /// An immutable view of the FDB, cheap to clone (shard pointers only).
 #[derive(Clone)]
 pub struct FdbView {
-    groups: Arc<[Group]>,
+    groups: SharedSlice<Group>,
     hasher: Hasher,
     len: usize,
 }
@@ -344,16 +348,35 @@ impl Fdb {
     /// `capacity` bounds the whole table, `per_port_limit` each port, and
     /// entries not refreshed for `aging_secs` are removed by [`Fdb::age`].
     pub fn new(capacity: usize, per_port_limit: u32, aging_secs: u32) -> Fdb {
+        Self::with_hasher(capacity, per_port_limit, aging_secs, Hasher::new)
+    }
+
+    /// [`Fdb::new`] with the hash seed derived from `seed` instead of at
+    /// random: the same keys then land in the same buckets on every run, so
+    /// benchmarks count the same instructions (which keys overflow their
+    /// home bucket, and so take the longer lookup, depends on the seed).
+    /// The daemon uses [`Fdb::new`]: a seed an attacker cannot know.
+    pub fn new_seeded(capacity: usize, per_port_limit: u32, aging_secs: u32, seed: u64) -> Fdb {
+        Self::with_hasher(capacity, per_port_limit, aging_secs, |bits| {
+            Hasher::seeded(
+                bits,
+                ahash::RandomState::with_seeds(seed, !seed, seed.rotate_left(17), 0x5A7E),
+            )
+        })
+    }
+
+    fn with_hasher(
+        capacity: usize,
+        per_port_limit: u32,
+        aging_secs: u32,
+        hasher: impl FnOnce(u32) -> Hasher,
+    ) -> Fdb {
         let bits = shard_bits_for(capacity);
-        let hasher = Hasher::new(bits);
+        let hasher = hasher(bits);
         let n = 1usize << bits;
         Fdb {
             groups: (0..n >> GROUP_BITS)
-                .map(|_| {
-                    (0..=GROUP_MASK)
-                        .map(|_| Shard::from(vec![EMPTY_BUCKET]))
-                        .collect()
-                })
+                .map(|_| Group::from_fn(GROUP_MASK + 1, |_| Shard::from_elem(1, EMPTY_BUCKET)))
                 .collect(),
             shard_len: vec![0; n],
             hasher,
@@ -409,19 +432,19 @@ impl Fdb {
     /// a published view shares it.
     fn shard_ptr_mut(&mut self, s: usize) -> &mut Shard {
         let g = &mut self.groups[s >> GROUP_BITS];
-        if Arc::get_mut(g).is_none() {
-            *g = Group::from(&g[..]);
+        if g.get_mut().is_none() {
+            *g = Group::from_slice(g);
         }
-        &mut Arc::get_mut(g).expect("a fresh copy has one owner")[s & GROUP_MASK]
+        &mut g.get_mut().expect("a fresh copy has one owner")[s & GROUP_MASK]
     }
 
     /// Shard `s`, writable: copied first when a published view shares it.
     fn shard_mut(&mut self, s: usize) -> &mut [Bucket] {
         let shard = self.shard_ptr_mut(s);
-        if Arc::get_mut(shard).is_none() {
-            *shard = Shard::from(&shard[..]);
+        if shard.get_mut().is_none() {
+            *shard = Shard::from_slice(shard);
         }
-        Arc::get_mut(shard).expect("a fresh copy has one owner")
+        shard.get_mut().expect("a fresh copy has one owner")
     }
 
     /// Writes `entry` for `key` into the slot `probe` named.
@@ -516,7 +539,7 @@ impl Fdb {
         for s in 0..self.shard_len.len() {
             // A read-only pass first: most shards lose nothing, and those
             // are neither copied nor rebuilt.
-            let shard = Arc::clone(self.shard(s));
+            let shard = self.shard(s).clone();
             if !Self::shard_entries(&shard).any(|(k, e)| pred(&k, &e)) {
                 continue;
             }
@@ -576,7 +599,7 @@ impl Fdb {
     /// dirty flag.
     pub fn view(&self) -> FdbView {
         FdbView {
-            groups: self.groups.to_vec().into(),
+            groups: SharedSlice::from_slice(&self.groups),
             hasher: self.hasher,
             len: self.len,
         }

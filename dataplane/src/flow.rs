@@ -50,14 +50,14 @@ pub fn flow_hash(frame: &[u8], h: &L2Header) -> u32 {
     let mut acc = mix(h.dst, h.src.rotate_left(17));
     // The tag stack (TPID and TCI words) between the source MAC and the
     // EtherType: VLANs are part of the flow.
-    let tags_end = h.payload_offset.saturating_sub(2);
+    let tags_end = usize::from(h.payload_offset).saturating_sub(2);
     let mut at = 12;
     while at + 4 <= tags_end {
         acc = mix(acc, be32(frame, at).unwrap_or(0));
         at += 4;
     }
     acc = mix(acc, u64::from(h.ethertype));
-    let l3 = h.payload_offset;
+    let l3 = usize::from(h.payload_offset);
     match h.ethertype {
         ETH_IPV4 => {
             let Some(&vihl) = frame.get(l3) else {

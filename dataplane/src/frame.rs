@@ -119,7 +119,7 @@ pub enum Verdict {
     /// ARPless answered: send the reply buffer's first `len` bytes back
     /// out of the ingress port; the frame itself is consumed.
     Reply {
-        len: usize,
+        len: u16,
     },
     /// ARPless learn-once: the control lcore should bind `ip` to `mac` on
     /// the ingress port; an answer may be in the reply buffer.
@@ -127,9 +127,17 @@ pub enum Verdict {
         vid: u16,
         ip: std::net::Ipv4Addr,
         mac: [u8; 6],
-        reply_len: Option<usize>,
+        reply_len: Option<u16>,
     },
 }
+
+/// A reply length as [`Verdict`] keeps it: at most the reply buffer
+/// (which is all the filter can have written), in 16 bits.
+#[inline]
+fn reply_len(len: usize) -> u16 {
+    len.min(satellite_filters::REPLY_BUF_LEN) as u16
+}
+const _: () = assert!(satellite_filters::REPLY_BUF_LEN <= u16::MAX as usize);
 
 use satellite_filters::vlan::{self, predicted_vid};
 pub use satellite_filters::DropReason as FilterDropReason;
@@ -185,7 +193,8 @@ pub enum LearnHint {
     Refresh(FdbKey),
 }
 
-/// The parts of an Ethernet header the switch decides on.
+/// The parts of an Ethernet header the switch decides on: 24 bytes, the
+/// MACs as words and the rest packed into one more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct L2Header {
     /// Destination MAC as a word ([`MacAddr::to_u64`](satellite_protocol::wire::MacAddr::to_u64)): one register
@@ -202,8 +211,9 @@ pub struct L2Header {
     pub tags: u8,
     /// EtherType (or 802.3 length) after the tag stack.
     pub ethertype: u16,
-    /// Offset of the first octet after the EtherType/length field.
-    pub payload_offset: usize,
+    /// Offset of the first octet after the EtherType/length field (at most
+    /// 14 + 4 × [`MAX_TAGS`]).
+    pub payload_offset: u8,
     /// More than [`MAX_TAGS`] tags: the walk stopped at the limit. Plain
     /// ports drop such frames; filtered ports leave it to their own
     /// (configurable) VLAN parser.
@@ -253,7 +263,7 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
         outer_pcp,
         tags,
         ethertype,
-        payload_offset: at + 2,
+        payload_offset: (at + 2) as u8,
         too_deep,
     })
 }
@@ -427,7 +437,9 @@ pub fn classify_prepared(
     };
     // An 802.3 length field (values up to 1500) that promises more than the
     // frame holds marks a truncated frame.
-    if hdr.ethertype <= 1500 && hdr.payload_offset + hdr.ethertype as usize > pkt_len as usize {
+    if hdr.ethertype <= 1500
+        && hdr.payload_offset as usize + hdr.ethertype as usize > pkt_len as usize
+    {
         return Decision::early(Verdict::Drop(DropReason::Runt));
     }
     if is_multicast(hdr.src) || hdr.src == 0 {
@@ -498,7 +510,11 @@ pub fn classify_prepared(
                     facts.ingress_action = c.action;
                     facts.sender_iid = c.sender_iid;
                 }
-                FilterVerdict::Reply { len } => return Decision::early(Verdict::Reply { len }),
+                FilterVerdict::Reply { len } => {
+                    return Decision::early(Verdict::Reply {
+                        len: reply_len(len),
+                    })
+                }
                 FilterVerdict::Learn {
                     vid,
                     ip,
@@ -509,7 +525,7 @@ pub fn classify_prepared(
                         vid,
                         ip,
                         mac: mac.0,
-                        reply_len,
+                        reply_len: reply_len.map(self::reply_len),
                     })
                 }
                 FilterVerdict::Drop(r) => return Decision::early(Verdict::FilterDrop(r)),
@@ -590,6 +606,70 @@ mod tests {
 
     fn snap(fdb: &Fdb, ports: usize) -> ForwardingSnapshot {
         SnapshotBuilder::new(ports).build(1, fdb.view())
+    }
+
+    /// On a snapshot without policies (`ForwardingSnapshot::plain`) the
+    /// worker sends every frame out unchanged without asking
+    /// `egress_decision`: whatever frame arrives, the decision says so.
+    #[test]
+    fn plain_ports_pass_frames_unchanged() {
+        let mut fdb = Fdb::new(1024, 1024, 300);
+        fdb.learn(FdbKey::new(0, B), 1, 0);
+        fdb.learn(FdbKey::new(10, B), 1, 0);
+        let s = snap(&fdb, 3);
+        assert!(s.plain);
+        let frames = [
+            frame(B, A, &[], 0x0800),
+            frame(B, A, &[0], 0x0800),
+            frame(B, A, &[10], 0x0800),
+            frame(B, A, &[10, 20, 30], 0x0800),
+            frame([0xFF; 6], A, &[5], 0x0806),
+            frame([0x01, 0, 0x5E, 0, 0, 1], A, &[], 0x0800),
+        ];
+        let mut seen = 0;
+        for f in &frames {
+            let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
+            let d = classify_frame(f, f.len() as u32, 0, &s, 0, &mut reply);
+            assert!(
+                matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood),
+                "{d:?}"
+            );
+            assert_eq!(d.facts.ingress_action, TagAction::None);
+            for p in 0..3 {
+                let e = crate::egress::egress_decision(&s, p, &d.facts, (A48, B48));
+                assert_eq!(e, Ok(TagAction::None), "{f:02x?} to port {p}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 18);
+        // A policy on any port turns the plain path off.
+        let mut b = SnapshotBuilder::new(2);
+        b.policies = vec![
+            None,
+            Some(std::sync::Arc::new(
+                satellite_filters::EdgePortPolicy::builder(satellite_filters::PortMode::Access {
+                    vid: 10,
+                })
+                .build()
+                .unwrap(),
+            )),
+        ];
+        b.filters = Some(std::sync::Arc::new(
+            satellite_filters::FilterTables::default(),
+        ));
+        assert!(!b.build(1, fdb.view()).plain);
+    }
+
+    const A48: u64 = 0x0200_0000_000A;
+    const B48: u64 = 0x0200_0000_000B;
+
+    /// What the worker writes and reads back per frame stays small.
+    #[test]
+    fn per_frame_records_are_small() {
+        assert_eq!(std::mem::size_of::<L2Header>(), 24);
+        assert_eq!(std::mem::size_of::<Result<L2Header, DropReason>>(), 24);
+        assert!(std::mem::size_of::<Prepared>() <= 48);
+        assert!(std::mem::size_of::<Decision>() <= 56);
     }
 
     #[test]
@@ -804,6 +884,15 @@ mod tests {
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
             let fdb = Fdb::new(16, 16, 300);
             let s = snap(&fdb, 2);
+            let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
+            let d = classify_frame(&bytes, bytes.len() as u32, 0, &s, 0, &mut reply);
+            // The worker's plain shortcut holds for any frame a plain port forwards.
+            if matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood) {
+                proptest::prop_assert_eq!(
+                    crate::egress::egress_decision(&s, 1, &d.facts, (0, 0)),
+                    Ok(TagAction::None)
+                );
+            }
             let _ = classify(&bytes, bytes.len() as u32, 0, &s, 0);
             let _ = classify(&bytes, bytes.len() as u32, 7, &s, 0);
             // And on a VLAN-only filtered port (the data path's own mapping).

@@ -3,7 +3,7 @@
 //! Two halves with one seam between them:
 //!
 //! * the **safe DPDK layer** ([`eal`], [`mempool`], [`mbuf`], [`port`],
-//!   [`lcore`], [`prefetch`], [`simd`]) — the only code in the workspace besides `dpdk-sys` that
+//!   [`lcore`], [`prefetch`], [`simd`], [`tablemem`]) — the only code in the workspace besides `dpdk-sys` that
 //!   contains `unsafe`, each block justified by a `// SAFETY:` comment;
 //! * the **switching logic** ([`frame`], [`fdb`], [`snapshot`], [`worker`])
 //!   — safe Rust. Workers read an immutable [`snapshot::ForwardingSnapshot`]
@@ -29,6 +29,7 @@ pub mod port;
 pub mod prefetch;
 pub mod simd;
 pub mod snapshot;
+pub mod tablemem;
 pub mod worker;
 
 pub use eal::{Eal, EalError};

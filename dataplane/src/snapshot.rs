@@ -6,6 +6,13 @@
 //! it for that burst only; an old snapshot is freed when the last worker
 //! lets go of it. A worker never waits for a publish: loading is a
 //! wait-free read and the writer never takes a lock a reader needs.
+//!
+//! What a worker reads per frame — the per-port arrays, the edge policies
+//! and the filter tables, and the snapshot's own fields — is kept in table
+//! memory ([`crate::tablemem`]: DPDK's hugepage heap when the EAL has one),
+//! beside the FDB. The builder keeps its table-memory copies of the
+//! policies and tables until they change, so a publish copies only the
+//! small per-port arrays.
 
 #![forbid(unsafe_code)]
 
@@ -14,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::fdb::FdbView;
+use crate::tablemem::{SharedBox, SharedSlice};
 use crate::PortIndex;
 use satellite_filters::vlan::{DEFAULT_DEPTH, DEFAULT_TPIDS};
 use satellite_filters::{EdgePortPolicy, FilterTables, PortMode, VidSet, VlanConfig};
@@ -46,7 +54,7 @@ impl Default for PortView {
 pub struct ForwardingSnapshot {
     /// Publish sequence number, increasing by one per publish.
     pub epoch: u64,
-    pub ports: Box<[PortView]>,
+    pub ports: SharedSlice<PortView>,
     pub fdb: FdbView,
     /// Longest frame accepted, in bytes (headers included, FCS excluded).
     pub max_frame_len: u32,
@@ -54,19 +62,23 @@ pub struct ForwardingSnapshot {
     /// reported to the control lcore so it does not age out while in use.
     pub refresh_after_secs: u32,
     /// Edge-port filters (VLAN modes, Interstellar, ARPless), by port;
-    /// `None` for plain and fabric ports.
-    pub policies: Box<[Option<Arc<EdgePortPolicy>>]>,
+    /// `None` for plain and fabric ports. Copies in table memory of the
+    /// builder's policies.
+    pub policies: SharedSlice<Option<EdgePortPolicy>>,
     /// Tables the filters share; `None` when no port has a policy.
-    pub filters: Option<Arc<FilterTables>>,
+    pub filters: Option<SharedBox<FilterTables>>,
     /// By port: the policy is only a VLAN mode
     /// ([`EdgePortPolicy::is_vlan_only`]) and the tables' VLAN rules are the
     /// data path's own ([`crate::frame::DEFAULT_TPIDS`], depth
     /// [`crate::frame::MAX_TAGS`]), so the data path maps such a port's
     /// frames from the header it parsed instead of running the filter.
-    pub vlan_only: Box<[bool]>,
+    pub vlan_only: SharedSlice<bool>,
     /// How ports without a policy treat VLANs: every VID passes tagged,
     /// untagged frames are VLAN 0.
     pub transparent: PortMode,
+    /// No port has an edge policy: frames leave as they came, and the
+    /// worker skips the egress decision.
+    pub plain: bool,
 }
 
 impl ForwardingSnapshot {
@@ -102,6 +114,28 @@ pub struct SnapshotBuilder {
     pub policies: Vec<Option<Arc<EdgePortPolicy>>>,
     pub filters: Option<Arc<FilterTables>>,
     transparent: PortMode,
+    /// The table-memory copies of `policies` and `filters` the last build
+    /// made, with the `Arc`s they were made from: reused while those are
+    /// the same.
+    placed: Option<Placed>,
+}
+
+#[derive(Clone)]
+struct Placed {
+    from: (Vec<Option<Arc<EdgePortPolicy>>>, Option<Arc<FilterTables>>),
+    policies: SharedSlice<Option<EdgePortPolicy>>,
+    filters: Option<SharedBox<FilterTables>>,
+    vlan_only: SharedSlice<bool>,
+}
+
+/// The same `Arc`s (or none) in the same places.
+fn same_arcs<T>(a: &[Option<Arc<T>>], b: &[Option<Arc<T>>]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| match (x, y) {
+            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+            (None, None) => true,
+            _ => false,
+        })
 }
 
 /// Default longest frame: 1500-byte payload, 14-byte header and three VLAN
@@ -117,10 +151,11 @@ impl SnapshotBuilder {
             policies: vec![None; ports],
             filters: None,
             transparent: transparent_mode(),
+            placed: None,
         }
     }
 
-    fn vlan_only(&self) -> Box<[bool]> {
+    fn vlan_only(&self) -> SharedSlice<bool> {
         let data_path_rules = VlanConfig::new(&DEFAULT_TPIDS, DEFAULT_DEPTH).ok();
         let same_rules = self
             .filters
@@ -132,31 +167,64 @@ impl SnapshotBuilder {
             .collect()
     }
 
-    pub fn build(&self, epoch: u64, fdb: FdbView) -> ForwardingSnapshot {
+    /// The policies, tables and `vlan_only` in table memory: the last
+    /// build's copies while the builder's `Arc`s are the same ones.
+    fn placed(&mut self) -> &Placed {
+        let fresh = self.placed.as_ref().is_some_and(|p| {
+            same_arcs(&p.from.0, &self.policies)
+                && match (&p.from.1, &self.filters) {
+                    (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+                    (None, None) => true,
+                    _ => false,
+                }
+        });
+        if !fresh {
+            self.placed = Some(Placed {
+                from: (self.policies.clone(), self.filters.clone()),
+                policies: self
+                    .policies
+                    .iter()
+                    .map(|p| p.as_deref().cloned())
+                    .collect(),
+                filters: self.filters.as_deref().cloned().map(SharedBox::new),
+                vlan_only: self.vlan_only(),
+            });
+        }
+        self.placed.as_ref().expect("placed above")
+    }
+
+    pub fn build(&mut self, epoch: u64, fdb: FdbView) -> ForwardingSnapshot {
+        let placed = self.placed().clone();
+        let plain = placed.policies.iter().all(Option::is_none);
         ForwardingSnapshot {
             epoch,
-            ports: self.ports.clone().into_boxed_slice(),
+            ports: SharedSlice::from_slice(&self.ports),
             fdb,
             max_frame_len: self.max_frame_len,
             refresh_after_secs: self.refresh_after_secs,
-            policies: self.policies.clone().into_boxed_slice(),
-            vlan_only: self.vlan_only(),
-            filters: self.filters.clone(),
+            policies: placed.policies,
+            vlan_only: placed.vlan_only,
+            filters: placed.filters,
             transparent: self.transparent.clone(),
+            plain,
         }
     }
 }
 
+/// A published snapshot: the `Arc` the swap needs, around the snapshot's
+/// body in table memory.
+pub type Published = Arc<SharedBox<ForwardingSnapshot>>;
+
 /// The single-writer publication point.
 pub struct Publisher {
-    current: Arc<ArcSwap<ForwardingSnapshot>>,
+    current: Arc<ArcSwap<SharedBox<ForwardingSnapshot>>>,
     publishes: AtomicU64,
 }
 
 impl Publisher {
     pub fn new(first: ForwardingSnapshot) -> Self {
         Publisher {
-            current: Arc::new(ArcSwap::from_pointee(first)),
+            current: Arc::new(ArcSwap::from_pointee(SharedBox::new(first))),
             publishes: AtomicU64::new(0),
         }
     }
@@ -164,13 +232,13 @@ impl Publisher {
     /// Publishes `next`: one atomic swap. Readers holding the previous
     /// snapshot keep it until they let go.
     pub fn publish(&self, next: ForwardingSnapshot) {
-        self.current.store(Arc::new(next));
+        self.current.store(Arc::new(SharedBox::new(next)));
         self.publishes.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The current snapshot (wait-free for readers).
     #[inline]
-    pub fn load(&self) -> arc_swap::Guard<Arc<ForwardingSnapshot>> {
+    pub fn load(&self) -> arc_swap::Guard<Published> {
         self.current.load()
     }
 
@@ -184,7 +252,7 @@ impl Publisher {
 
     /// An owned reference to the current snapshot (for management code
     /// that keeps it across calls).
-    pub fn load_full(&self) -> Arc<ForwardingSnapshot> {
+    pub fn load_full(&self) -> Published {
         self.current.load_full()
     }
 
@@ -196,13 +264,13 @@ impl Publisher {
 
 /// A worker's handle on the current snapshot.
 pub struct SnapshotReader {
-    cache: arc_swap::Cache<Arc<ArcSwap<ForwardingSnapshot>>, Arc<ForwardingSnapshot>>,
+    cache: arc_swap::Cache<Arc<ArcSwap<SharedBox<ForwardingSnapshot>>>, Published>,
 }
 
 impl SnapshotReader {
     /// The current snapshot; valid until the next call.
     #[inline]
-    pub fn current(&mut self) -> &Arc<ForwardingSnapshot> {
+    pub fn current(&mut self) -> &ForwardingSnapshot {
         self.cache.load()
     }
 }

@@ -258,6 +258,13 @@ impl Egress<'_> {
 
     /// How a frame leaves through port `p` ([`egress_decision`]); `None`
     /// when the port's filter refuses it (counted on that port).
+    ///
+    /// When no port has an edge policy ([`ForwardingSnapshot::plain`]) a
+    /// frame leaves as it came, without asking: it entered a plain port, so
+    /// its VLAN is its outer tag's (0 when untagged), and a plain port
+    /// sends such a frame unchanged (`plain_ports_pass_frames_unchanged` in
+    /// frame.rs checks this against `egress_decision`). One predictable
+    /// branch instead of the policy lookup per destination.
     #[inline(always)]
     fn egress_rewrite(
         &mut self,
@@ -266,6 +273,9 @@ impl Egress<'_> {
         facts: &FrameFacts,
         prep: &Prepared,
     ) -> Option<TagAction> {
+        if snap.plain {
+            return Some(TagAction::None);
+        }
         match egress_decision(snap, p as PortIndex, facts, prep.macs()) {
             Ok(a) => Some(a),
             Err(r) => {
@@ -362,7 +372,7 @@ impl Egress<'_> {
             Verdict::FilterDrop(r) => self.tally[ip].filter[filter_drop_slot(r)] += 1,
             Verdict::Reply { len } => {
                 self.tally[ip].filter[FILTER_REPLY] += 1;
-                self.send_reply(ip, &reply[..len.min(REPLY_BUF_LEN)]);
+                self.send_reply(ip, &reply[..(len as usize).min(REPLY_BUF_LEN)]);
             }
             Verdict::LearnBinding {
                 vid,
@@ -379,7 +389,7 @@ impl Egress<'_> {
                 });
                 ctx.shared.doorbell.ring();
                 if let Some(len) = reply_len {
-                    self.send_reply(ip, &reply[..len.min(REPLY_BUF_LEN)]);
+                    self.send_reply(ip, &reply[..(len as usize).min(REPLY_BUF_LEN)]);
                 }
             }
         }

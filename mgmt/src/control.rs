@@ -185,6 +185,9 @@ pub struct StatsReport {
     /// The link state, when SSTP runs.
     #[serde(default)]
     pub sstp: Option<SstpStatsReport>,
+    /// What memory the data path runs on.
+    #[serde(default)]
+    pub memory: MemoryReport,
 }
 
 /// SSTP's counters for `show stats` and `/metrics`.
@@ -228,6 +231,20 @@ pub struct SstpStatsReport {
     pub stale_roots_aged: u64,
     /// Times the routes or MAC homes changed.
     pub route_changes: u64,
+}
+
+/// What memory the data path runs on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryReport {
+    /// The EAL runs on hugepages.
+    pub hugepages: bool,
+    /// New FDB shards, snapshots and filter tables go to DPDK's heap.
+    pub tables_in_dpdk_heap: bool,
+    /// Table blocks in DPDK's heap now.
+    pub dpdk_table_blocks: u64,
+    /// Table allocations that found DPDK's heap full and used the
+    /// process heap instead.
+    pub table_fallbacks: u64,
 }
 
 /// Sends one request to the daemon at `socket` and returns its answer.

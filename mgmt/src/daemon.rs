@@ -13,10 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::info;
 
+use satellite_dataplane::tablemem;
 use satellite_dataplane::worker::CoarseClock;
 use satellite_dataplane::{Eal, Mempool};
 
 use crate::config::Config;
+use crate::hugepages::{self, Memory};
 use crate::plane::{secs, ControlPlane};
 use crate::ports::{eal_args, Ports};
 use crate::requests::{self, Envelope, Views};
@@ -34,15 +36,34 @@ pub struct Daemon {
     pool: Arc<Mempool>,
     clock: Arc<CoarseClock>,
     started: Instant,
+    /// The EAL runs on hugepages.
+    hugepages: bool,
     eal: Eal,
 }
 
 impl Daemon {
     /// Initialises DPDK, creates and starts every port, starts the workers.
     pub fn start(cfg: Config) -> Result<Daemon, String> {
-        let args = eal_args(&cfg);
+        let memory = hugepages::decide(
+            cfg.dataplane.hugepages,
+            &cfg.dataplane.eal,
+            &hugepages::Machine::read(),
+            cfg.dataplane.memory_mb,
+        )?;
+        match &memory {
+            Memory::Hugepages { dir, page_size } => {
+                info!(dir = %dir.display(), page_kb = page_size >> 10, "running on hugepages")
+            }
+            Memory::NoHuge { why } => info!(%why, "running without hugepages (--no-huge)"),
+            Memory::AsEalArgsSay => info!("memory as dataplane.eal says"),
+        }
+        let args = eal_args(&cfg, &memory);
         info!(args = %args.join(" "), "initialising DPDK");
         let eal = Eal::init(&args).map_err(|e| e.to_string())?;
+        // Before the FDB and the first snapshot are made.
+        if tablemem::use_dpdk_heap_if_hugepages(&eal) {
+            info!("FDB, snapshots and filter tables in DPDK's hugepage heap");
+        }
         let pool = Arc::new(Mempool::new("satellite_pkts", cfg.dataplane.mbufs, 256)?);
         let ports = Ports::open(&cfg, &pool)?;
         let plane = ControlPlane::new(cfg, ports.setups())?;
@@ -61,6 +82,7 @@ impl Daemon {
             pool,
             clock,
             started: Instant::now(),
+            hugepages: eal.hugepages(),
             eal,
         };
         // The engine's first decisions (edge ports forward at once) reach
@@ -102,6 +124,7 @@ impl Daemon {
                             workers: &self.workers,
                             mempool_available: self.pool.available() as u64,
                             tsc_hz: self.eal.tsc_hz(),
+                            hugepages: self.hugepages,
                         };
                         let resp = requests::handle(req, now, &mut self.plane, &views);
                         self.workers.inject(self.plane.take_outbox());

@@ -2,8 +2,8 @@
 //! Prometheus exporter and the wiring of data plane and protocol engine.
 //!
 //! Each job has an owner (docs/architecture.md has the whole map):
-//! [`config`] reads and checks the file; `ports` owns the devices and
-//! their carrier; `workers` the worker lcores and their queues; `plane`
+//! [`config`] reads and checks the file; [`hugepages`] decides the memory
+//! the EAL runs on; `ports` owns the devices and their carrier; `workers` the worker lcores and their queues; `plane`
 //! the control plane, the only writer of switch state and of forwarding
 //! snapshots; `protocols` drives the sans-IO protocol node; `bindings`
 //! the run-time ARPless bindings; `requests` answers satctl from
@@ -17,6 +17,7 @@ mod bindings;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod hugepages;
 mod link_state;
 pub mod metrics;
 mod plane;

@@ -16,7 +16,7 @@ use tracing::{debug, info, warn};
 
 use satellite_dataplane::fdb::{Fdb, LearnOutcome};
 use satellite_dataplane::frame::PuntKind;
-use satellite_dataplane::snapshot::{ForwardingSnapshot, Publisher, SnapshotBuilder};
+use satellite_dataplane::snapshot::{Published, Publisher, SnapshotBuilder};
 use satellite_dataplane::worker::{BindingEvent, LearnEvent};
 use satellite_dataplane::PortIndex;
 use satellite_filters::{Ipv4Binding, MacAddr};
@@ -155,7 +155,11 @@ impl ControlPlane {
                 host_port: false, // set by refresh_port_views
             })
             .collect();
-        let fdb = Fdb::new(cfg.fdb.capacity, cfg.fdb.per_port_limit, cfg.fdb.aging_time);
+        let f = &cfg.fdb;
+        let fdb = match f.hash_seed {
+            Some(seed) => Fdb::new_seeded(f.capacity, f.per_port_limit, f.aging_time, seed),
+            None => Fdb::new(f.capacity, f.per_port_limit, f.aging_time),
+        };
         let mut builder = SnapshotBuilder::new(ports.len());
         builder.max_frame_len = cfg.dataplane.max_frame_len;
         builder.refresh_after_secs = (cfg.fdb.aging_time / 4).max(1);
@@ -228,7 +232,7 @@ impl ControlPlane {
     }
 
     /// The snapshot workers see now.
-    pub(crate) fn snapshot(&self) -> Arc<ForwardingSnapshot> {
+    pub(crate) fn snapshot(&self) -> Published {
         self.publisher.load_full()
     }
 

@@ -10,6 +10,7 @@ use satellite_dataplane::port::{self, EthPort};
 use satellite_dataplane::Mempool;
 
 use crate::config::{Backend, Config, PortConfig};
+use crate::hugepages::{self, Memory};
 use crate::plane::PortSetup;
 
 /// Frames in each af_packet RX ring (the PMD's `framecnt`).
@@ -132,18 +133,14 @@ fn read_carrier(iface: &str) -> bool {
         .is_ok_and(|s| s.trim() == "1")
 }
 
-/// EAL arguments for this process: no hugepages by default, a private file
-/// prefix so many switches share a machine, and the user's extras.
-pub fn eal_args(cfg: &Config) -> Vec<String> {
+/// EAL arguments for this process: the memory [`hugepages::decide`] chose,
+/// a private file prefix so many switches share a machine, and the user's
+/// extras.
+pub fn eal_args(cfg: &Config, memory: &Memory) -> Vec<String> {
     let user = &cfg.dataplane.eal;
-    let mut a: Vec<String> = Vec::new();
-    let has = |flag: &str| {
-        user.iter()
-            .any(|u| u == flag || u.starts_with(&format!("{flag}=")))
-    };
-    if !has("--huge-dir") && !has("--socket-mem") && !has("--no-huge") {
-        a.push("--no-huge".into());
-    }
+    let mem = hugepages::eal_memory_args(memory);
+    let has = |flag: &str| hugepages::has_flag(user, flag) || hugepages::has_flag(&mem, flag);
+    let mut a = mem.clone();
     if !has("-m") && !has("--socket-mem") {
         a.extend(["-m".into(), cfg.dataplane.memory_mb.to_string()]);
     }
@@ -154,7 +151,7 @@ pub fn eal_args(cfg: &Config) -> Vec<String> {
             std::process::id()
         ));
     }
-    if !has("--no-shconf") && !has("--proc-type") {
+    if !has("--no-shconf") && !has("--proc-type") && !has("--in-memory") {
         a.push("--no-shconf".into());
     }
     if !has("-l") && !has("--lcores") && !has("-c") {

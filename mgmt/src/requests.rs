@@ -13,8 +13,8 @@ use satellite_filters::{Ipv4Binding, MacAddr};
 use crate::bindings::{BindingOrigin, RuntimeBinding};
 use crate::config::filters::default_binding_vid;
 use crate::control::{
-    FdbRow, FdbStatsReport, PortInfo, PortStats, Request, Response, SstpStatsReport, StatsReport,
-    WorkerStats,
+    FdbRow, FdbStatsReport, MemoryReport, PortInfo, PortStats, Request, Response, SstpStatsReport,
+    StatsReport, WorkerStats,
 };
 use crate::link_state;
 use crate::plane::{secs, ControlPlane};
@@ -35,6 +35,8 @@ pub(crate) struct Views<'a> {
     pub(crate) workers: &'a Workers,
     pub(crate) mempool_available: u64,
     pub(crate) tsc_hz: u64,
+    /// The EAL runs on hugepages.
+    pub(crate) hugepages: bool,
 }
 
 /// Answers one request at `now`. Settings take effect (and are published)
@@ -322,6 +324,17 @@ pub(crate) fn stats(plane: &ControlPlane, views: &Views<'_>, now: Duration) -> S
         stp_invalid_bpdus: node.invalid_bpdus,
         control_tx_failed: views.workers.inject_failed(),
         sstp: sstp_stats(plane),
+        memory: memory_report(views),
+    }
+}
+
+fn memory_report(views: &Views<'_>) -> MemoryReport {
+    let t = satellite_dataplane::tablemem::stats();
+    MemoryReport {
+        hugepages: views.hugepages,
+        tables_in_dpdk_heap: t.dpdk_heap,
+        dpdk_table_blocks: t.dpdk_blocks as u64,
+        table_fallbacks: t.fallbacks,
     }
 }
 

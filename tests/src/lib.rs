@@ -221,6 +221,14 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Owns `child` (started by the caller, logging to `log`).
+    pub fn from_child(child: Child, log: PathBuf) -> Proc {
+        Proc {
+            child: Some(child),
+            log,
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }

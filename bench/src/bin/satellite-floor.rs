@@ -27,6 +27,7 @@ use satellite_bench::{learned_fdb_sized, Mix, BURST};
 use satellite_dataplane::eal::rdtsc;
 use satellite_dataplane::fdb::{FdbHome, FdbKey, FdbView};
 use satellite_dataplane::frame::parse_l2;
+use satellite_dataplane::tablemem::SharedSlice;
 use satellite_dataplane::{prefetch, Eal, EthPort, MbufBatch, Mempool};
 
 const USAGE: &str =
@@ -41,12 +42,12 @@ enum Mode {
 
 /// The `touch` table: one 8-byte slot per station (rounded up to a power
 /// of two), indexed by a multiplicative hash of the address.
-struct Slots(Vec<u64>);
+struct Slots(SharedSlice<u64>);
 
 impl Slots {
     fn new(stations: usize) -> Slots {
         let len = stations.next_power_of_two();
-        Slots((0..len as u64).collect())
+        Slots(SharedSlice::from_fn(len, |i| i as u64))
     }
     #[inline(always)]
     fn index(&self, mac: u64) -> usize {
@@ -203,6 +204,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The tables in the memory satellited would give them (DPDK's
+    // hugepage heap when the EAL runs on hugepages).
+    satellite_dataplane::tablemem::use_dpdk_heap_if_hugepages(&eal);
     let n = args.mix.macs_per_side as usize;
     // As the harness sizes satellited's: one mbuf per stored frame, plus slack.
     let pool = match Mempool::new("floor", (2 * n + 32768) as u32, 256) {
@@ -291,7 +295,8 @@ fn main() -> ExitCode {
         p.stop();
     }
     // The pool lives as long as the process (DPDK pools are never freed);
-    // the EAL is cleaned up last.
+    // the EAL is cleaned up last, after the table.
+    drop(table);
     drop(eal);
     ExitCode::SUCCESS
 }

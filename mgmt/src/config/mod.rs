@@ -6,6 +6,7 @@
 
 pub mod filters;
 
+pub use crate::hugepages::Hugepages;
 use satellite_protocol::rstp;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -74,8 +75,14 @@ pub struct DataplaneConfig {
     pub worker_cores: Vec<usize>,
     /// Extra EAL arguments (PCI devices, vhost-user, ring ports ...).
     pub eal: Vec<String>,
-    /// EAL memory in MB when running without hugepages.
+    /// EAL memory in MB (preallocated at start; on hugepages the heap may
+    /// grow beyond it while free pages last).
     pub memory_mb: u32,
+    /// Run on hugepages: `"auto"` (when a hugetlbfs is mounted with
+    /// `memory_mb` free, else `--no-huge`, logged), `true` (refuse to start
+    /// without) or `false` (`--no-huge`). On hugepages the FDB, snapshots
+    /// and filter tables live in DPDK's hugepage heap too.
+    pub hugepages: Hugepages,
     /// Mbufs in the packet pool.
     pub mbufs: u32,
     /// Descriptors per RX/TX queue.
@@ -93,6 +100,7 @@ impl Default for DataplaneConfig {
             worker_cores: Vec::new(),
             eal: Vec::new(),
             memory_mb: 256,
+            hugepages: Hugepages::Auto,
             mbufs: 8191,
             ring_size: 1024,
             max_idle_sleep_us: 200,
@@ -110,6 +118,12 @@ pub struct FdbConfig {
     pub per_port_limit: u32,
     /// Seconds an unused entry lives (802.1D default 300).
     pub aging_time: u32,
+    /// Benchmarks only: a fixed seed for the table's hash, so the same
+    /// stations land in the same buckets on every run and instruction
+    /// counts repeat (scripts/callgrind-worker.sh). Unset (the default):
+    /// a random seed, so nobody can choose addresses that pile into one
+    /// bucket chain.
+    pub hash_seed: Option<u64>,
 }
 
 impl Default for FdbConfig {
@@ -118,6 +132,7 @@ impl Default for FdbConfig {
             capacity: 1 << 20,
             per_port_limit: 1 << 18,
             aging_time: 300,
+            hash_seed: None,
         }
     }
 }
@@ -517,6 +532,25 @@ impl Config {
         if d.memory_mb < 32 {
             return Err(("dataplane.memory_mb".into(), "must be at least 32".into()));
         }
+        let explicit: Vec<&str> = crate::hugepages::MEMORY_FLAGS
+            .into_iter()
+            .filter(|f| crate::hugepages::has_flag(&d.eal, f))
+            .collect();
+        match (d.hugepages, explicit.as_slice()) {
+            (Hugepages::On, flags) if flags.contains(&"--no-huge") => {
+                return Err((
+                    "dataplane.hugepages".into(),
+                    "is true, but dataplane.eal has --no-huge".into(),
+                ))
+            }
+            (Hugepages::Off, [first, ..]) if *first != "--no-huge" => {
+                return Err((
+                    "dataplane.hugepages".into(),
+                    format!("is false, but dataplane.eal has {first}"),
+                ))
+            }
+            _ => {}
+        }
         if d.mbufs < 1024 {
             return Err(("dataplane.mbufs".into(), "must be at least 1024".into()));
         }
@@ -760,6 +794,9 @@ name = "veth2"
         assert_eq!(c.ports[0].kind, PortKind::Edge);
         assert_eq!(c.ports[1].backend, Backend::Auto);
         assert_eq!(c.fdb.aging_time, 60);
+        assert_eq!(c.fdb.hash_seed, None);
+        let c = Config::parse("[fdb]\nhash_seed = 7\n", "x.toml").unwrap();
+        assert_eq!(c.fdb.hash_seed, Some(7));
     }
 
     fn err(src: &str) -> String {
@@ -826,6 +863,53 @@ name = "veth2"
         assert!(e.contains("sstp.lsp_retransmit_ms"), "{e}");
         let e = err("[sstp]\nhello = 3\n");
         assert!(e.contains("hello"), "{e}");
+    }
+
+    #[test]
+    fn hugepages_takes_auto_true_or_false() {
+        assert_eq!(Config::default().dataplane.hugepages, Hugepages::Auto);
+        for (v, want) in [
+            ("\"auto\"", Hugepages::Auto),
+            ("true", Hugepages::On),
+            ("false", Hugepages::Off),
+        ] {
+            let c = Config::parse(&format!("[dataplane]\nhugepages = {v}\n"), "x").unwrap();
+            assert_eq!(c.dataplane.hugepages, want, "{v}");
+        }
+        // And back: the file a config writes reads the same.
+        let mut c = Config::default();
+        c.dataplane.hugepages = Hugepages::Off;
+        let text = toml::to_string(&c).unwrap();
+        assert!(text.contains("hugepages = false"), "{text}");
+        assert_eq!(Config::parse(&text, "x").unwrap(), c);
+    }
+
+    #[test]
+    fn bad_hugepages_values_name_file_line_and_key() {
+        for v in ["\"yes\"", "1", "\"on\"", "[true]"] {
+            let e = err(&format!("[dataplane]\nworkers = 1\nhugepages = {v}\n"));
+            assert!(e.starts_with("bad.toml:3:"), "{v}: {e}");
+            assert!(e.contains("dataplane.hugepages"), "{v}: {e}");
+            assert!(e.contains("\"auto\", true or false"), "{v}: {e}");
+        }
+        let e = err("[dataplane]\nhugepages = true\neal = [\"--no-huge\"]\n");
+        assert!(
+            e.starts_with("bad.toml:2: key `dataplane.hugepages`: is true, but"),
+            "{e}"
+        );
+        let e = err("[dataplane]\neal = [\"--huge-dir=/x\"]\n\nhugepages = false\n");
+        assert!(
+            e.starts_with(
+                "bad.toml:4: key `dataplane.hugepages`: is false, but dataplane.eal has --huge-dir"
+            ),
+            "{e}"
+        );
+        // Agreeing flags are fine.
+        Config::parse(
+            "[dataplane]\nhugepages = false\neal = [\"--no-huge\"]\n",
+            "x",
+        )
+        .unwrap();
     }
 
     #[test]
