@@ -53,9 +53,29 @@ impl FdbKey {
 /// What a worker needs to know about a learned address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FdbEntry {
+    /// The port it was learned on; from [`HOME_BASE`] up, a MAC home of
+    /// another Satellite switch ([`FdbEntry::home`]).
     pub port: PortIndex,
     /// Coarse time (seconds) the entry was learned or last refreshed.
     pub stamp: u32,
+}
+
+/// Port values from here up mark a **MAC home**: a host the link state
+/// says lives at another Satellite switch, whose link-state slot is the
+/// value minus this base. Homes share the table with learned entries so
+/// the worker's one destination lookup answers both; they never age, are
+/// never flushed with a port, and count toward no port's limit.
+pub const HOME_BASE: PortIndex = 0x8000;
+
+/// Largest slot a home entry can name.
+pub const MAX_HOME_SLOT: u32 = (PortIndex::MAX - HOME_BASE) as u32;
+
+impl FdbEntry {
+    /// The link-state slot of the switch a MAC home belongs to.
+    #[inline(always)]
+    pub fn home(&self) -> Option<u32> {
+        (self.port >= HOME_BASE).then(|| u32::from(self.port - HOME_BASE))
+    }
 }
 
 /// A key's hash.
@@ -501,7 +521,9 @@ impl Fdb {
                     self.stats.port_limit += 1;
                     return LearnOutcome::PortLimit;
                 }
-                *self.port_count_mut(e.port) -= 1;
+                if e.home().is_none() {
+                    *self.port_count_mut(e.port) -= 1;
+                }
                 *self.port_count_mut(port) += 1;
                 self.write(s, (b, slot), key, fresh);
                 self.dirty = true;
@@ -546,7 +568,9 @@ impl Fdb {
             keep.clear();
             for (k, e) in Self::shard_entries(&shard) {
                 if pred(&k, &e) {
-                    *self.port_count_mut(e.port) -= 1;
+                    if e.home().is_none() {
+                        *self.port_count_mut(e.port) -= 1;
+                    }
                 } else {
                     keep.push((k, e));
                 }
@@ -564,9 +588,67 @@ impl Fdb {
     /// Removes entries not refreshed within the aging time; returns how many.
     pub fn age(&mut self, now: u32) -> usize {
         let max = self.aging_secs;
-        let n = self.remove_where(|_, e| now.wrapping_sub(e.stamp) > max);
+        let n = self.remove_where(|_, e| e.home().is_none() && now.wrapping_sub(e.stamp) > max);
         self.stats.aged += n as u64;
         n
+    }
+
+    /// Makes `key` a MAC home of the switch in link-state `slot`
+    /// (replacing what was learned for it). Returns false when the slot is
+    /// beyond [`MAX_HOME_SLOT`] or the table is full.
+    pub fn set_home(&mut self, key: FdbKey, slot: u32) -> bool {
+        if slot > MAX_HOME_SLOT {
+            return false;
+        }
+        let entry = FdbEntry {
+            port: HOME_BASE + slot as PortIndex,
+            stamp: 0,
+        };
+        let (h, s, at) = self.locate(key);
+        match at {
+            Ok((b, i)) => {
+                let e = self.shard(s)[b].vals[i];
+                if e == entry {
+                    return true;
+                }
+                if e.home().is_none() {
+                    *self.port_count_mut(e.port) -= 1;
+                }
+                self.write(s, (b, i), key, entry);
+            }
+            Err(mut free) => {
+                if self.len >= self.capacity {
+                    self.stats.table_full += 1;
+                    return false;
+                }
+                if buckets_for(self.shard_len[s] + 1) > self.shard(s).len() {
+                    let all: Vec<_> = Self::shard_entries(self.shard(s)).collect();
+                    self.rebuild(s, &all);
+                    free = probe(self.shard(s), h, key).expect_err("key is absent");
+                }
+                self.write(s, free, key, entry);
+                self.shard_len[s] += 1;
+                self.len += 1;
+            }
+        }
+        self.dirty = true;
+        true
+    }
+
+    /// Removes `key` if it is a MAC home (a learned entry stays).
+    pub fn remove_home(&mut self, key: FdbKey) -> bool {
+        let (_, s, at) = self.locate(key);
+        let Ok((b, i)) = at else { return false };
+        if self.shard(s)[b].vals[i].home().is_none() {
+            return false;
+        }
+        let keep: Vec<_> = Self::shard_entries(self.shard(s))
+            .filter(|(k, _)| *k != key)
+            .collect();
+        self.rebuild(s, &keep);
+        self.len -= 1;
+        self.dirty = true;
+        true
     }
 
     /// Removes every entry learned on `port` (topology change, port down).
@@ -614,6 +696,38 @@ impl Fdb {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn homes_live_beside_learned_entries_and_neither_age_nor_flush() {
+        let mut f = Fdb::new(1024, 4, 10);
+        let (a, b, c) = (
+            FdbKey::new(0, [2, 0, 0, 0, 0, 1]),
+            FdbKey::new(0, [2, 0, 0, 0, 0, 2]),
+            FdbKey::new(5, [2, 0, 0, 0, 0, 3]),
+        );
+        f.learn(a, 1, 0);
+        f.learn(b, 1, 0);
+        assert_eq!(f.port_len(1), 2);
+        // b is a host of switch 7 now: it no longer counts on port 1.
+        assert!(f.set_home(b, 7));
+        assert!(f.set_home(c, 9));
+        assert_eq!(f.port_len(1), 1);
+        assert_eq!(f.get(b).unwrap().home(), Some(7));
+        assert_eq!(f.get(a).unwrap().home(), None);
+        assert_eq!(f.len(), 3);
+        assert_eq!(f.flush_port(1), 1, "only the learned entry");
+        assert_eq!(f.age(1000), 0, "homes never age");
+        assert_eq!(f.get(c).unwrap().home(), Some(9));
+        // Learned on a port again (the host moved here): a learned entry.
+        assert!(matches!(f.learn(c, 2, 1000), LearnOutcome::Moved { .. }));
+        assert_eq!(f.port_len(2), 1);
+        assert!(!f.remove_home(c), "not a home any more");
+        assert!(f.remove_home(b));
+        assert_eq!(f.get(b), None);
+        assert_eq!(f.len(), 1);
+        assert!(!f.set_home(a, MAX_HOME_SLOT + 1));
+        assert!(f.view().get(c).is_some());
+    }
 
     fn mac(i: u32) -> [u8; 6] {
         let b = i.to_be_bytes();

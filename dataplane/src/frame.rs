@@ -7,6 +7,7 @@
 use crate::fdb::{FdbHome, FdbKey};
 use crate::snapshot::{ForwardingSnapshot, PortView};
 use crate::PortIndex;
+use satellite_protocol::sstp;
 use satellite_protocol::wire::{BRIDGE_GROUP_ADDRESS, ETHERNET_HEADER_LEN};
 
 /// EtherType of SSTP PDUs (moves to the SSTP codec when it lands).
@@ -56,10 +57,21 @@ pub enum DropReason {
     /// A VLAN tag could not be pushed or popped (no headroom, or the copy
     /// of a shared frame failed).
     TagRewrite,
+    /// SSTP: the MAC home's switch is not reachable.
+    SstpUnreachable,
+    /// SSTP: the frame came in on one of this switch's own next hops
+    /// toward its destination (a U-turn, `sstp::forward`).
+    SstpUTurn,
+    /// SSTP: every next hop and alternate toward the home is dead.
+    SstpNoLivePort,
+    /// SSTP: a frame that came in on a link the spanning tree blocks (it
+    /// carries only unicast to MAC homes) and would have been flooded or
+    /// sent by the tree.
+    NotTree,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 14] = [
+    pub const ALL: [DropReason; 18] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::InvalidSrcMac,
@@ -74,6 +86,10 @@ impl DropReason {
         DropReason::PuntQueueFull,
         DropReason::Fragmented,
         DropReason::TagRewrite,
+        DropReason::SstpUnreachable,
+        DropReason::SstpUTurn,
+        DropReason::SstpNoLivePort,
+        DropReason::NotTree,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -94,6 +110,10 @@ impl DropReason {
             DropReason::PuntQueueFull => "punt_queue_full",
             DropReason::Fragmented => "fragmented_header",
             DropReason::TagRewrite => "tag_rewrite_failed",
+            DropReason::SstpUnreachable => "sstp_unreachable",
+            DropReason::SstpUTurn => "sstp_u_turn",
+            DropReason::SstpNoLivePort => "sstp_no_live_port",
+            DropReason::NotTree => "not_tree",
         }
     }
 }
@@ -308,6 +328,8 @@ pub struct Ingress<'a> {
     /// [`parse_l2`] does ([`ForwardingSnapshot::vlan_only`]): the data path
     /// maps the frame itself from the header it parsed.
     pub vlan_only: bool,
+    /// SSTP's liveness word, read once for the burst.
+    pub live: u64,
 }
 
 impl<'a> Ingress<'a> {
@@ -318,6 +340,7 @@ impl<'a> Ingress<'a> {
             view: snap.port(port),
             policy: snap.policy(port),
             vlan_only: snap.vlan_only.get(port as usize).copied().unwrap_or(false),
+            live: snap.live.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -544,12 +567,18 @@ pub fn classify_prepared(
             Some(e) if e.port == in_port => (now_secs.wrapping_sub(e.stamp)
                 > snap.refresh_after_secs)
                 .then_some(LearnHint::Refresh(src_key)),
+            // A host of another switch, heard over an SSTP link: the link
+            // state already says where it lives.
+            Some(e) if e.home().is_some() && sstp::forward::is_live(ingress.live, in_port) => None,
             _ => Some(LearnHint::Learn(src_key)),
         }
     } else {
         None
     };
-    if !port.forwarding {
+    // A port the spanning tree blocks still takes SSTP unicast while the
+    // link state says it is alive; nothing else comes in there.
+    let tree = port.forwarding;
+    if !tree && !sstp::forward::is_live(ingress.live, in_port) {
         return Decision {
             verdict: Verdict::Drop(DropReason::PortBlocked),
             learn,
@@ -558,7 +587,11 @@ pub fn classify_prepared(
     }
     if is_multicast(hdr.dst) {
         return Decision {
-            verdict: Verdict::Flood,
+            verdict: if tree {
+                Verdict::Flood
+            } else {
+                Verdict::Drop(DropReason::NotTree)
+            },
             learn,
             facts,
         };
@@ -569,15 +602,54 @@ pub fn classify_prepared(
     } else {
         snap.fdb.get_from(prep.dst_home, dst_key)
     };
+    // The order of SSTP.md: a MAC home at another switch by the link
+    // state; a tree-learned entry by its port if forwarding; else flood on
+    // the tree. (A home at this switch is a learned entry on a host port.)
     let verdict = match found {
-        Some(e) if e.port == in_port => Verdict::Drop(DropReason::Hairpin),
-        Some(e) if snap.port(e.port).is_some_and(|p| p.forwarding) => Verdict::Forward(e.port),
-        _ => Verdict::Flood,
+        Some(e) => match e.home() {
+            Some(slot) => route_home(frame, hdr, ingress, snap, slot),
+            None if !tree => Verdict::Drop(DropReason::NotTree),
+            None if e.port == in_port => Verdict::Drop(DropReason::Hairpin),
+            None if snap.port(e.port).is_some_and(|p| p.forwarding) => Verdict::Forward(e.port),
+            None => Verdict::Flood,
+        },
+        None if tree => Verdict::Flood,
+        None => Verdict::Drop(DropReason::NotTree),
     };
     Decision {
         verdict,
         learn,
         facts,
+    }
+}
+
+/// Where a frame for a host at another Satellite switch (link-state `slot`)
+/// goes: the shared next-hop rule over the snapshot's route, the flow hash
+/// computed only when there is more than one equal-cost port to choose.
+#[inline]
+fn route_home(
+    frame: &[u8],
+    hdr: &L2Header,
+    ingress: &Ingress<'_>,
+    snap: &ForwardingSnapshot,
+    slot: u32,
+) -> Verdict {
+    use sstp::forward::{next_hop, ForwardDrop, NextHop};
+    let Some(route) = snap.routes.get(slot as usize) else {
+        return Verdict::Drop(DropReason::SstpUnreachable);
+    };
+    let hash = if route.ecmp().len() > 1 {
+        crate::flow::flow_hash(frame, hdr)
+    } else {
+        0
+    };
+    match next_hop(route, hash, Some(ingress.port), ingress.live) {
+        NextHop::Port(p) => Verdict::Forward(p),
+        NextHop::Local | NextHop::Drop(ForwardDrop::Unreachable) => {
+            Verdict::Drop(DropReason::SstpUnreachable)
+        }
+        NextHop::Drop(ForwardDrop::UTurn) => Verdict::Drop(DropReason::SstpUTurn),
+        NextHop::Drop(ForwardDrop::NoLivePort) => Verdict::Drop(DropReason::SstpNoLivePort),
     }
 }
 
@@ -907,5 +979,133 @@ mod tests {
             let s = b.build(1, fdb.view());
             let _ = classify(&bytes, bytes.len() as u32, 0, &s, 0);
         }
+    }
+
+    /// A switch with host port 0 and fabric ports 1, 2, 3; the MAC home H
+    /// lives at link-state slot 5, reached over ports 1 and 2 (equal
+    /// cost), port 3 an alternate. Port 3 is blocked by the spanning tree.
+    fn sstp_switch(live: u64) -> (ForwardingSnapshot, Fdb) {
+        use satellite_protocol::sstp::routes::{BridgeRoute, Routes};
+        let mut fdb = Fdb::new(1024, 1024, 300);
+        assert!(fdb.set_home(FdbKey::new(0, B), 5));
+        let mut b = SnapshotBuilder::new(4);
+        b.ports[3].forwarding = false;
+        b.ports[3].learning = false;
+        let mut routes = Routes::new();
+        routes.reset(0, 6);
+        routes.set(0, BridgeRoute::LOCAL);
+        routes.set(5, BridgeRoute::new(40, &[1, 2]).with_lfa(Some(3), true));
+        b.set_routes(&routes);
+        b.live.store(live, std::sync::atomic::Ordering::Relaxed);
+        (b.build(1, fdb.view()), fdb)
+    }
+
+    fn ip_udp_frame(dst: [u8; 6], src: [u8; 6], sport: u16) -> Vec<u8> {
+        let mut f = frame(dst, src, &[], 0x0800);
+        f[14..34].copy_from_slice(&[
+            0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ]);
+        f[34..36].copy_from_slice(&sport.to_be_bytes());
+        f[36..38].copy_from_slice(&53u16.to_be_bytes());
+        f
+    }
+
+    fn verdict_of(f: &[u8], in_port: PortIndex, s: &ForwardingSnapshot) -> Verdict {
+        let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
+        classify_frame(f, f.len() as u32, in_port, s, 0, &mut reply).verdict
+    }
+
+    #[test]
+    fn frames_to_a_mac_home_follow_the_link_state_and_flows_spread() {
+        let (s, _fdb) = sstp_switch(0b1110);
+        let mut on = [0u32; 4];
+        for sport in 0..200 {
+            match verdict_of(&ip_udp_frame(B, A, sport), 0, &s) {
+                Verdict::Forward(p) => on[p as usize] += 1,
+                v => panic!("{v:?}"),
+            }
+        }
+        assert_eq!(on[0] + on[3], 0, "only the equal-cost ports");
+        assert!(on[1] > 50 && on[2] > 50, "{on:?}");
+        // One flow, one port, every time.
+        let f = ip_udp_frame(B, A, 7);
+        let first = verdict_of(&f, 0, &s);
+        assert!((0..20).all(|_| verdict_of(&f, 0, &s) == first));
+    }
+
+    #[test]
+    fn a_dead_port_is_routed_around_at_once_and_u_turns_dropped() {
+        // Port 2 dead: everything on port 1, no snapshot needed.
+        let (s, _fdb) = sstp_switch(0b1010);
+        for sport in 0..50 {
+            assert_eq!(
+                verdict_of(&ip_udp_frame(B, A, sport), 0, &s),
+                Verdict::Forward(1)
+            );
+        }
+        // Both equal-cost ports dead: the loop-free alternate, even though
+        // the spanning tree blocks it.
+        let (s, _fdb) = sstp_switch(0b1000);
+        assert_eq!(
+            verdict_of(&ip_udp_frame(B, A, 1), 0, &s),
+            Verdict::Forward(3)
+        );
+        // Nothing alive toward it.
+        let (s, _fdb) = sstp_switch(0);
+        assert_eq!(
+            verdict_of(&ip_udp_frame(B, A, 1), 0, &s),
+            Verdict::Drop(DropReason::SstpNoLivePort)
+        );
+        // A frame for H that came from one of our own next hops toward H.
+        let (s, _fdb) = sstp_switch(0b1110);
+        assert_eq!(
+            verdict_of(&ip_udp_frame(B, A, 1), 1, &s),
+            Verdict::Drop(DropReason::SstpUTurn)
+        );
+    }
+
+    #[test]
+    fn a_link_the_tree_blocks_carries_only_unicast_to_homes() {
+        let (s, mut fdb) = sstp_switch(0b1110);
+        // Unicast to a home, in on the blocked but live port 3: routed.
+        assert!(matches!(
+            verdict_of(&ip_udp_frame(B, A, 1), 3, &s),
+            Verdict::Forward(1 | 2)
+        ));
+        // Broadcast or unknown unicast in on it: never flooded.
+        assert_eq!(
+            verdict_of(&frame([0xFF; 6], A, &[], 0x0806), 3, &s),
+            Verdict::Drop(DropReason::NotTree)
+        );
+        let unknown = [2, 0, 0, 0, 0, 0xC];
+        assert_eq!(
+            verdict_of(&frame(unknown, A, &[], 0x0800), 3, &s),
+            Verdict::Drop(DropReason::NotTree)
+        );
+        // A tree-learned destination is the tree's business, not this link's.
+        fdb.learn(FdbKey::new(0, unknown), 0, 0);
+        let s2 = {
+            let (mut x, _) = sstp_switch(0b1110);
+            x.fdb = fdb.view();
+            x
+        };
+        assert_eq!(
+            verdict_of(&frame(unknown, A, &[], 0x0800), 3, &s2),
+            Verdict::Drop(DropReason::NotTree)
+        );
+        // Not live: blocked as before SSTP.
+        let (s, _fdb) = sstp_switch(0b0110);
+        assert_eq!(
+            verdict_of(&ip_udp_frame(B, A, 1), 3, &s),
+            Verdict::Drop(DropReason::PortBlocked)
+        );
+        // And nothing is learned there.
+        let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
+        let (s, _fdb) = sstp_switch(0b1110);
+        let f = ip_udp_frame(B, A, 1);
+        assert_eq!(
+            classify_frame(&f, f.len() as u32, 3, &s, 0, &mut reply).learn,
+            None
+        );
     }
 }

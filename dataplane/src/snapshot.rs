@@ -25,6 +25,7 @@ use crate::tablemem::{SharedBox, SharedSlice};
 use crate::PortIndex;
 use satellite_filters::vlan::{DEFAULT_DEPTH, DEFAULT_TPIDS};
 use satellite_filters::{EdgePortPolicy, FilterTables, PortMode, VidSet, VlanConfig};
+use satellite_protocol::sstp::routes::{BridgeRoute, Routes};
 
 /// What a worker needs to know about one port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,15 @@ pub struct ForwardingSnapshot {
     /// No port has an edge policy: frames leave as they came, and the
     /// worker skips the egress decision.
     pub plain: bool,
+    /// SSTP: how to reach each Satellite switch, by link-state slot (the
+    /// FDB's MAC homes name slots). Empty without SSTP.
+    pub routes: SharedSlice<BridgeRoute>,
+    /// SSTP: bit per port, set while the port may carry unicast routed by
+    /// the link state. Not a copy: the control lcore clears a bit the
+    /// moment carrier or the adjacency is lost, before it computes
+    /// anything, and the worker reads the word once per burst, so repair
+    /// starts at once and the next snapshot makes it permanent.
+    pub live: Arc<AtomicU64>,
 }
 
 impl ForwardingSnapshot {
@@ -113,6 +123,11 @@ pub struct SnapshotBuilder {
     pub refresh_after_secs: u32,
     pub policies: Vec<Option<Arc<EdgePortPolicy>>>,
     pub filters: Option<Arc<FilterTables>>,
+    /// SSTP's routes (see [`ForwardingSnapshot::routes`]); replaced, not
+    /// copied, by each publish.
+    pub routes: SharedSlice<BridgeRoute>,
+    /// The liveness word every snapshot of this builder shares.
+    pub live: Arc<AtomicU64>,
     transparent: PortMode,
     /// The table-memory copies of `policies` and `filters` the last build
     /// made, with the `Arc`s they were made from: reused while those are
@@ -150,6 +165,8 @@ impl SnapshotBuilder {
             refresh_after_secs: 75,
             policies: vec![None; ports],
             filters: None,
+            routes: SharedSlice::default(),
+            live: Arc::new(AtomicU64::new(0)),
             transparent: transparent_mode(),
             placed: None,
         }
@@ -207,7 +224,16 @@ impl SnapshotBuilder {
             filters: placed.filters,
             transparent: self.transparent.clone(),
             plain,
+            routes: self.routes.clone(),
+            live: self.live.clone(),
         }
+    }
+
+    /// Takes SSTP's routes into the next snapshots (one copy per change).
+    pub fn set_routes(&mut self, routes: &Routes) {
+        self.routes = (0..routes.len() as u32)
+            .map(|s| routes.get(s).copied().unwrap_or(BridgeRoute::UNREACHABLE))
+            .collect();
     }
 }
 

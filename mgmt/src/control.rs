@@ -200,9 +200,12 @@ pub struct SstpStatsReport {
     /// Switches in the database, and of them reachable.
     pub bridges_known: u64,
     pub bridges_reachable: u64,
-    /// MAC homes: advertised by this switch, known from all.
+    /// MAC homes: advertised by this switch, known from all, and those of
+    /// other switches in the FDB (routed by the link state).
     pub mac_homes_local: u64,
     pub mac_homes_known: u64,
+    #[serde(default)]
+    pub mac_homes_routed: u64,
     /// LSP fragments in the database.
     pub lsp_fragments: u64,
     pub lsps_originated: u64,

@@ -11,11 +11,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use satellite_dataplane::fdb::{Fdb, FdbKey};
+use satellite_dataplane::fdb::{Fdb, FdbKey, MAX_HOME_SLOT};
 use satellite_dataplane::PortIndex;
 use satellite_protocol::sstp::{routes::BridgeRoute, AdjacencyStatus, Sstp};
 use satellite_protocol::wire::{MacAddr, MacHome, SystemId};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::protocols::Protocols;
 
@@ -31,31 +33,91 @@ fn home(key: FdbKey) -> MacHome {
 pub(crate) struct LinkState {
     /// Hosts advertised as ours, with the host port they were learned on.
     homes: HashMap<FdbKey, PortIndex>,
-    /// Bit per port: SSTP may carry unicast there (the engine's word).
-    live: u64,
+    /// Hosts of other switches written into the FDB, with their slot.
+    installed: HashMap<FdbKey, u32>,
+    /// Bit per port: SSTP may carry unicast there. The data path reads the
+    /// same word (the snapshot builder's), so a bit cleared here stops the
+    /// workers at once.
+    live: Arc<AtomicU64>,
 }
 
 impl LinkState {
+    /// A link state whose liveness word is `live` (the snapshots').
+    pub(crate) fn new(live: Arc<AtomicU64>) -> LinkState {
+        LinkState {
+            live,
+            ..LinkState::default()
+        }
+    }
+
     /// Hosts advertised.
     pub(crate) fn home_count(&self) -> usize {
         self.homes.len()
     }
 
-    /// The liveness word.
-    pub(crate) fn live(&self) -> u64 {
-        self.live
+    /// Hosts of other switches in the FDB.
+    pub(crate) fn installed_count(&self) -> usize {
+        self.installed.len()
     }
 
-    /// Records the engine's liveness verdict for a port.
+    /// The liveness word.
+    pub(crate) fn live(&self) -> u64 {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Records the engine's liveness verdict for a port, visible to the
+    /// workers from their next burst.
     pub(crate) fn set_live(&mut self, port: PortIndex, alive: bool) {
         if (port as usize) < 64 {
             let bit = 1u64 << port;
-            self.live = if alive {
-                self.live | bit
+            if alive {
+                self.live.fetch_or(bit, Ordering::Release);
             } else {
-                self.live & !bit
-            };
+                self.live.fetch_and(!bit, Ordering::Release);
+            }
         }
+    }
+
+    /// Writes the link state's MAC homes of other switches into the FDB,
+    /// and takes out those gone. A host the FDB has on one of our host
+    /// ports stays ours (it moved here; the other switch withdraws it).
+    /// Returns whether the FDB changed.
+    pub(crate) fn install_homes(
+        &mut self,
+        e: &Sstp,
+        fdb: &mut Fdb,
+        host_port: impl Fn(PortIndex) -> bool,
+    ) -> bool {
+        let db = e.lsdb();
+        let me = db.my_slot();
+        let mut want: HashMap<FdbKey, u32> = HashMap::with_capacity(self.installed.len());
+        for (h, slot) in db.homes() {
+            if slot != me && slot <= MAX_HOME_SLOT {
+                want.insert(FdbKey::new(h.vid, h.mac.0), slot);
+            }
+        }
+        let mut changed = false;
+        for (k, _) in self.installed.iter().filter(|(k, _)| !want.contains_key(k)) {
+            changed |= fdb.remove_home(*k);
+        }
+        self.installed.retain(|k, _| want.contains_key(k));
+        for (k, slot) in want {
+            if self.installed.get(&k) == Some(&slot) {
+                continue;
+            }
+            let ours = fdb
+                .get(k)
+                .is_some_and(|x| x.home().is_none() && host_port(x.port));
+            if ours {
+                self.installed.remove(&k);
+                continue;
+            }
+            if fdb.set_home(k, slot) {
+                self.installed.insert(k, slot);
+                changed = true;
+            }
+        }
+        changed
     }
 
     /// A source was learned (or moved) on `port`; `host_port` says whether
@@ -239,10 +301,12 @@ mod tests {
 
     #[test]
     fn liveness_bits_follow_the_engine_and_ignore_ports_beyond_the_word() {
-        let mut l = LinkState::default();
+        let word = Arc::new(AtomicU64::new(0));
+        let mut l = LinkState::new(word.clone());
         l.set_live(3, true);
         l.set_live(70, true);
         assert_eq!(l.live(), 1 << 3);
+        assert_eq!(word.load(Ordering::Relaxed), 1 << 3, "the data path's word");
         l.set_live(3, false);
         assert_eq!(l.live(), 0);
     }

@@ -304,6 +304,11 @@ fn render_sstp(r: &Registry, x: &crate::control::SstpStatsReport) {
             "MAC homes in the database.",
             x.mac_homes_known,
         ),
+        (
+            "satellite_sstp_mac_homes_routed",
+            "Hosts of other switches in the FDB, forwarded by the link state.",
+            x.mac_homes_routed,
+        ),
     ] {
         gauge(r, name, help, &[])
             .with_label_values(&[])

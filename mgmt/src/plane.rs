@@ -164,6 +164,7 @@ impl ControlPlane {
         builder.max_frame_len = cfg.dataplane.max_frame_len;
         builder.refresh_after_secs = (cfg.fdb.aging_time / 4).max(1);
         let publisher = Arc::new(Publisher::new(builder.build(0, fdb.view())));
+        let live = builder.live.clone();
         let mut plane = ControlPlane {
             cfg,
             ports,
@@ -173,7 +174,7 @@ impl ControlPlane {
             epoch: 0,
             bindings: Bindings::default(),
             protocols,
-            link: LinkState::default(),
+            link: LinkState::new(live),
             route_changes: 0,
             effects: Vec::new(),
             outbox: Vec::new(),
@@ -254,6 +255,16 @@ impl ControlPlane {
 
     /// A worker learned (or refreshed) a source.
     pub(crate) fn learn(&mut self, now: Duration, ev: LearnEvent) {
+        let host = self
+            .ports
+            .get(ev.port as usize)
+            .is_some_and(|p| p.host_port);
+        // A host the link state places at another switch stays there when
+        // its frames are seen on a fabric port; seen on one of our host
+        // ports, it has moved here.
+        if !host && self.fdb.get(ev.key).is_some_and(|e| e.home().is_some()) {
+            return;
+        }
         let outcome = self.fdb.learn(ev.key, ev.port, secs(now));
         if let LearnOutcome::Moved { from } = outcome {
             debug!(
@@ -265,10 +276,6 @@ impl ControlPlane {
             outcome,
             LearnOutcome::New | LearnOutcome::Moved { .. } | LearnOutcome::Refreshed
         ) {
-            let host = self
-                .ports
-                .get(ev.port as usize)
-                .is_some_and(|p| p.host_port);
             if let Some(p) = self.protocols.as_mut() {
                 self.link.learned(now, ev.key, ev.port, host, p);
             }
@@ -579,6 +586,7 @@ impl ControlPlane {
         p.drain(&mut self.effects);
         let mut changed = false;
         let mut flushed = false;
+        let (mut routes, mut homes) = (false, false);
         for e in self.effects.drain(..) {
             match e {
                 Effect::Send { port, frame } => self.outbox.push(Outgoing { port, frame }),
@@ -597,7 +605,28 @@ impl ControlPlane {
                     flushed = true;
                 }
                 Effect::Liveness { port, alive } => self.link.set_live(port, alive),
-                Effect::RoutesChanged | Effect::HomesChanged => self.route_changes += 1,
+                Effect::RoutesChanged => {
+                    self.route_changes += 1;
+                    routes = true;
+                    homes = true;
+                }
+                Effect::HomesChanged => {
+                    self.route_changes += 1;
+                    homes = true;
+                }
+            }
+        }
+        if let Some(e) = self.protocols.as_ref().and_then(|p| p.sstp()) {
+            if routes {
+                self.builder.set_routes(e.routes());
+                changed = true;
+            }
+            if homes {
+                let ports = &self.ports;
+                let host = |i: PortIndex| ports.get(i as usize).is_some_and(|p| p.host_port);
+                if self.link.install_homes(e, &mut self.fdb, host) {
+                    self.ports_changed = true;
+                }
             }
         }
         if flushed {
@@ -826,6 +855,86 @@ mod tests {
         assert_eq!(p.link_state().home_count(), 0);
         p.poll(t + Duration::from_secs(2));
         assert!(advertised(&p).is_empty());
+    }
+
+    /// A switch with a host port and one fabric port, its MACs from `id`.
+    fn switch(id: u8) -> ControlPlane {
+        let mut cfg = Config::default();
+        let ports = [("host", PortKind::Edge), ("fab", PortKind::Fabric)]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (n, k))| {
+                let mut pc = PortConfig::iface(n);
+                pc.kind = k;
+                cfg.ports.push(pc.clone());
+                PortSetup {
+                    name: n.to_string(),
+                    mac: [2, 0, 0, id, 0, i as u8 + 1],
+                    cfg: pc,
+                    carrier: true,
+                    speed_mbps: 10_000,
+                }
+            })
+            .collect();
+        ControlPlane::new(cfg, ports).unwrap()
+    }
+
+    /// Runs two switches cabled fabric port to fabric port for `ms`
+    /// milliseconds from `t`, SSTP frames crossing the cable.
+    fn cable(a: &mut ControlPlane, b: &mut ControlPlane, t: &mut Duration, ms: u32) {
+        fn hand(x: &mut ControlPlane, y: &mut ControlPlane, t: Duration) {
+            x.poll(t);
+            let out: Vec<Outgoing> = x.take_outbox().collect();
+            for o in out.iter().filter(|o| o.port == 1) {
+                if satellite_protocol::node::is_sstp_frame(&o.frame) {
+                    y.punt(t, 1, PuntKind::Sstp, &o.frame);
+                }
+            }
+        }
+        for _ in 0..ms {
+            hand(a, b, *t);
+            hand(b, a, *t);
+            *t += Duration::from_millis(1);
+        }
+    }
+
+    #[test]
+    fn a_host_of_one_switch_is_routed_by_the_other_and_its_port_dies_at_once() {
+        let (mut a, mut b) = (switch(1), switch(2));
+        let mut t = Duration::from_secs(3);
+        cable(&mut a, &mut b, &mut t, 50);
+        assert_eq!(
+            b.link_state().live(),
+            0b10,
+            "the fabric port carries SSTP unicast"
+        );
+        let vm = FdbKey::new(0, [2, 0xAA, 0, 0, 0, 1]);
+        a.learn(t, LearnEvent { key: vm, port: 0 });
+        cable(&mut a, &mut b, &mut t, 30);
+        let snap = b.snapshot();
+        let e = snap.fdb.get(vm).expect("B knows A's host");
+        let slot = e.home().expect("as a MAC home, not a learned entry");
+        let route = snap.routes[slot as usize];
+        assert_eq!(route.ecmp(), &[1], "reached over the fabric port");
+        assert_eq!(b.link_state().installed_count(), 1);
+        // Seen on B's fabric port, the host stays a home; a topology
+        // change flushing that port keeps it.
+        b.learn(t, LearnEvent { key: vm, port: 1 });
+        b.fdb.flush_port(1);
+        assert!(b.fdb.get(vm).is_some_and(|e| e.home().is_some()));
+        // Carrier lost: the data path's word drops the port in the same
+        // pass, before any snapshot.
+        let epoch = b.epoch();
+        b.carrier(t, 1, false, 0);
+        b.poll(t);
+        assert_eq!(b.link_state().live(), 0);
+        assert!(b.epoch() > epoch);
+        // And A's host, unreachable now, leaves B's FDB.
+        cable(&mut a, &mut b, &mut t, 5);
+        assert!(
+            b.snapshot().fdb.get(vm).is_none(),
+            "unreachable homes are withdrawn"
+        );
     }
 
     #[test]

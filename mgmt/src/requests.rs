@@ -357,6 +357,7 @@ fn sstp_stats(plane: &ControlPlane) -> Option<SstpStatsReport> {
         bridges_reachable: e.routes().reachable_count() as u64,
         mac_homes_local: plane.link_state().home_count() as u64,
         mac_homes_known: e.lsdb().home_count() as u64,
+        mac_homes_routed: plane.link_state().installed_count() as u64,
         lsp_fragments: e.lsdb().fragment_count() as u64,
         lsps_originated: s.lsps_originated,
         lsps_received: s.lsps_received,
