@@ -608,8 +608,12 @@ pub fn classify_prepared(
     let verdict = match found {
         Some(e) => match e.home() {
             Some(slot) => route_home(frame, hdr, ingress, snap, slot),
-            None if !tree => Verdict::Drop(DropReason::NotTree),
             None if e.port == in_port => Verdict::Drop(DropReason::Hairpin),
+            // Off the tree only our own hosts are delivered: SSTP unicast
+            // that reached the switch its destination lives at.
+            None if !tree && !snap.port(e.port).is_some_and(|p| p.host) => {
+                Verdict::Drop(DropReason::NotTree)
+            }
             None if snap.port(e.port).is_some_and(|p| p.forwarding) => Verdict::Forward(e.port),
             None => Verdict::Flood,
         },
@@ -1082,8 +1086,9 @@ mod tests {
             verdict_of(&frame(unknown, A, &[], 0x0800), 3, &s),
             Verdict::Drop(DropReason::NotTree)
         );
-        // A tree-learned destination is the tree's business, not this link's.
-        fdb.learn(FdbKey::new(0, unknown), 0, 0);
+        // A destination learned on a fabric port is the tree's business,
+        // not this link's; one on a host port is delivered.
+        fdb.learn(FdbKey::new(0, unknown), 1, 0);
         let s2 = {
             let (mut x, _) = sstp_switch(0b1110);
             x.fdb = fdb.view();
@@ -1092,6 +1097,20 @@ mod tests {
         assert_eq!(
             verdict_of(&frame(unknown, A, &[], 0x0800), 3, &s2),
             Verdict::Drop(DropReason::NotTree)
+        );
+        let mine = [2, 0, 0, 0, 0, 0xD];
+        fdb.learn(FdbKey::new(0, mine), 0, 0);
+        let s3 = {
+            let (mut x, _) = sstp_switch(0b1110);
+            x.fdb = fdb.view();
+            let mut ports: Vec<PortView> = x.ports.to_vec();
+            ports[0].host = true;
+            x.ports = ports.into();
+            x
+        };
+        assert_eq!(
+            verdict_of(&frame(mine, A, &[], 0x0800), 3, &s3),
+            Verdict::Forward(0)
         );
         // Not live: blocked as before SSTP.
         let (s, _fdb) = sstp_switch(0b0110);

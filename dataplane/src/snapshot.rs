@@ -37,6 +37,10 @@ pub struct PortView {
     pub forwarding: bool,
     /// Drop (and count) any BPDU arriving here.
     pub bpdu_guard: bool,
+    /// Hosts live here (an edge port, or an auto port the spanning tree
+    /// found edge): what is learned here are this switch's MAC homes, which
+    /// SSTP unicast may deliver to whatever link it came in on.
+    pub host: bool,
 }
 
 impl Default for PortView {
@@ -47,6 +51,7 @@ impl Default for PortView {
             learning: true,
             forwarding: true,
             bpdu_guard: false,
+            host: false,
         }
     }
 }

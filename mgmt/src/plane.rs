@@ -528,6 +528,7 @@ impl ControlPlane {
             v.forwarding = p.enabled() && p.stp_forwarding;
             v.learning = p.enabled() && p.stp_learning;
             v.bpdu_guard = p.kind == PortKind::Edge;
+            v.host = p.host_port;
         }
     }
 
