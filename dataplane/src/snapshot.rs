@@ -91,12 +91,20 @@ pub struct ForwardingSnapshot {
     /// SSTP: bit per port, set while the port may carry unicast routed by
     /// the link state. Not a copy: the control lcore clears a bit the
     /// moment carrier or the adjacency is lost, before it computes
-    /// anything, and the worker reads the word once per burst, so repair
-    /// starts at once and the next snapshot makes it permanent.
+    /// anything, and the worker reads the word for each frame the link
+    /// state routes (a line written only on a change, so it stays in every
+    /// worker's cache), so repair starts at once and the next snapshot
+    /// makes it permanent.
     pub live: Arc<AtomicU64>,
 }
 
 impl ForwardingSnapshot {
+    /// SSTP's liveness word as it is now (see [`Self::live`]).
+    #[inline]
+    pub fn live_ports(&self) -> u64 {
+        self.live.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     #[inline]
     pub fn port(&self, i: PortIndex) -> Option<&PortView> {
         self.ports.get(i as usize)
