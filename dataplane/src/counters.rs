@@ -45,6 +45,7 @@ pub struct PortCounters {
     pub rx_bytes: AtomicU64,
     pub tx_packets: AtomicU64,
     pub tx_bytes: AtomicU64,
+    pub tx_control: AtomicU64,
     pub punted: AtomicU64,
     pub drops: [AtomicU64; DropReason::COUNT],
     pub filter: [AtomicU64; FILTER_SLOTS],
@@ -57,6 +58,9 @@ pub struct PortTally {
     pub rx_bytes: u64,
     pub tx_packets: u64,
     pub tx_bytes: u64,
+    /// Of `tx_packets`, the control lcore's own frames (BPDUs, SSTP PDUs,
+    /// ARPless replies it injected): what is left is forwarded traffic.
+    pub tx_control: u64,
     pub punted: u64,
     pub drops: [u64; DropReason::COUNT],
     pub filter: [u64; FILTER_SLOTS],
@@ -69,6 +73,7 @@ impl Default for PortTally {
             rx_bytes: 0,
             tx_packets: 0,
             tx_bytes: 0,
+            tx_control: 0,
             punted: 0,
             drops: [0; DropReason::COUNT],
             filter: [0; FILTER_SLOTS],
@@ -83,6 +88,7 @@ impl PortTally {
         self.rx_bytes += o.rx_bytes;
         self.tx_packets += o.tx_packets;
         self.tx_bytes += o.tx_bytes;
+        self.tx_control += o.tx_control;
         self.punted += o.punted;
         for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
             *a += b;
@@ -107,6 +113,7 @@ impl PortTally {
         to.rx_bytes.store(self.rx_bytes, Relaxed);
         to.tx_packets.store(self.tx_packets, Relaxed);
         to.tx_bytes.store(self.tx_bytes, Relaxed);
+        to.tx_control.store(self.tx_control, Relaxed);
         to.punted.store(self.punted, Relaxed);
         for (a, b) in to.drops.iter().zip(self.drops.iter()) {
             a.store(*b, Relaxed);
@@ -124,6 +131,7 @@ impl PortCounters {
             rx_bytes: self.rx_bytes.load(Relaxed),
             tx_packets: self.tx_packets.load(Relaxed),
             tx_bytes: self.tx_bytes.load(Relaxed),
+            tx_control: self.tx_control.load(Relaxed),
             punted: self.punted.load(Relaxed),
             ..PortTally::default()
         };

@@ -452,6 +452,7 @@ impl<'a> Worker<'a> {
         let mut n = 0;
         while let Some(inj) = shared.inject.pop() {
             if (inj.port as usize) < self.out.lanes.len() {
+                self.out.tally[inj.port as usize].tx_control += 1;
                 self.out.push(inj.port as usize, inj.mbuf);
                 n += 1;
             }

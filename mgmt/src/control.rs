@@ -119,6 +119,10 @@ pub struct PortStats {
     pub rx_bytes: u64,
     pub tx_packets: u64,
     pub tx_bytes: u64,
+    /// Of `tx_packets`, frames the switch itself sent (BPDUs, SSTP PDUs,
+    /// ARPless replies), queued for sending.
+    #[serde(default)]
+    pub tx_control_packets: u64,
     pub punted: u64,
     /// Drops by reason (every reason present, zero included).
     pub drops: BTreeMap<String, u64>,

@@ -51,6 +51,12 @@ pub fn render(s: &StatsReport) -> String {
         "Bytes sent on the port.",
         &["port"],
     );
+    let tx_c = counter(
+        &r,
+        "satellite_port_tx_control_packets_total",
+        "Of the frames sent, the switch's own (BPDUs, SSTP PDUs, ARPless replies).",
+        &["port"],
+    );
     let punt = counter(
         &r,
         "satellite_port_punted_packets_total",
@@ -75,6 +81,7 @@ pub fn render(s: &StatsReport) -> String {
         rx_b.with_label_values(&l).inc_by(p.rx_bytes);
         tx_p.with_label_values(&l).inc_by(p.tx_packets);
         tx_b.with_label_values(&l).inc_by(p.tx_bytes);
+        tx_c.with_label_values(&l).inc_by(p.tx_control_packets);
         punt.with_label_values(&l).inc_by(p.punted);
         missed.with_label_values(&l).inc_by(p.rx_missed);
         for (reason, n) in &p.drops {

@@ -246,6 +246,7 @@ fn port_stats(
         rx_bytes: t.rx_bytes,
         tx_packets: t.tx_packets,
         tx_bytes: t.tx_bytes,
+        tx_control_packets: t.tx_control,
         punted: t.punted,
         drops: DropReason::ALL
             .iter()

@@ -380,3 +380,122 @@ fn after_a_root_failure_in_a_torus_no_switch_keeps_the_dead_roots_information() 
     assert!(agreed, "the switches never agreed on a new root");
     assert!(aged >= 1, "the link state aged the dead root nowhere");
 }
+
+/// Forwarded packets sent per fabric port of switch `i` (`f0`, `f1`,
+/// ...): what the port sent less the switch's own PDUs (SSTP hellos at
+/// 10 ms would otherwise outnumber the traffic).
+fn fabric_tx(f: &Fabric, i: usize) -> Vec<(String, u64)> {
+    let v = f.json(i, "show stats");
+    v["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with('f')))
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or("").to_string(),
+                p["tx_packets"].as_u64().unwrap_or(0)
+                    - p["tx_control_packets"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// Packets host `i`'s interface has received.
+fn host_rx(f: &Fabric, i: usize) -> u64 {
+    f.hosts[i]
+        .sh("cat /sys/class/net/eth0/statistics/rx_packets")
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// SSTP.md: "every link is used". A 4 × 4 torus, and from every host to
+/// every other 24 UDP flows (one packet each, distinct source ports):
+/// every fabric port, the ones the spanning tree blocks included, sends
+/// unicast, and no port sends more than twice what the least busy sends —
+/// the flow hash spreads flows over the equal-cost first hops at every
+/// switch. Nothing is dropped on the way (every host receives its share).
+#[test]
+fn in_a_torus_every_link_carries_unicast_and_equal_cost_links_share_the_flows() {
+    require_root!();
+    const FLOWS: usize = 24;
+    let f = Fabric::new(Topology::torus(4, 4), "");
+    converge(&f);
+    let n = f.topo.n;
+    // Every host speaks once, so its switch advertises it as a MAC home,
+    // then wait until every switch routes all of them.
+    for i in 0..n {
+        f.hosts[i].sh(&format!(
+            "ping -c 1 -W 1 {} >/dev/null 2>&1 || true",
+            satellite_e2e::fabric::host_ip((i + 1) % n)
+        ));
+    }
+    let routed = wait_until(Duration::from_secs(30), || {
+        (0..n).all(|i| {
+            f.json(i, "show stats")["sstp"]["mac_homes_routed"].as_u64() == Some(n as u64 - 1)
+        })
+    });
+    assert!(
+        routed,
+        "not every switch routes every other host: {:?}",
+        (0..n)
+            .map(|i| f.json(i, "show stats")["sstp"]["mac_homes_routed"].clone())
+            .collect::<Vec<_>>()
+    );
+    let tx0: Vec<_> = (0..n).map(|i| fabric_tx(&f, i)).collect();
+    let rx0: Vec<_> = (0..n).map(|i| host_rx(&f, i)).collect();
+    let targets: Vec<String> = (0..n).map(satellite_e2e::fabric::host_ip).collect();
+    for i in 0..n {
+        let dsts: Vec<String> = (0..n)
+            .filter(|&j| j != i)
+            .map(|j| format!("'{}'", targets[j]))
+            .collect();
+        f.hosts[i].sh(&format!(
+            "python3 -c \"
+import socket, time
+for d in [{}]:
+    for p in range(40000, 40000 + {FLOWS}):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(('', p))
+        s.sendto(b'x' * 32, (d, 9))
+        s.close()
+        time.sleep(0.0005)
+\"",
+            dsts.join(", ")
+        ));
+    }
+    // Let the last packets land.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut sent = vec![];
+    for i in 0..n {
+        for ((name, after), (_, before)) in fabric_tx(&f, i).into_iter().zip(&tx0[i]) {
+            sent.push((format!("s{i}/{name}"), after - before));
+        }
+    }
+    let received: Vec<u64> = (0..n).map(|i| host_rx(&f, i) - rx0[i]).collect();
+    let least = sent.iter().map(|x| x.1).min().unwrap();
+    let most = sent.iter().map(|x| x.1).max().unwrap();
+    let total: u64 = sent.iter().map(|x| x.1).sum();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    eprintln!(
+        "torus 4x4, {} flows: {} fabric ports sent {total} packets, least {least}, most {most} \
+         (ratio {:.2}); hosts received {:?} (load {})",
+        n * (n - 1) * FLOWS,
+        sent.len(),
+        most as f64 / least.max(1) as f64,
+        received,
+        load.trim()
+    );
+    assert_eq!(sent.len(), 2 * f.topo.links.len(), "{sent:?}");
+    let expected = ((n - 1) * FLOWS) as u64;
+    assert!(
+        received.iter().all(|&r| r >= expected),
+        "every host should have received {expected}: {received:?}"
+    );
+    assert!(least > 0, "a fabric port sent nothing: {sent:?}");
+    assert!(
+        most <= 2 * least,
+        "the busiest fabric port sent more than twice the least busy: {sent:?}"
+    );
+}
