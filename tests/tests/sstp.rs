@@ -468,8 +468,8 @@ for d in [{}]:
     // Let the last packets land.
     std::thread::sleep(Duration::from_millis(500));
     let mut sent = vec![];
-    for i in 0..n {
-        for ((name, after), (_, before)) in fabric_tx(&f, i).into_iter().zip(&tx0[i]) {
+    for (i, tx0) in tx0.iter().enumerate() {
+        for ((name, after), (_, before)) in fabric_tx(&f, i).into_iter().zip(tx0) {
             sent.push((format!("s{i}/{name}"), after - before));
         }
     }
