@@ -677,6 +677,58 @@ impl Ring {
         self.sw[k].sh(&format!("ip link set r{k} up"));
     }
 
+    /// Makes link k fail silently, or heal (`on` false): carrier stays up
+    /// and every frame is dropped both ways, as a broken transceiver or a
+    /// hung peer does. A generic-XDP program that drops everything sits on
+    /// both ends: XDP runs before the AF_PACKET taps the switches read
+    /// with (a tc or netem qdisc would not: AF_PACKET's TX bypasses the
+    /// qdisc and its RX taps come before tc ingress).
+    pub fn link_silent(&self, k: usize, on: bool) {
+        let j = (k + 1) % self.n();
+        let attach = if on {
+            format!("xdpgeneric obj {} sec xdp", self.drop_program().display())
+        } else {
+            "xdpgeneric off".to_string()
+        };
+        for (ns, dev) in [
+            (&self.sw[k], format!("r{k}")),
+            (&self.sw[j], format!("l{j}")),
+        ] {
+            let out = ns.run(&format!("ip link set dev {dev} {attach}"));
+            assert!(
+                out.status.success(),
+                "ip link set dev {dev} {attach}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    /// The XDP object `link_silent` loads: `return XDP_DROP`, compiled
+    /// with clang's BPF target into the scratch directory once.
+    fn drop_program(&self) -> PathBuf {
+        let obj = self.scratch.join("xdp-drop.o");
+        if !obj.exists() {
+            let src = self.scratch.join("xdp-drop.c");
+            std::fs::write(
+                &src,
+                "__attribute__((section(\"xdp\"), used)) int xdp_drop(void *ctx) { return 1; /* XDP_DROP */ }\n\
+                 char _license[] __attribute__((section(\"license\"), used)) = \"GPL\";\n",
+            )
+            .expect("write the XDP source");
+            let out = run(&format!(
+                "clang -O2 -target bpf -c {} -o {}",
+                src.display(),
+                obj.display()
+            ));
+            assert!(
+                out.status.success(),
+                "clang -target bpf: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        obj
+    }
+
     /// Takes every link of switch i down (as if it failed).
     pub fn switch_down(&self, i: usize) {
         self.sw[i].sh(&format!(
