@@ -402,3 +402,46 @@ fn ring8_switch_down_up_outage() {
         median_range(&down)
     );
 }
+
+/// A ring of 24: after a link fails, the ring is a line of 24 whose far
+/// end is 23 hops from the root, past RSTP's Max Age (20), so the
+/// spanning tree alone splits it for good (`protocol/tests`, the ignored
+/// ring-24 test). Unicast between Satellite hosts follows SSTP's routes,
+/// not the tree: a flow across the failure (host 0 -> host 1, link 0) and
+/// one between the switches farthest from the root (host 12 -> host 13)
+/// keep flowing, and the bystander loses nothing.
+#[test]
+fn ring24_link_down_unicast_survives_the_tree_limit() {
+    require_root!();
+    let ring = {
+        // The standard's timers (the labs' 1/6/4 s would not reach round
+        // even the whole ring: 12 hops from the root is past Max Age 6).
+        let mut spec = RingSpec::uniform(Kind::Satellite, 24);
+        (spec.hello_time, spec.max_age, spec.forward_delay) = (2, 20, 15);
+        let mut r = Ring::new(spec);
+        r.wait_started();
+        r
+    };
+    ring.wait_converged(1, Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    assert!(ring.ping(0, 1) && ring.ping(12, 13), "{}", ring.logs());
+    let (r, b) = around(&ring, (0, 1), (12, 13), "r24down", || ring.link_down(0));
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "ring24 link 0 down: affected {}\n  gaps {:?}\n  bystander {} (load {})",
+        r.summary(),
+        r.gaps,
+        b.summary(),
+        load.trim()
+    );
+    assert!(recovered(&r), "no traffic after the link went down: {r:?}");
+    assert_eq!(b.lost, 0, "bystander lost: {b:?}");
+    assert_eq!(r.duplicates + b.duplicates, 0, "duplicates: {r:?} {b:?}");
+    // Long after RSTP has given up on the far end, unicast still flows.
+    std::thread::sleep(Duration::from_secs(25));
+    assert!(
+        ring.ping(0, 1) && ring.ping(0, 12) && ring.ping(23, 1),
+        "unicast across the split tree failed\n{}",
+        ring.describe()
+    );
+}
