@@ -255,6 +255,15 @@ impl Proc {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// SIGKILL, as a crash or `kill -9` would end it: no clean-up of its
+    /// own runs. The child stays unreaped until drop, so the PID stays ours.
+    pub fn kill_hard(&self) {
+        if let Some(c) = &self.child {
+            let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+
     /// Stops the process; returns its exit status code if it exited.
     pub fn stop(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;

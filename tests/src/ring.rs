@@ -263,15 +263,7 @@ impl Ring {
                 );
                 let cfg_path = self.scratch.join(&format!("s{i}.toml"));
                 std::fs::write(&cfg_path, cfg).expect("write config");
-                let name = format!("{}s{i}", self.tag);
-                let sock = self.sockets[i].display().to_string();
-                let cfgs = cfg_path.display().to_string();
-                let args = ["--name", &name, "--socket", &sock, "--config", &cfgs];
-                let p = ns.spawn(
-                    &bin("satellited"),
-                    &args,
-                    &self.scratch.join(&format!("s{i}.log")),
-                );
+                let p = self.spawn_satellite(i, &format!("s{i}.log"));
                 self.sats[i] = Some(p);
             }
             Kind::Kernel => {
@@ -309,6 +301,38 @@ impl Ring {
                 self.ovs[i] = Some(ovs);
             }
         }
+    }
+
+    /// Starts switch i's satellited from its written config, logging to
+    /// `log` in the scratch directory.
+    fn spawn_satellite(&self, i: usize, log: &str) -> Proc {
+        let name = format!("{}s{i}", self.tag);
+        let sock = self.sockets[i].display().to_string();
+        let cfg = self
+            .scratch
+            .join(&format!("s{i}.toml"))
+            .display()
+            .to_string();
+        let args = ["--name", &name, "--socket", &sock, "--config", &cfg];
+        self.sw[i].spawn(&bin("satellited"), &args, &self.scratch.join(log))
+    }
+
+    /// Kills switch i's satellited with SIGKILL: its links keep carrier,
+    /// so neighbours learn of it only from missed HELLOs and BPDUs.
+    pub fn kill_switch(&self, i: usize) {
+        self.sats[i].as_ref().expect("a satellited").kill_hard();
+    }
+
+    /// Starts switch i's satellited again after [`Ring::kill_switch`]
+    /// (same config, socket and MACs; a log of its own). The caller puts
+    /// the process in place with [`Ring::replace_process`].
+    pub fn respawn_switch(&self, i: usize, log: &str) -> Proc {
+        self.spawn_satellite(i, log)
+    }
+
+    /// Replaces switch i's process (the old one is reaped on drop).
+    pub fn replace_process(&mut self, i: usize, p: Proc) {
+        self.sats[i] = Some(p);
     }
 
     /// Waits until every satellited answers on its control socket.
@@ -754,6 +778,26 @@ impl Ring {
             Kind::Ovs => self.ovs[i].as_ref().unwrap().set_priority("br0", priority),
         }
         self.spec.priorities[i] = priority;
+    }
+
+    /// The ports satellited i sends unicast for switch j's hosts on (its
+    /// SSTP equal-cost next hops), empty when it has no route or no answer.
+    pub fn sstp_next_hops(&self, i: usize, j: usize) -> Vec<String> {
+        let out = run(&format!(
+            "{} -s {} show routes --json",
+            bin("satctl").display(),
+            self.sockets[i].display()
+        ));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let want = format!("{}s{j}", self.tag);
+        v["routes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["hostname"] == want.as_str())
+            .flat_map(|r| r["next_hops"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect()
     }
 
     /// The `sstp` log lines of satellited i.

@@ -6,7 +6,7 @@
 use satellite_e2e::probe::Report;
 use satellite_e2e::ring::{EventProbe, Kind, Ring, RingSpec};
 use satellite_e2e::*;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const RATE: u32 = 1000;
 const STREAM: Duration = Duration::from_secs(7);
@@ -443,5 +443,103 @@ fn ring24_link_down_unicast_survives_the_tree_limit() {
         ring.ping(0, 1) && ring.ping(0, 12) && ring.ping(23, 1),
         "unicast across the split tree failed\n{}",
         ring.describe()
+    );
+}
+
+/// `kill -9` of s2's satellited in a ring of 8, three times (issue 16,
+/// item 5): its links keep carrier, so s1 and s3 learn of it only from
+/// missed HELLOs (the SSTP dead time) and repair host 1 -> host 3 the other
+/// way round; host 5 -> host 7 loses nothing; no probe is duplicated (no
+/// loop). The daemon is started again with the same configuration: it
+/// rejoins without a loop, and neither stream loses a probe (its links
+/// carry unicast only once their adjacencies are two way and synced).
+#[test]
+fn ring8_daemon_killed_and_restarted() {
+    require_root!();
+    let mut ring = {
+        let mut r = Ring::new(RingSpec::uniform(Kind::Satellite, 8));
+        r.wait_started();
+        r
+    };
+    ring.wait_converged(1, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    assert!(ring.ping(1, 3) && ring.ping(5, 7), "{}", ring.logs());
+    let dead_ms = HELLO_MS * satellite_e2e::fabric::LAB_DEAD_COUNT as f64;
+    let loaded_ms = dead_ms + 50.0;
+    let mut outages = vec![];
+    for run in 0..3 {
+        // Host 1 -> host 3 crosses s2 (2 hops, 6 the other way round): the
+        // restarted daemon's links carry unicast again.
+        let via_s2 = Instant::now();
+        assert!(
+            wait_until(Duration::from_secs(20), || ring.sstp_next_hops(1, 3)
+                == ["r1"]),
+            "run {run}: s1 does not route to s3 through s2: {:?}\n{}",
+            ring.sstp_next_hops(1, 3),
+            ring.logs()
+        );
+        println!(
+            "ring8 run {run}: s1 routes to s3 through s2 ({} ms of waiting)",
+            via_s2.elapsed().as_millis()
+        );
+        let (r, b) = around(&ring, (1, 3), (5, 7), &format!("kill{run}"), || {
+            ring.kill_switch(2)
+        });
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        println!(
+            "ring8 run {run} kill -9 s2: affected {}\n  bystander {} (load {})",
+            r.summary(),
+            b.summary(),
+            load.trim()
+        );
+        assert!(
+            recovered(&r),
+            "no traffic after s2 was killed: {r:?}\n{}",
+            ring.logs()
+        );
+        assert!(
+            r.outage_ms <= loaded_ms,
+            "run {run}: outage {:.1} ms, dead time {dead_ms} ms\n{}",
+            r.outage_ms,
+            ring.logs()
+        );
+        assert_eq!(b.lost, 0, "run {run}: bystander lost: {b:?}");
+        assert_eq!(
+            r.duplicates + b.duplicates,
+            0,
+            "run {run}: duplicates: {r:?} {b:?}"
+        );
+        outages.push(r.outage_ms);
+
+        let restarted = std::cell::Cell::new(None);
+        let (r, b) = around(&ring, (1, 3), (5, 7), &format!("restart{run}"), || {
+            restarted.set(Some(
+                ring.respawn_switch(2, &format!("s2-restart{run}.log")),
+            ))
+        });
+        ring.replace_process(2, restarted.take().expect("respawned"));
+        println!(
+            "ring8 run {run} s2 restarted: affected {}\n  bystander {}",
+            r.summary(),
+            b.summary()
+        );
+        assert_eq!(
+            r.lost + b.lost,
+            0,
+            "run {run}: lost on the restart: {r:?} {b:?}\n{}",
+            ring.logs()
+        );
+        assert_eq!(
+            r.duplicates + b.duplicates,
+            0,
+            "run {run}: duplicates: {r:?} {b:?}"
+        );
+        ring.wait_started();
+        ring.wait_converged(1, Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    }
+    println!(
+        "ring8 SUMMARY kill -9 outage ms: {} (dead time {dead_ms} ms)",
+        median_range(&outages)
     );
 }
