@@ -184,8 +184,10 @@ fn ring8_link_down_up_outage() {
 /// ring; RSTP engines that let it circulate (count to infinity) spend
 /// TxHoldCount and leave designated ports discarding until the next tick.
 /// Prints the outage of a flow across the ring (host 1 -> host 3) and of a
-/// bystander (host 5 -> host 7) at every move; asserts only what does not
-/// depend on wall-clock timing: traffic resumes and the expected root wins.
+/// bystander (host 5 -> host 7) at every move; asserts that the expected
+/// root wins and that neither flow loses or duplicates a probe: unicast
+/// between Satellite hosts follows SSTP's routes, which a root move leaves
+/// alone.
 ///
 /// Run: `cargo build --release --bins && cargo test --release -p satellite-e2e --test ring ring8_root_moved_back -- --nocapture`
 #[test]
@@ -219,6 +221,19 @@ fn ring8_root_moved_back_outage() {
                 "{tag}: traffic did not resume: {r:?} {b:?}\n{}\n{}",
                 ring.describe(),
                 ring.logs()
+            );
+            // Unicast between Satellite hosts follows SSTP's routes, which
+            // a new root does not change: a root move costs it nothing.
+            assert_eq!(
+                r.lost + b.lost,
+                0,
+                "{tag}: lost on a root move: {r:?} {b:?}\n{}",
+                ring.logs()
+            );
+            assert_eq!(
+                r.duplicates + b.duplicates,
+                0,
+                "{tag}: duplicates: {r:?} {b:?}"
             );
             let (c, _) = ring
                 .wait_converged(1, Duration::from_secs(30))
