@@ -358,6 +358,9 @@ pub struct Fdb {
     len: usize,
     capacity: usize,
     per_port_limit: u32,
+    /// A port's own learn limit where it differs from `per_port_limit`
+    /// (0: the default).
+    port_limits: Vec<u32>,
     per_port: Vec<u32>,
     aging_secs: u32,
     dirty: bool,
@@ -403,6 +406,7 @@ impl Fdb {
             len: 0,
             capacity,
             per_port_limit,
+            port_limits: Vec::new(),
             per_port: Vec::new(),
             aging_secs,
             dirty: true,
@@ -437,6 +441,29 @@ impl Fdb {
             self.per_port.resize(i + 1, 0);
         }
         &mut self.per_port[i]
+    }
+
+    /// Gives `port` a learn limit of its own (host ports have a smaller
+    /// one than fabric ports); 0 restores the table's default.
+    pub fn set_port_limit(&mut self, port: PortIndex, limit: u32) {
+        let i = port as usize;
+        if self.port_limits.len() <= i {
+            self.port_limits.resize(i + 1, 0);
+        }
+        self.port_limits[i] = limit;
+    }
+
+    /// The most entries `port` may learn.
+    pub fn port_limit(&self, port: PortIndex) -> u32 {
+        match self.port_limits.get(port as usize) {
+            Some(&l) if l > 0 => l,
+            _ => self.per_port_limit,
+        }
+    }
+
+    /// Whether `port` has learned as many entries as it may.
+    pub fn port_full(&self, port: PortIndex) -> bool {
+        self.port_len(port) >= self.port_limit(port)
     }
 
     /// Entries learned on `port`.
@@ -517,7 +544,7 @@ impl Fdb {
                     }
                     return LearnOutcome::Refreshed;
                 }
-                if *self.port_count_mut(port) >= self.per_port_limit {
+                if self.port_full(port) {
                     self.stats.port_limit += 1;
                     return LearnOutcome::PortLimit;
                 }
@@ -535,7 +562,7 @@ impl Fdb {
                     self.stats.table_full += 1;
                     return LearnOutcome::TableFull;
                 }
-                if *self.port_count_mut(port) >= self.per_port_limit {
+                if self.port_full(port) {
                     self.stats.port_limit += 1;
                     return LearnOutcome::PortLimit;
                 }
@@ -772,6 +799,36 @@ mod tests {
         assert_eq!(f.len(), 3);
         assert_eq!(f.stats().table_full, 1);
         assert_eq!(f.stats().port_limit, 1);
+    }
+
+    #[test]
+    fn a_port_of_its_own_limit_fills_alone_and_refuses_without_evicting() {
+        let mut f = Fdb::new(100, 10, 300);
+        f.set_port_limit(0, 2);
+        for m in 1..=2 {
+            assert_eq!(f.learn(FdbKey::new(0, mac(m)), 0, 0), LearnOutcome::New);
+        }
+        assert!(f.port_full(0) && !f.port_full(1));
+        assert_eq!(
+            f.learn(FdbKey::new(0, mac(3)), 0, 0),
+            LearnOutcome::PortLimit
+        );
+        // Moving in counts too, and what the port holds stays.
+        assert_eq!(f.learn(FdbKey::new(0, mac(4)), 1, 0), LearnOutcome::New);
+        assert_eq!(
+            f.learn(FdbKey::new(0, mac(4)), 0, 0),
+            LearnOutcome::PortLimit
+        );
+        assert_eq!(f.get(FdbKey::new(0, mac(4))).unwrap().port, 1);
+        assert_eq!(f.get(FdbKey::new(0, mac(1))).unwrap().port, 0);
+        // Other ports keep the table's default.
+        for m in 10..19 {
+            assert_eq!(f.learn(FdbKey::new(0, mac(m)), 1, 0), LearnOutcome::New);
+        }
+        assert!(f.port_full(1));
+        f.set_port_limit(0, 0);
+        assert_eq!(f.port_limit(0), 10, "0 restores the default");
+        assert!(!f.port_full(0));
     }
 
     #[test]

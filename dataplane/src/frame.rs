@@ -68,10 +68,13 @@ pub enum DropReason {
     /// carries only unicast to MAC homes) and would have been flooded or
     /// sent by the tree.
     NotTree,
+    /// A host port at its learn limit (`fdb.host_port_limit`) got a frame
+    /// from a source it has not learned.
+    SourceLimit,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 18] = [
+    pub const ALL: [DropReason; 19] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::InvalidSrcMac,
@@ -90,6 +93,7 @@ impl DropReason {
         DropReason::SstpUTurn,
         DropReason::SstpNoLivePort,
         DropReason::NotTree,
+        DropReason::SourceLimit,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -114,6 +118,7 @@ impl DropReason {
             DropReason::SstpUTurn => "sstp_u_turn",
             DropReason::SstpNoLivePort => "sstp_no_live_port",
             DropReason::NotTree => "not_tree",
+            DropReason::SourceLimit => "source_limit",
         }
     }
 }
@@ -568,6 +573,9 @@ pub fn classify_prepared(
             // state already says where it lives. (Heard on a host port, it
             // has moved here, and is learned.)
             Some(e) if e.home().is_some() && !port.host => None,
+            _ if port.source_limit_reached => {
+                return Decision::early(Verdict::Drop(DropReason::SourceLimit))
+            }
             _ => Some(LearnHint::Learn(src_key)),
         }
     } else {
@@ -801,6 +809,28 @@ mod tests {
         let (v, l) = classify(&f, f.len() as u32, 0, &s, 0);
         assert_eq!(v, Verdict::Flood);
         assert_eq!(l, Some(LearnHint::Learn(FdbKey::new(0, A))));
+    }
+
+    #[test]
+    fn a_host_port_at_its_source_limit_drops_new_sources_and_passes_known_ones() {
+        let mut fdb = Fdb::new(1024, 1024, 300);
+        fdb.learn(FdbKey::new(0, A), 0, 0);
+        let mut b = SnapshotBuilder::new(3);
+        b.ports[0].host = true;
+        b.ports[0].source_limit_reached = true;
+        let s = b.build(1, fdb.view());
+        // A is learned on port 0: its frames go on as before.
+        let f = frame(B, A, &[], 0x0800);
+        assert_eq!(classify(&f, f.len() as u32, 0, &s, 0).0, Verdict::Flood);
+        // C is not: port security drops it, and nothing is learned.
+        let c = [2, 0, 0, 0, 0, 0x0c];
+        let f = frame(B, c, &[], 0x0800);
+        assert_eq!(
+            classify(&f, f.len() as u32, 0, &s, 0),
+            (Verdict::Drop(DropReason::SourceLimit), None)
+        );
+        // Another port is not limited.
+        assert_eq!(classify(&f, f.len() as u32, 1, &s, 0).0, Verdict::Flood);
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub struct PortView {
     /// found edge): what is learned here are this switch's MAC homes, which
     /// SSTP unicast may deliver to whatever link it came in on.
     pub host: bool,
+    /// A host port holding as many sources as it may learn: frames from a
+    /// source it has not learned are dropped (port security), so a MAC
+    /// flood ends at its port instead of loading every switch it reaches.
+    pub source_limit_reached: bool,
 }
 
 impl Default for PortView {
@@ -52,6 +56,7 @@ impl Default for PortView {
             forwarding: true,
             bpdu_guard: false,
             host: false,
+            source_limit_reached: false,
         }
     }
 }

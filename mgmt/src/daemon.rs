@@ -96,25 +96,30 @@ impl Daemon {
     }
 
     /// One pass: workers' queues and carrier into the plane, the plane's
-    /// timers, its frames to the workers.
-    fn step(&mut self) -> Duration {
+    /// timers, its frames to the workers. Returns its time and whether the
+    /// workers' queues still hold work (then the loop does not sleep).
+    fn step(&mut self) -> (Duration, bool) {
         let now = self.now();
         self.clock.set(secs(now));
-        self.workers.drain_into(&mut self.plane, now);
+        let backlog = self.workers.drain_into(&mut self.plane, now);
         let plane = &mut self.plane;
         self.ports
             .poll_carrier(now, |i, up, speed| plane.carrier(now, i, up, speed));
         self.plane.poll(now);
         self.workers.inject(self.plane.take_outbox());
-        now
+        (now, backlog)
     }
 
     /// Runs the control lcore until `stop` is set.
     pub fn run(&mut self, requests: Receiver<Envelope>, stop: &AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
-            let now = self.step();
+            let (now, backlog) = self.step();
             let due = self.plane.next_deadline().min(self.ports.next_deadline());
-            let wait = due.saturating_sub(now).min(MAX_SLEEP);
+            let wait = if backlog {
+                Duration::ZERO
+            } else {
+                due.saturating_sub(now).min(MAX_SLEEP)
+            };
             channel::select! {
                 recv(requests) -> msg => match msg {
                     Ok((req, reply)) => {

@@ -18,6 +18,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod hugepages;
+mod learn_refusals;
 mod link_state;
 pub mod metrics;
 mod plane;

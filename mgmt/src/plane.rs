@@ -24,6 +24,7 @@ use satellite_protocol::wire::decode_bpdu_frame;
 
 use crate::bindings::{BindingOrigin, Bindings, RuntimeBinding};
 use crate::config::{Config, PortConfig, PortKind};
+use crate::learn_refusals::RefusalLog;
 use crate::link_state::LinkState;
 use crate::protocols::{Effect, Protocols};
 
@@ -122,6 +123,8 @@ pub(crate) struct ControlPlane {
     ports_changed: bool,
     last_publish: Duration,
     next_age: Duration,
+    /// Learning refused by a limit, for rate-limited warnings.
+    refusals: RefusalLog,
 }
 
 impl ControlPlane {
@@ -182,6 +185,7 @@ impl ControlPlane {
             ports_changed: false,
             last_publish: Duration::ZERO,
             next_age: AGE_INTERVAL,
+            refusals: RefusalLog::default(),
         };
         plane.rebuild_filters()?;
         let now = Duration::ZERO;
@@ -266,6 +270,20 @@ impl ControlPlane {
             return;
         }
         let outcome = self.fdb.learn(ev.key, ev.port, secs(now));
+        if matches!(outcome, LearnOutcome::PortLimit | LearnOutcome::TableFull) {
+            if let Some(refused) = self.refusals.refused(now, ev.port as usize) {
+                let why = if outcome == LearnOutcome::PortLimit {
+                    "the port is at its learn limit (fdb.per_port_limit)"
+                } else {
+                    "the table is full (fdb.capacity)"
+                };
+                warn!(
+                    port = %self.port_name(ev.port), refused,
+                    port_entries = self.fdb.port_len(ev.port), entries = self.fdb.len(),
+                    "MAC learning refused: {why}; new sources stay unknown and are flooded"
+                );
+            }
+        }
         if let LearnOutcome::Moved { from } = outcome {
             debug!(
                 mac = %MacAddr(ev.key.mac()), vlan = ev.key.vid(),
@@ -524,11 +542,42 @@ impl ControlPlane {
                         .protocols
                         .as_ref()
                         .is_some_and(|x| x.is_oper_edge(i as PortIndex)));
+            let limit = if p.host_port {
+                self.cfg
+                    .fdb
+                    .host_port_limit
+                    .min(self.cfg.fdb.per_port_limit)
+            } else {
+                0
+            };
+            self.fdb.set_port_limit(i as PortIndex, limit);
             let v = &mut self.builder.ports[i];
+            v.source_limit_reached = p.host_port && self.fdb.port_full(i as PortIndex);
             v.forwarding = p.enabled() && p.stp_forwarding;
             v.learning = p.enabled() && p.stp_learning;
             v.bpdu_guard = p.kind == PortKind::Edge;
             v.host = p.host_port;
+        }
+    }
+
+    /// Tells workers which host ports are at their learn limit (port
+    /// security) and which have room again after aging or a flush.
+    fn refresh_source_limits(&mut self) {
+        for (i, p) in self.ports.iter().enumerate() {
+            let full = p.host_port && self.fdb.port_full(i as PortIndex);
+            let v = &mut self.builder.ports[i];
+            if v.source_limit_reached != full {
+                v.source_limit_reached = full;
+                self.ports_changed = true;
+                if full {
+                    warn!(
+                        port = %p.name, limit = self.fdb.port_limit(i as PortIndex),
+                        "host port at its learn limit (fdb.host_port_limit): frames from new sources are dropped"
+                    );
+                } else {
+                    info!(port = %p.name, "host port below its learn limit again: new sources are learned");
+                }
+            }
         }
     }
 
@@ -548,6 +597,7 @@ impl ControlPlane {
                 self.reconcile_homes(now);
             }
         }
+        self.refresh_source_limits();
         // Port changes publish at once (they stop or start forwarding);
         // FDB-only changes are batched to one publish per interval.
         if self.ports_changed

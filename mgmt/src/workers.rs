@@ -16,6 +16,11 @@ use satellite_dataplane::worker::{
 };
 use satellite_dataplane::{lcore, Mempool, PortIndex};
 
+/// Events of one kind the control loop takes from one worker per pass: a
+/// learn costs the plane some microseconds (FDB, MAC home, LSP), so 1,024
+/// keep a pass within a few milliseconds, well inside a 10 ms HELLO.
+const DRAIN_BUDGET: usize = 1024;
+
 use crate::config::Config;
 use crate::plane::{ControlPlane, Outgoing};
 use crate::ports::Ports;
@@ -111,19 +116,38 @@ impl Workers {
 
     /// Moves everything the workers queued into the control plane: learn
     /// events, learned bindings, punted control frames.
-    pub(crate) fn drain_into(&self, plane: &mut ControlPlane, now: Duration) {
+    /// Hands the workers' queues to the plane: control frames first, then
+    /// bindings, then learned sources, each kind at most a pass's budget.
+    /// Returns true when something was left for the next pass.
+    ///
+    /// A worker fills a queue as fast as frames arrive (a MAC flood makes a
+    /// learn event per frame); an unbounded drain kept the control loop
+    /// from sending HELLOs and BPDUs for longer than a neighbour's dead
+    /// time, and one host's flood took the switch's links down. What is
+    /// left waits in its queue (a full learn queue drops events and counts
+    /// them: the source is learned from a later frame).
+    pub(crate) fn drain_into(&self, plane: &mut ControlPlane, now: Duration) -> bool {
         while self.doorbell.try_recv().is_ok() {}
+        let mut backlog = false;
         for shared in &self.shared {
-            while let Some(ev) = shared.learn.pop() {
-                plane.learn(now, ev);
-            }
-            while let Some(ev) = shared.bindings.pop() {
-                plane.binding_learned(ev);
-            }
-            while let Some(p) = shared.punt.pop() {
+            for _ in 0..DRAIN_BUDGET {
+                let Some(p) = shared.punt.pop() else { break };
                 plane.punt(now, p.port, p.kind, p.mbuf.data());
             }
+            for _ in 0..DRAIN_BUDGET {
+                let Some(ev) = shared.bindings.pop() else {
+                    break;
+                };
+                plane.binding_learned(ev);
+            }
+            for _ in 0..DRAIN_BUDGET {
+                let Some(ev) = shared.learn.pop() else { break };
+                plane.learn(now, ev);
+            }
+            backlog |=
+                !shared.punt.is_empty() || !shared.bindings.is_empty() || !shared.learn.is_empty();
         }
+        backlog
     }
 
     /// Hands the control plane's frames to worker 0 to send.

@@ -9,6 +9,7 @@
 
 pub mod fabric;
 pub mod filterlab;
+pub mod flood;
 pub mod ovs;
 pub mod probe;
 pub mod ring;

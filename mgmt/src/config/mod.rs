@@ -116,6 +116,11 @@ pub struct FdbConfig {
     pub capacity: usize,
     /// Most entries learned on one port.
     pub per_port_limit: u32,
+    /// Most sources one host port (edge, or auto found edge) may learn; a
+    /// host port holding that many drops frames from any other source
+    /// (port security), so a MAC flood stops at its port. A server's port
+    /// carries its VMs and containers: thousands, not a fabric's worth.
+    pub host_port_limit: u32,
     /// Seconds an unused entry lives (802.1D default 300).
     pub aging_time: u32,
     /// Benchmarks only: a fixed seed for the table's hash, so the same
@@ -131,6 +136,7 @@ impl Default for FdbConfig {
         FdbConfig {
             capacity: 1 << 20,
             per_port_limit: 1 << 18,
+            host_port_limit: 4096,
             aging_time: 300,
             hash_seed: None,
         }
@@ -574,6 +580,9 @@ impl Config {
         }
         if self.fdb.per_port_limit == 0 {
             return Err(("fdb.per_port_limit".into(), "must be at least 1".into()));
+        }
+        if self.fdb.host_port_limit == 0 {
+            return Err(("fdb.host_port_limit".into(), "must be at least 1".into()));
         }
         if !(10..=1_000_000).contains(&self.fdb.aging_time) {
             return Err((
