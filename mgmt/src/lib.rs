@@ -25,6 +25,8 @@ mod ports;
 mod protocols;
 mod requests;
 pub mod server;
+pub mod table;
+pub mod topology;
 mod workers;
 
 pub use ports::eal_args;
