@@ -491,7 +491,17 @@ fn end_label(e: &End) -> String {
         .or_else(|| e.port.map(|p| format!("#{p}")))
         .unwrap_or_default();
     match (&e.role, &e.state) {
-        (Some(r), Some(s)) => format!("{name} {r}/{}", &s[..s.len().min(4)]),
+        (Some(r), Some(s)) => {
+            let s = match s.as_str() {
+                "forwarding" => "fwd",
+                "discarding" => "disc",
+                "learning" => "lrn",
+                "blocking" => "blk",
+                "listening" => "lst",
+                other => other,
+            };
+            format!("{name} {r}/{s}")
+        }
         _ => name,
     }
 }

@@ -58,7 +58,7 @@ fn view(i: u8, ports: [(&str, &str); 2], dead: Option<u8>) -> View {
     }
 }
 
-fn link<'a>(t: &'a Topology, x: u8, y: u8) -> &'a Link {
+fn link(t: &Topology, x: u8, y: u8) -> &Link {
     t.links
         .iter()
         .find(|l| {

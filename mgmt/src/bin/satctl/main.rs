@@ -1,15 +1,33 @@
 //! satctl — the command-line interface of satellited.
 #![forbid(unsafe_code)]
 
-use clap::{Parser, Subcommand};
+mod show;
+
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use satellite::control::{call, FdbRow, PortInfo, Request, StatsReport};
+use satellite::topology::{render_svg, Topology, View};
 
-/// Talk to a running satellited over its control socket.
+/// Show and change a running satellited switch.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(
+    name = "satctl",
+    version,
+    about = "Show and change a running satellited switch: ports, FDB, spanning tree, SSTP link state, topology, ARPless bindings",
+    long_about = "Show and change a running satellited switch.\n\nsatctl talks to one running satellited over its control socket \
+(/run/satellite/NAME.sock, or -s PATH). `show` commands print a table, or the \
+daemon's JSON with --json; `set`, `port` and `arp` change the running switch \
+at once (nothing is written to its configuration file).",
+    after_help = "Examples:
+  satctl show ports                       ports, link and forwarding state
+  satctl -n s1 show stp                   spanning tree of switch s1
+  satctl -s /tmp/s1.sock show lsdb --json the link-state database as JSON
+  satctl show topology --format svg > fabric.svg
+  satctl set priority 4096                make this switch the root
+  satctl completions bash > /etc/bash_completion.d/satctl"
+)]
 struct Args {
     /// Control socket (default /run/satellite/NAME.sock).
     #[arg(long, short = 's', global = true)]
@@ -26,27 +44,43 @@ struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Show state.
+    /// Show the switch's state (read-only).
+    #[command(after_help = "Example:\n  satctl show stp")]
     Show {
         #[command(subcommand)]
         what: Show,
     },
-    /// Change a setting.
+    /// Change a spanning-tree setting of the running switch.
+    #[command(after_help = "Example:\n  satctl set priority 4096")]
     Set {
         #[command(subcommand)]
         what: Set,
     },
     /// ARPless bindings (IPv4 ↔ MAC) on edge ports.
+    #[command(after_help = "Example:\n  satctl arp add vm1 10.0.0.1 02:00:00:04:00:01")]
     Arp {
         #[command(subcommand)]
         what: Arp,
     },
-    /// Enable or disable a port administratively.
+    /// Take a port administratively down, or bring it back up.
+    #[command(after_help = "Example:\n  satctl port eth1 down")]
     Port {
         /// Port name (see `show ports`).
         port: String,
+        /// up or down.
         #[arg(value_enum)]
         state: AdminState,
+    },
+    /// Print a shell completion script for satctl.
+    #[command(
+        after_help = "Examples:\n  satctl completions bash > /etc/bash_completion.d/satctl\n  \
+        satctl completions zsh > \"${fpath[1]}/_satctl\"\n  \
+        satctl completions fish > ~/.config/fish/completions/satctl.fish"
+    )]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -58,21 +92,30 @@ enum AdminState {
 
 #[derive(Subcommand, Debug)]
 enum Arp {
-    /// Every binding: configured, added here, learned.
+    /// List every binding: configured, added here, learned.
+    #[command(after_help = "Example:\n  satctl arp show")]
     Show,
-    /// Bind IP to MAC on a port.
+    /// Bind IP to MAC on a port: ARP for IP is answered with MAC there.
+    #[command(after_help = "Example:\n  satctl arp add vm1 10.0.0.1 02:00:00:04:00:01 --vlan 10")]
     Add {
+        /// Edge port the host is on.
         port: String,
+        /// The host's IPv4 address.
         ip: std::net::Ipv4Addr,
+        /// The host's MAC address.
         mac: String,
         /// VLAN of the binding (default: the port's access VLAN, else 0).
         #[arg(long)]
         vlan: Option<u16>,
     },
     /// Remove a binding added with `arp add` (or learned).
+    #[command(after_help = "Example:\n  satctl arp del vm1 10.0.0.1")]
     Del {
+        /// Edge port of the binding.
         port: String,
+        /// IPv4 address of the binding.
         ip: std::net::Ipv4Addr,
+        /// VLAN of the binding (default: the port's access VLAN, else 0).
         #[arg(long)]
         vlan: Option<u16>,
     },
@@ -80,44 +123,88 @@ enum Arp {
 
 #[derive(Subcommand, Debug)]
 enum Set {
-    /// Bridge priority: a multiple of 4096 in 0..=61440 (lower wins root).
-    Priority { priority: u32 },
-    /// A port's spanning-tree path cost.
-    PortCost { port: String, cost: u32 },
-    /// A port's spanning-tree priority: a multiple of 16 in 0..=240.
-    PortPriority { port: String, priority: u32 },
+    /// Set the bridge priority: a multiple of 4096 in 0..=61440 (lower wins root).
+    #[command(
+        after_help = "Example (as `brctl setbridgeprio s4 50`, make s4 root):\n  satctl -n s4 set priority 4096"
+    )]
+    Priority {
+        /// 0, 4096, ..., 61440 (default 32768).
+        priority: u32,
+    },
+    /// Set a port's spanning-tree path cost (lower: preferred toward the root).
+    #[command(after_help = "Example:\n  satctl set port-cost eth1 2000")]
+    PortCost {
+        /// Port name (see `show ports`).
+        port: String,
+        /// 1..=200000000 (802.1D-2004 default: 20000 at 1 Gb/s).
+        cost: u32,
+    },
+    /// Set a port's spanning-tree priority: a multiple of 16 in 0..=240.
+    #[command(after_help = "Example:\n  satctl set port-priority eth1 64")]
+    PortPriority {
+        /// Port name (see `show ports`).
+        port: String,
+        /// 0, 16, ..., 240 (default 128).
+        priority: u32,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 enum Show {
-    /// Ports: backend, link, state, learned addresses.
+    /// Ports: backend, MAC, link, kind, forwarding state, learned addresses.
+    #[command(after_help = "Example:\n  satctl show ports")]
     Ports,
-    /// The filtering database.
+    /// The filtering database: VLAN, MAC, port, age of every entry.
+    #[command(after_help = "Example:\n  satctl show fdb | grep 02:00:00:04")]
     Fdb,
     /// Counters: per port, drops by reason, FDB, workers.
+    #[command(after_help = "Example:\n  satctl show stats --json")]
     Stats,
     /// Spanning tree: bridge, root, per-port role and state.
+    #[command(after_help = "Example:\n  satctl show stp")]
     Stp,
     /// Edge-filter verdicts per filtered port (VLAN, Interstellar, ARPless).
+    #[command(after_help = "Example:\n  satctl show filters")]
     Filters,
     /// Link state (SSTP): this switch and its adjacencies.
+    #[command(after_help = "Example:\n  satctl show sstp")]
     Sstp,
-    /// Link state (SSTP): every switch's LSP.
+    /// Link state (SSTP): every switch's LSP and its links.
+    #[command(after_help = "Example:\n  satctl show lsdb")]
     Lsdb,
     /// Link state (SSTP): distance, next hops and repair toward each switch.
+    #[command(after_help = "Example:\n  satctl show routes")]
     Routes,
+    /// The fabric: bridges, links, root, port roles and states, blocked
+    /// links, load. From one daemon's link-state database and its own
+    /// ports; every --from adds a daemon's own port roles.
+    #[command(after_help = "Examples:\n  satctl show topology\n  \
+        satctl show topology --format svg > fabric.svg\n  \
+        satctl show topology --from /run/satellite/s1.sock --from /run/satellite/s2.sock --format dot | dot -Tpng > fabric.png\n  \
+        satctl show topology --sample 1 --format json")]
+    Topology {
+        /// text (a table), dot (Graphviz), svg (drawn by Graphviz `dot`), json.
+        #[arg(long, value_enum, default_value = "text")]
+        format: TopoFormat,
+        /// Ask the daemon at SOCK and merge its view (repeatable); without
+        /// --from, the -s/-n socket alone.
+        #[arg(long = "from", value_name = "SOCK")]
+        from: Vec<PathBuf>,
+        /// Read the counters twice, SECS apart, and show frames per second.
+        #[arg(long, value_name = "SECS")]
+        sample: Option<f64>,
+        /// Draw a topology saved with `--format json` instead of asking daemons.
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+    },
 }
 
-/// Appends one line to the output buffer (see [`emit`]); writing to a
-/// `String` cannot fail.
-macro_rules! out {
-    ($o:expr) => {
-        $o.push('\n')
-    };
-    ($o:expr, $($arg:tt)*) => {{
-        use std::fmt::Write as _;
-        let _ = writeln!($o, $($arg)*);
-    }};
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum TopoFormat {
+    Text,
+    Dot,
+    Svg,
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -127,16 +214,49 @@ fn main() -> ExitCode {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("/run/satellite/{}.sock", args.name)));
     let req = match &args.cmd {
-        Cmd::Show { what: Show::Ports } => Request::ShowPorts,
-        Cmd::Show { what: Show::Fdb } => Request::ShowFdb,
-        Cmd::Show { what: Show::Stats } => Request::ShowStats,
-        Cmd::Show { what: Show::Stp } => Request::ShowStp,
+        Cmd::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Args::command(),
+                "satctl",
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
+        }
         Cmd::Show {
-            what: Show::Filters,
-        } => Request::ShowFilters,
-        Cmd::Show { what: Show::Sstp } => Request::ShowSstp,
-        Cmd::Show { what: Show::Lsdb } => Request::ShowLsdb,
-        Cmd::Show { what: Show::Routes } => Request::ShowRoutes,
+            what:
+                Show::Topology {
+                    format,
+                    from,
+                    sample,
+                    input,
+                },
+        } => {
+            let format = if args.json { TopoFormat::Json } else { *format };
+            let sockets = if from.is_empty() {
+                vec![socket]
+            } else {
+                from.clone()
+            };
+            return match topology(&sockets, *sample, input.as_ref(), format) {
+                Ok(text) => emit(&text),
+                Err(e) => {
+                    eprintln!("satctl: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Cmd::Show { what } => match what {
+            Show::Ports => Request::ShowPorts,
+            Show::Fdb => Request::ShowFdb,
+            Show::Stats => Request::ShowStats,
+            Show::Stp => Request::ShowStp,
+            Show::Filters => Request::ShowFilters,
+            Show::Sstp => Request::ShowSstp,
+            Show::Lsdb => Request::ShowLsdb,
+            Show::Routes => Request::ShowRoutes,
+            Show::Topology { .. } => unreachable!("answered above"),
+        },
         Cmd::Arp { what: Arp::Show } => Request::ArpShow,
         Cmd::Arp {
             what:
@@ -181,67 +301,124 @@ fn main() -> ExitCode {
             up: matches!(state, AdminState::Up),
         },
     };
-    let resp = match call(&socket, &req) {
-        Ok(r) => r,
+    let data = match ask(&socket, &req) {
+        Ok(d) => d,
         Err(e) => {
             eprintln!("satctl: {e}");
             return ExitCode::FAILURE;
         }
     };
-    if !resp.ok {
-        eprintln!("satctl: {}", resp.error.unwrap_or_default());
-        return ExitCode::FAILURE;
-    }
     let mut o = String::new();
     if args.json {
-        out!(
-            o,
-            "{}",
-            serde_json::to_string_pretty(&resp.data).unwrap_or_default()
-        );
+        o = serde_json::to_string_pretty(&data).unwrap_or_default();
+        o.push('\n');
         return emit(&o);
     }
-    let printed = match req {
+    let printed: Result<(), serde_json::Error> = match req {
         Request::ShowPorts => {
-            serde_json::from_value::<Vec<PortInfo>>(resp.data).map(|p| print_ports(&mut o, p))
+            serde_json::from_value::<Vec<PortInfo>>(data).map(|p| show::ports(&mut o, p))
         }
         Request::ShowFdb => {
-            serde_json::from_value::<Vec<FdbRow>>(resp.data).map(|r| print_fdb(&mut o, r))
+            serde_json::from_value::<Vec<FdbRow>>(data).map(|r| show::fdb(&mut o, r))
         }
         Request::ShowStats => {
-            serde_json::from_value::<StatsReport>(resp.data).map(|s| print_stats(&mut o, s))
+            serde_json::from_value::<StatsReport>(data).map(|s| show::stats(&mut o, s))
         }
-        Request::ShowStp => {
-            print_stp(&mut o, &resp.data);
+        other => {
+            if let Some(print) = untyped(&other) {
+                print(&mut o, &data);
+            }
             Ok(())
         }
-        Request::ShowFilters => {
-            print_filters(&mut o, &resp.data);
-            Ok(())
-        }
-        Request::ArpShow => {
-            print_arp(&mut o, &resp.data);
-            Ok(())
-        }
-        Request::ShowSstp => {
-            print_sstp(&mut o, &resp.data);
-            Ok(())
-        }
-        Request::ShowLsdb => {
-            print_lsdb(&mut o, &resp.data);
-            Ok(())
-        }
-        Request::ShowRoutes => {
-            print_routes(&mut o, &resp.data);
-            Ok(())
-        }
-        _ => Ok(()),
     };
     if let Err(e) = printed {
         eprintln!("satctl: unexpected answer from satellited: {e}");
         return ExitCode::FAILURE;
     }
     emit(&o)
+}
+
+/// The printer of a report read straight from the JSON (the daemon may
+/// add fields freely); None for settings, which print nothing.
+fn untyped(req: &Request) -> Option<fn(&mut String, &serde_json::Value)> {
+    Some(match req {
+        Request::ShowStp => show::stp,
+        Request::ShowFilters => show::filters,
+        Request::ArpShow => show::arp,
+        Request::ShowSstp => show::sstp,
+        Request::ShowLsdb => show::lsdb,
+        Request::ShowRoutes => show::routes,
+        _ => return None,
+    })
+}
+
+/// One request; the daemon's data, or its error.
+fn ask(socket: &std::path::Path, req: &Request) -> Result<serde_json::Value, String> {
+    let resp = call(socket, req)?;
+    if resp.ok {
+        Ok(resp.data)
+    } else {
+        Err(resp.error.unwrap_or_default())
+    }
+}
+
+/// What one daemon knows for the picture; parts it has disabled (SSTP,
+/// the spanning tree) are left out.
+fn view(socket: &std::path::Path) -> Result<View, String> {
+    let stats = ask(socket, &Request::ShowStats)?;
+    Ok(View {
+        stp: ask(socket, &Request::ShowStp).ok(),
+        sstp: ask(socket, &Request::ShowSstp).ok(),
+        lsdb: ask(socket, &Request::ShowLsdb).ok(),
+        stats: Some(stats),
+    })
+}
+
+fn topology(
+    sockets: &[PathBuf],
+    sample: Option<f64>,
+    input: Option<&PathBuf>,
+    format: TopoFormat,
+) -> Result<String, String> {
+    let t = match input {
+        Some(f) => {
+            let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?
+        }
+        None => {
+            let views = || {
+                sockets
+                    .iter()
+                    .map(|s| view(s))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let first = Topology::build(&views()?);
+            match sample {
+                Some(secs) if secs > 0.0 => {
+                    let t0 = std::time::Instant::now();
+                    std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+                    let mut t = Topology::build(&views()?);
+                    t.rates_since(&first, t0.elapsed().as_secs_f64());
+                    t
+                }
+                _ => first,
+            }
+        }
+    };
+    Ok(match format {
+        TopoFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&t).map_err(|e| e.to_string())?;
+            s.push('\n');
+            s
+        }
+        TopoFormat::Dot => t.to_dot(),
+        TopoFormat::Svg => render_svg(&t.to_dot())?,
+        TopoFormat::Text => {
+            let mut o = String::new();
+            show::topology(&mut o, &t);
+            o
+        }
+    })
 }
 
 /// Writes the answer to stdout in one go. A reader that stops early
@@ -256,386 +433,5 @@ fn emit(text: &str) -> ExitCode {
             eprintln!("satctl: writing the answer: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn print_ports(o: &mut String, ports: Vec<PortInfo>) {
-    out!(
-        o,
-        "{:<4} {:<16} {:<10} {:<17} {:<5} {:<7} {:<11} {:>6}",
-        "idx",
-        "port",
-        "backend",
-        "mac",
-        "link",
-        "kind",
-        "state",
-        "fdb"
-    );
-    for p in ports {
-        let state = match (p.learning, p.forwarding) {
-            (_, true) => "forwarding",
-            (true, false) => "learning",
-            _ => "discarding",
-        };
-        out!(
-            o,
-            "{:<4} {:<16} {:<10} {:<17} {:<5} {:<7} {:<11} {:>6}",
-            p.index,
-            p.name,
-            p.backend,
-            p.mac,
-            if p.link_up { "up" } else { "down" },
-            p.kind,
-            state,
-            p.fdb_entries
-        );
-    }
-}
-
-fn print_fdb(o: &mut String, rows: Vec<FdbRow>) {
-    out!(o, "{:<5} {:<17} {:<16} {:>6}", "vlan", "mac", "port", "age");
-    for r in &rows {
-        out!(
-            o,
-            "{:<5} {:<17} {:<16} {:>6}",
-            r.vlan,
-            r.mac,
-            r.port,
-            r.age_secs
-        );
-    }
-    out!(o, "{} entries", rows.len());
-}
-
-fn print_stats(o: &mut String, s: StatsReport) {
-    out!(o, "bridge {}  up {:.0} s", s.bridge, s.uptime_secs);
-    out!(
-        o,
-        "{:<16} {:>12} {:>14} {:>12} {:>14} {:>8} {:>8}",
-        "port",
-        "rx_packets",
-        "rx_bytes",
-        "tx_packets",
-        "tx_bytes",
-        "punted",
-        "drops"
-    );
-    for p in &s.ports {
-        let drops: u64 = p.drops.values().sum();
-        out!(
-            o,
-            "{:<16} {:>12} {:>14} {:>12} {:>14} {:>8} {:>8}",
-            p.name,
-            p.rx_packets,
-            p.rx_bytes,
-            p.tx_packets,
-            p.tx_bytes,
-            p.punted,
-            drops
-        );
-    }
-    out!(o, "drops by reason:");
-    for p in &s.ports {
-        for (r, n) in p.drops.iter().filter(|(_, n)| **n > 0) {
-            out!(o, "  {:<16} {:<20} {:>10}", p.name, r, n);
-        }
-    }
-    let f = &s.fdb;
-    out!(
-        o,
-        "fdb: {} / {} entries; learned {} moved {} aged {} flushed {}; \
-         table_full {} port_limit {} learn_queue_full {}",
-        f.entries,
-        f.capacity,
-        f.learned,
-        f.moved,
-        f.aged,
-        f.flushed,
-        f.table_full,
-        f.port_limit,
-        f.learn_queue_full
-    );
-    out!(
-        o,
-        "snapshots published: {} (epoch {})",
-        s.snapshot_publishes,
-        s.snapshot_epoch
-    );
-    for w in &s.workers {
-        let cpp = if w.busy_packets > 0 {
-            w.busy_cycles as f64 / w.busy_packets as f64
-        } else {
-            0.0
-        };
-        out!(
-            o,
-            "worker {}: {} packets, {:.1} cycles/packet (TSC {:.2} GHz)",
-            w.index,
-            w.busy_packets,
-            cpp,
-            s.tsc_hz as f64 / 1e9
-        );
-    }
-    for (k, v) in &s.control_frames {
-        out!(o, "control frames {k}: {v}");
-    }
-}
-
-fn print_stp(o: &mut String, v: &serde_json::Value) {
-    let s = |k: &str| v[k].as_str().unwrap_or("-").to_string();
-    let root_port = v["root_port_name"]
-        .as_str()
-        .unwrap_or("none (this bridge is root)");
-    out!(o, "bridge id        {}", s("bridge_id"));
-    out!(o, "root id          {}", s("root_id"));
-    out!(o, "root port        {root_port}");
-    out!(o, "root path cost   {}", v["root_path_cost"]);
-    let since = v["time_since_topology_change"]
-        .as_f64()
-        .map(|t| format!("{t:.1} s ago"))
-        .unwrap_or_else(|| "never".into());
-    out!(
-        o,
-        "topology changes {} (last {since}){}",
-        v["topology_change_count"],
-        if v["topology_change"].as_bool() == Some(true) {
-            ", in progress"
-        } else {
-            ""
-        }
-    );
-    out!(o);
-    out!(
-        o,
-        "{:<12} {:<11} {:<11} {:>9} {:<20} {:<6} {:<5} {:<4} {:<5}",
-        "port",
-        "role",
-        "state",
-        "cost",
-        "designated bridge",
-        "dport",
-        "edge",
-        "p2p",
-        "proto"
-    );
-    for p in v["ports"].as_array().into_iter().flatten() {
-        let yn = |k: &str| {
-            if p[k].as_bool() == Some(true) {
-                "yes"
-            } else {
-                "no"
-            }
-        };
-        out!(
-            o,
-            "{:<12} {:<11} {:<11} {:>9} {:<20} {:<6} {:<5} {:<4} {:<5}",
-            p["name"].as_str().unwrap_or("?"),
-            p["role"].as_str().unwrap_or("?"),
-            p["state"].as_str().unwrap_or("?"),
-            p["path_cost"],
-            p["designated_bridge"].as_str().unwrap_or("-"),
-            p["designated_port"].as_str().unwrap_or("-"),
-            yn("edge"),
-            yn("point_to_point"),
-            p["protocol"].as_str().unwrap_or("?"),
-        );
-    }
-}
-
-/// A JSON value as a table cell: strings bare, null as "-".
-fn cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "-".into(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn print_sstp(o: &mut String, v: &serde_json::Value) {
-    out!(
-        o,
-        "system           {} ({})",
-        cell(&v["system"]),
-        cell(&v["hostname"])
-    );
-    out!(
-        o,
-        "hello            {} ms, dead after {} missed",
-        cell(&v["hello_interval_ms"]),
-        cell(&v["dead_count"])
-    );
-    out!(
-        o,
-        "switches         {} known, {} reachable (this one included)",
-        cell(&v["bridges_known"]),
-        cell(&v["bridges_reachable"])
-    );
-    out!(o);
-    out!(
-        o,
-        "{:<12} {:<18} {:<17} {:<12} {:>6} {:>10} {:<6} {:>9}",
-        "port",
-        "state",
-        "neighbour",
-        "name",
-        "nport",
-        "uptime",
-        "synced",
-        "cost"
-    );
-    for a in v["adjacencies"].as_array().into_iter().flatten() {
-        let uptime = a["uptime_secs"]
-            .as_f64()
-            .map_or("-".into(), |t| format!("{t:.1}s"));
-        let synced = match (a["synced"].as_bool(), a["advertised"].as_bool()) {
-            (Some(true), Some(true)) => "yes",
-            (Some(true), _) => "yes*",
-            _ => "no",
-        };
-        out!(
-            o,
-            "{:<12} {:<18} {:<17} {:<12} {:>6} {:>10} {:<6} {:>9}",
-            cell(&a["port"]),
-            cell(&a["state"]),
-            cell(&a["neighbour"]),
-            cell(&a["neighbour_name"]),
-            cell(&a["neighbour_port"]),
-            uptime,
-            synced,
-            cell(&a["cost"])
-        );
-    }
-}
-
-fn print_lsdb(o: &mut String, v: &serde_json::Value) {
-    out!(
-        o,
-        "{:<17} {:<12} {:>22} {:>5} {:>6} {:>6} {:>5} {:<9}",
-        "origin",
-        "name",
-        "sequence",
-        "frags",
-        "age",
-        "homes",
-        "links",
-        "reachable"
-    );
-    for r in v["origins"].as_array().into_iter().flatten() {
-        let me = if r["me"].as_bool() == Some(true) {
-            " (this switch)"
-        } else {
-            ""
-        };
-        let links = r["adjacencies"].as_array().map_or(0, Vec::len);
-        out!(
-            o,
-            "{:<17} {:<12} {:>22} {:>5} {:>5}s {:>6} {:>5} {:<9}{me}",
-            cell(&r["origin"]),
-            cell(&r["hostname"]),
-            cell(&r["sequence"]),
-            cell(&r["fragments"]),
-            cell(&r["age_secs"]),
-            cell(&r["mac_homes"]),
-            links,
-            if r["reachable"].as_bool() == Some(true) {
-                "yes"
-            } else {
-                "no"
-            },
-        );
-        for a in r["adjacencies"].as_array().into_iter().flatten() {
-            out!(
-                o,
-                "    port {:>3} -> {} {} port {} cost {}",
-                cell(&a["local_port"]),
-                cell(&a["neighbour"]),
-                cell(&a["neighbour_name"]),
-                cell(&a["remote_port"]),
-                cell(&a["cost"])
-            );
-        }
-    }
-}
-
-fn print_routes(o: &mut String, v: &serde_json::Value) {
-    out!(
-        o,
-        "{:<17} {:<12} {:>9} {:<24} {:<10} {:<10}",
-        "switch",
-        "name",
-        "distance",
-        "next hops",
-        "lfa",
-        "wrap"
-    );
-    for r in v["routes"].as_array().into_iter().flatten() {
-        let hops: Vec<String> = r["next_hops"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(cell)
-            .collect();
-        let lfa = match (&r["lfa"], r["lfa_node_protecting"].as_bool()) {
-            (serde_json::Value::Null, _) => "-".to_string(),
-            (p, Some(true)) => format!("{} (node)", cell(p)),
-            (p, _) => cell(p),
-        };
-        let hops = if hops.is_empty() {
-            "unreachable".to_string()
-        } else {
-            hops.join(",")
-        };
-        out!(
-            o,
-            "{:<17} {:<12} {:>9} {:<24} {:<10} {:<10}",
-            cell(&r["bridge"]),
-            cell(&r["hostname"]),
-            cell(&r["distance"]),
-            hops,
-            lfa,
-            cell(&r["wrap"])
-        );
-    }
-}
-
-fn print_filters(o: &mut String, v: &serde_json::Value) {
-    let ports = v["ports"].as_array().cloned().unwrap_or_default();
-    if ports.is_empty() {
-        out!(o, "no port has edge filters");
-    }
-    for p in ports {
-        out!(o, "{}:", p["name"].as_str().unwrap_or("?"));
-        if let Some(m) = p["verdicts"].as_object() {
-            for (k, n) in m
-                .iter()
-                .filter(|(k, n)| n.as_u64() != Some(0) || ["pass", "reply"].contains(&k.as_str()))
-            {
-                out!(o, "  {k:<32} {n}");
-            }
-        }
-    }
-}
-
-fn print_arp(o: &mut String, v: &serde_json::Value) {
-    out!(
-        o,
-        "{:<12} {:<5} {:<16} {:<17} {:<8}",
-        "port",
-        "vlan",
-        "ip",
-        "mac",
-        "origin"
-    );
-    for r in v.as_array().into_iter().flatten() {
-        out!(
-            o,
-            "{:<12} {:<5} {:<16} {:<17} {:<8}",
-            r["port"].as_str().unwrap_or("(remote)"),
-            r["vlan"],
-            r["ip"].as_str().unwrap_or("?"),
-            r["mac"].as_str().unwrap_or("?"),
-            r["origin"].as_str().unwrap_or("?"),
-        );
     }
 }
