@@ -105,14 +105,16 @@ impl End {
 }
 
 impl Topology {
-    /// Merges the views (the first is "this switch").
+    /// Merges the views. The first is "this switch": the links come from
+    /// its database, and it wins a tie on who the root is.
     pub fn build(views: &[View]) -> Topology {
         let mut t = Topology::default();
-        let mut roots: BTreeMap<String, usize> = BTreeMap::new();
+        // Root ID -> (views naming it, first view naming it).
+        let mut roots: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         // (origin, local port) -> (neighbour, remote port, cost)
         let mut claims: BTreeMap<(String, u16), (String, u16, u64)> = BTreeMap::new();
         let mut foreign: Vec<(String, u16, String)> = vec![];
-        for v in views {
+        for (k, v) in views.iter().enumerate() {
             let null = Value::Null;
             let stp = v.stp.as_ref().unwrap_or(&null);
             let bid = text(&stp["bridge_id"]);
@@ -123,7 +125,7 @@ impl Topology {
                 .or_else(|| bid.as_deref().map(mac_of));
             let Some(me) = me else { continue };
             if let Some(r) = text(&stp["root_id"]) {
-                *roots.entry(r).or_default() += 1;
+                roots.entry(r).or_insert((0, k)).0 += 1;
             }
             let name = v
                 .sstp
@@ -146,43 +148,50 @@ impl Topology {
             b.satellite = true;
             b.viewed = true;
             b.ports = ports;
-            for o in v
-                .lsdb
-                .as_ref()
-                .and_then(|l| l["origins"].as_array())
-                .into_iter()
-                .flatten()
-            {
-                let Some(id) = text(&o["origin"]) else {
+        }
+        // The links and reachability are one daemon's (the first with a
+        // database): a switch cut off keeps stale LSPs of its neighbours,
+        // and merging those would draw links that are gone.
+        let db = views.iter().find_map(|v| v.lsdb.as_ref());
+        for o in db
+            .and_then(|l| l["origins"].as_array())
+            .into_iter()
+            .flatten()
+        {
+            let Some(id) = text(&o["origin"]) else {
+                continue;
+            };
+            let b = t.bridge_mut(&id);
+            b.satellite = true;
+            b.reachable = o["reachable"] == true;
+            if b.name.is_none() {
+                b.name = o["hostname"].as_str().map(String::from);
+            }
+            if !b.viewed {
+                b.bridge_id = text(&o["bridge_id"]).or(b.bridge_id.take());
+            }
+            for a in o["adjacencies"].as_array().into_iter().flatten() {
+                let (Some(n), Some(lp), Some(rp)) = (
+                    text(&a["neighbour"]),
+                    a["local_port"].as_u64(),
+                    a["remote_port"].as_u64(),
+                ) else {
                     continue;
                 };
-                let b = t.bridge_mut(&id);
-                b.satellite = true;
-                b.reachable |= o["reachable"] == true;
-                if b.name.is_none() {
-                    b.name = o["hostname"].as_str().map(String::from);
-                }
-                if !b.viewed {
-                    b.bridge_id = text(&o["bridge_id"]).or(b.bridge_id.take());
-                }
-                for a in o["adjacencies"].as_array().into_iter().flatten() {
-                    let (Some(n), Some(lp), Some(rp)) = (
-                        text(&a["neighbour"]),
-                        a["local_port"].as_u64(),
-                        a["remote_port"].as_u64(),
-                    ) else {
-                        continue;
-                    };
-                    claims.insert(
-                        (id.clone(), lp as u16),
-                        (n, rp as u16, a["cost"].as_u64().unwrap_or(0)),
-                    );
-                }
+                claims.insert(
+                    (id.clone(), lp as u16),
+                    (n, rp as u16, a["cost"].as_u64().unwrap_or(0)),
+                );
             }
         }
         t.links_from_claims(&claims);
         t.links_to_foreign(foreign);
-        t.root = roots.into_iter().max_by_key(|(_, n)| *n).map(|(r, _)| r);
+        // Most views win; a tie goes to the earliest (a switch cut off
+        // names itself root).
+        t.root = roots
+            .into_iter()
+            .max_by_key(|(_, (n, first))| (*n, std::cmp::Reverse(*first)))
+            .map(|(r, _)| r);
         if let Some(root) = t.root.clone() {
             let b = t.bridge_mut(&mac_of(&root));
             b.root = true;

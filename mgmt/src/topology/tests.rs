@@ -220,3 +220,20 @@ fn a_bridge_outside_the_link_state_is_drawn_from_its_bpdus() {
     assert_eq!(t.links.len(), 1);
     assert!(t.to_dot().contains("shape=ellipse"));
 }
+
+#[test]
+fn a_cut_off_switch_asked_too_does_not_bring_back_its_stale_links() {
+    // s3 is cut off: it still holds s1's and s2's old LSPs naming it, and
+    // calls itself root.
+    let mut cut = view(3, [("designated", "disabled"); 2], None);
+    cut.stp.as_mut().unwrap()["root_id"] = json!(bid(3));
+    let t = Topology::build(&[view(1, [("designated", "forwarding"); 2], Some(3)), cut]);
+    let s3 = t.bridges.iter().find(|b| b.id == sys(3)).unwrap();
+    assert!(!s3.reachable && s3.viewed && !s3.root);
+    assert_eq!(
+        t.root.as_deref(),
+        Some(bid(1).as_str()),
+        "a tie goes to the first view"
+    );
+    assert!(!link(&t, 1, 3).up && !link(&t, 2, 3).up && link(&t, 1, 2).up);
+}
