@@ -435,3 +435,67 @@ fn emit(text: &str) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command down to the leaves, with its path.
+    fn walk(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let p = format!("{path} {}", sub.get_name());
+            out.push((p.clone(), sub.clone()));
+            walk(sub, p, out);
+        }
+    }
+
+    #[test]
+    fn help_describes_the_cli_and_every_command_has_an_example() {
+        let mut cmd = Args::command();
+        cmd.build();
+        let help = cmd.render_long_help().to_string();
+        assert!(
+            help.starts_with("Show and change a running satellited"),
+            "{help}"
+        );
+        assert!(
+            !help.contains("switch daemon)"),
+            "the crate's description leaked: {help}"
+        );
+        let mut all = vec![];
+        walk(&cmd, "satctl".into(), &mut all);
+        assert!(all.len() >= 20, "{} commands", all.len());
+        for (path, sub) in &all {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(
+                !about.is_empty(),
+                "`{path}` says nothing about what it does"
+            );
+            let after = sub
+                .get_after_help()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            assert!(after.contains("Example"), "`{path}` has no example");
+            assert!(
+                after.contains("satctl "),
+                "`{path}`'s example is not a command"
+            );
+        }
+    }
+
+    #[test]
+    fn completions_cover_every_subcommand() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Args::command(), "satctl", &mut buf);
+            let text = String::from_utf8(buf).unwrap();
+            for word in ["topology", "lsdb", "port-cost", "completions", "--from"] {
+                assert!(text.contains(word), "{shell:?} completion lacks {word}");
+            }
+        }
+    }
+}
