@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and running Satellite needs, from Debian's packages,
-# only when something is missing. Safe to run again. Needs root (or sudo).
+# only when something is missing. Safe to run again. Run as root, or
+# as a user with sudo.
 #   dpdk-build/install-deps.sh            build prerequisites (DPDK, clang for bindgen)
 #   dpdk-build/install-deps.sh --lab      also the lab and interop tools used by the demo and tests
 set -euo pipefail
 
 build_pkgs=(dpdk libdpdk-dev clang libclang-dev pkg-config gcc make iproute2 ethtool)
 lab_pkgs=(openvswitch-switch tcpdump tshark prometheus python3-scapy bridge-utils iputils-ping
-          procps mininet)
+          procps mininet graphviz)
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--lab" ]] && want+=("${lab_pkgs[@]}")
@@ -19,7 +20,15 @@ done
 
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  # As root, apt-get directly (Debian's minimal image has no sudo).
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || {
+      echo "install-deps: cannot install ${missing[*]}: run as root (su -), or install sudo" >&2
+      exit 1
+    }
+    SUDO="sudo"
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

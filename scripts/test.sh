@@ -5,7 +5,14 @@
 # with sudo when not root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ $(id -u) -ne 0 ]]; then exec sudo -E "$0" "$@"; fi
+# Root without sudo (Debian's minimal image has none), else through sudo.
+if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || {
+        echo "$(basename "$0"): needs root: run it as root (su -), or install sudo" >&2
+        exit 1
+    }
+    exec sudo -E "$0" "$@"
+fi
 
 dpdk-build/install-deps.sh --lab
 export CARGO_TERM_COLOR=never

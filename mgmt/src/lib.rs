@@ -10,7 +10,8 @@
 //! read-only views; [`daemon`] only assembles them and waits for the
 //! earliest deadline. Management threads ([`server`], [`metrics`]) never
 //! touch switch state: they send requests to the control lcore and wait
-//! for its answer.
+//! for its answer. [`table`] and [`topology`] are satctl's: column tables,
+//! and the fabric picture built from daemons' reports (docs/topology.md).
 #![forbid(unsafe_code)]
 
 mod bindings;
@@ -26,6 +27,8 @@ mod ports;
 mod protocols;
 mod requests;
 pub mod server;
+pub mod table;
+pub mod topology;
 mod workers;
 
 pub use ports::eal_args;
