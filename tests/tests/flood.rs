@@ -26,15 +26,14 @@ fn port_entries(ring: &Ring, i: usize) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// The flood's pace. One Python AF_PACKET sender reaches 300-740 k
-/// frames/s here; at that rate the lab (8 poll-mode switches, their links
-/// and the sender on 2 cores) starves every daemon's control thread, and
-/// dead timers fire on switches the flood never reaches: that measures the
-/// machine. 100 k/s keeps the lab's CPU for the switches.
-const FLOOD_RATE: u32 = 100_000;
+/// The flood's pace: as fast as one Python AF_PACKET sender goes (0),
+/// some 300-740 k frames/s here. (Before host ports dropped the sources
+/// past their limit, this starved the 2-core lab: every switch the flood
+/// reached learned its sources.)
+const FLOOD_RATE: u32 = 0;
 
 /// One host of a ring of 8 sends a million frames with distinct source
-/// MACs (at FLOOD_RATE). Its switch learns up to the host port's limit
+/// MACs, as fast as it can. Its switch learns up to the host port's limit
 /// (`fdb.host_port_limit`, default 4,096), then drops frames from new
 /// sources at that port and counts them (port security): nothing is
 /// evicted, other ports' entries stay, no other switch learns or
@@ -42,6 +41,19 @@ const FLOOD_RATE: u32 = 100_000;
 /// control plane keeps its HELLOs going (no adjacency falls), and two
 /// probe streams elsewhere in the ring — one through the flooding
 /// switch's neighbour — lose and duplicate nothing.
+/// A counter of `port` of switch i.
+fn port_stat(ring: &Ring, i: usize, port: &str, key: &str) -> u64 {
+    let v: serde_json::Value =
+        serde_json::from_str(&ring.satctl(i, "show stats --json")).expect("stats json");
+    v["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"] == port)
+        .map(|p| p[key].as_u64().unwrap_or(0))
+        .sum()
+}
+
 /// Frames `port` of switch i dropped for `reason`.
 fn drops(ring: &Ring, i: usize, port: &str, reason: &str) -> u64 {
     let v: serde_json::Value =
@@ -119,9 +131,18 @@ fn a_mac_flood_fills_one_ports_share_and_nobody_else_notices() {
         "other ports' entries stay: {s0}"
     );
     let dropped = drops(&ring, 0, "h0", "source_limit");
+    let rx = port_stat(&ring, 0, "h0", "rx_packets");
+    let refused = s0["port_limit"].as_u64().unwrap();
+    // The rest of the million never reached the switch: the kernel's
+    // AF_PACKET ring overflowed, which the af_packet PMD does not count.
+    println!(
+        "  h0: {rx} received, {dropped} dropped (source_limit), {refused} forwarded unlearned, \
+         {} lost before the switch",
+        flood.sent.saturating_sub(rx)
+    );
     assert!(
-        dropped + limit + s0["port_limit"].as_u64().unwrap() >= 900_000,
-        "the frames past the limit were dropped at h0 and counted: {dropped}, {s0}"
+        dropped + limit + refused + 100 >= rx && dropped > rx / 2,
+        "every frame past the limit was dropped at h0 and counted: {dropped} of {rx}, {s0}"
     );
     let log = ring.sats[0].as_ref().unwrap().log_text();
     let warnings = log.matches("at its learn limit").count();
