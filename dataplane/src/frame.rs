@@ -71,10 +71,16 @@ pub enum DropReason {
     /// A host port at its learn limit (`fdb.host_port_limit`) got a frame
     /// from a source it has not learned.
     SourceLimit,
+    /// Storm control: the port's broadcast rate was spent.
+    StormBroadcast,
+    /// Storm control: the port's multicast rate was spent.
+    StormMulticast,
+    /// Storm control: the port's unknown-unicast rate was spent.
+    StormUnknownUnicast,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 19] = [
+    pub const ALL: [DropReason; 22] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::InvalidSrcMac,
@@ -94,6 +100,9 @@ impl DropReason {
         DropReason::SstpNoLivePort,
         DropReason::NotTree,
         DropReason::SourceLimit,
+        DropReason::StormBroadcast,
+        DropReason::StormMulticast,
+        DropReason::StormUnknownUnicast,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -119,6 +128,9 @@ impl DropReason {
             DropReason::SstpNoLivePort => "sstp_no_live_port",
             DropReason::NotTree => "not_tree",
             DropReason::SourceLimit => "source_limit",
+            DropReason::StormBroadcast => "storm_broadcast",
+            DropReason::StormMulticast => "storm_multicast",
+            DropReason::StormUnknownUnicast => "storm_unknown_unicast",
         }
     }
 }

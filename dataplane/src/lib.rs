@@ -29,6 +29,7 @@ pub mod port;
 pub mod prefetch;
 pub mod simd;
 pub mod snapshot;
+pub mod storm;
 pub mod tablemem;
 pub mod worker;
 

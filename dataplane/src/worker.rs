@@ -24,6 +24,7 @@ use crate::frame::{
     PuntKind, Verdict,
 };
 use crate::snapshot::{ForwardingSnapshot, Publisher};
+use crate::storm::{StormControl, StormLimits};
 use crate::PortIndex;
 use crate::{Mbuf, MbufBatch, Mempool};
 use satellite_filters::{TagAction, REPLY_BUF_LEN};
@@ -148,6 +149,10 @@ pub struct WorkerPlan {
     /// Pool for frames the worker makes (ARPless answers, copies of a
     /// flooded frame that one port must rewrite).
     pub pool: Arc<Mempool>,
+    /// Storm control per port, this worker's share.
+    pub storm: Vec<StormLimits>,
+    /// The TSC's frequency, for storm control's buckets.
+    pub tsc_hz: u64,
 }
 
 /// Remembers which sources were already reported under the current
@@ -190,6 +195,7 @@ struct Egress<'a> {
     tally: Vec<PortTally>,
     /// Reused per flood: (port, rewrite) of every port the frame goes to.
     targets: Vec<(usize, TagAction)>,
+    storm: StormControl,
 }
 
 impl Egress<'_> {
@@ -356,7 +362,15 @@ impl Egress<'_> {
                     self.push_rewritten(p, m, a);
                 }
             }
-            Verdict::Flood => self.flood(ctx.snap, ip, m, &d.facts, prep),
+            Verdict::Flood => {
+                // Storm control holds host ports only: a fabric port
+                // carries the whole fabric's floods.
+                let host = ctx.snap.ports.get(ip).is_some_and(|v| v.host);
+                match self.storm.admit(host, ip, prep.macs().1, ctx.tsc) {
+                    Ok(()) => self.flood(ctx.snap, ip, m, &d.facts, prep),
+                    Err(r) => self.tally[ip].drops[r as usize] += 1,
+                }
+            }
             Verdict::Punt(kind) => match ctx.shared.punt.push(Punted {
                 port: ctx.in_port,
                 kind,
@@ -409,6 +423,8 @@ struct BurstContext<'a> {
     snap: &'a ForwardingSnapshot,
     shared: &'a WorkerShared,
     in_port: PortIndex,
+    /// TSC at the start of the poll iteration (storm control's clock).
+    tsc: u64,
 }
 
 /// The worker's own state between bursts: its transmit lanes and tallies,
@@ -437,6 +453,7 @@ impl<'a> Worker<'a> {
                     .collect(),
                 tally: vec![PortTally::default(); nports],
                 targets: Vec::with_capacity(nports),
+                storm: StormControl::new(&plan.storm, plan.tsc_hz),
             },
             learn_filter: LearnFilter::new(),
             learn_lost: 0,
@@ -579,6 +596,7 @@ pub fn run(
                 snap,
                 shared,
                 in_port: q.port,
+                tsc: start,
             };
             w.burst(&mut rx, &ctx, now);
         }

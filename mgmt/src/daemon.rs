@@ -74,6 +74,7 @@ impl Daemon {
             pool.clone(),
             plane.publisher(),
             &clock,
+            eal.tsc_hz(),
         )?;
         let mut d = Daemon {
             workers,

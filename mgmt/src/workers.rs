@@ -11,10 +11,34 @@ use tracing::{error, info};
 
 use satellite_dataplane::counters::PortTally;
 use satellite_dataplane::snapshot::Publisher;
+use satellite_dataplane::storm::StormLimits;
 use satellite_dataplane::worker::{
     self, CoarseClock, Doorbell, Injected, RxQueue, WorkerPlan, WorkerShared,
 };
 use satellite_dataplane::{lcore, Mempool, PortIndex};
+
+/// Each port's storm control (the worker applies it while the port is a
+/// host port): the configured limits unless the port opts out.
+fn storm_limits(cfg: &Config, ports: &Ports) -> Vec<StormLimits> {
+    let s = &cfg.storm_control;
+    let on = StormLimits {
+        broadcast_pps: s.broadcast_pps,
+        multicast_pps: s.multicast_pps,
+        unknown_unicast_pps: s.unknown_unicast_pps,
+        burst: s.burst,
+    };
+    ports
+        .list
+        .iter()
+        .map(|p| {
+            if p.cfg.storm_control == Some(false) {
+                StormLimits::default()
+            } else {
+                on
+            }
+        })
+        .collect()
+}
 
 /// Events of one kind the control loop takes from one worker per pass: a
 /// learn costs the plane some microseconds (FDB, MAC home, LSP), so 1,024
@@ -46,12 +70,14 @@ impl Workers {
         pool: Arc<Mempool>,
         publisher: &Arc<Publisher>,
         clock: &Arc<CoarseClock>,
+        tsc_hz: u64,
     ) -> Result<Workers, String> {
         let n = cfg.dataplane.workers as usize;
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
         let dpdk_ports: Vec<u16> = ports.list.iter().map(|p| p.eth.id()).collect();
+        let storm = storm_limits(cfg, ports);
         let (bell, doorbell) = Doorbell::new();
         let mut w = Workers {
             shared: Vec::new(),
@@ -84,6 +110,8 @@ impl Workers {
                 tx_queue: i as u16,
                 max_idle_sleep: Duration::from_micros(cfg.dataplane.max_idle_sleep_us),
                 pool: pool.clone(),
+                storm: storm.iter().map(|l| l.share(n as u32)).collect(),
+                tsc_hz,
             };
             let shared = Arc::new(WorkerShared::new(dpdk_ports.len(), 8192, bell.clone()));
             let (s, p, c) = (shared.clone(), publisher.clone(), clock.clone());

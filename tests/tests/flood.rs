@@ -2,7 +2,7 @@
 //!
 //! Run: `cargo build --release --bins && cargo test --release -p satellite-e2e --test flood -- --nocapture`
 
-use satellite_e2e::flood::mac_flood;
+use satellite_e2e::flood::{mac_flood, storm};
 use satellite_e2e::ring::{host_mac, EventProbe, Kind, Ring, RingSpec};
 use satellite_e2e::*;
 use std::time::Duration;
@@ -167,6 +167,96 @@ fn a_mac_flood_fills_one_ports_share_and_nobody_else_notices() {
         !ring.sstp_log(0).contains("adjacency down"),
         "s0's control plane missed HELLOs during the flood:\n{}",
         ring.sstp_log(0)
+    );
+    assert_eq!(
+        a.lost + b.lost,
+        0,
+        "probes lost: {a:?} {b:?}\n{}",
+        ring.logs()
+    );
+    assert_eq!(a.duplicates + b.duplicates, 0, "duplicates: {a:?} {b:?}");
+}
+
+/// Frames received by host i's `eth0` so far.
+fn host_rx(ring: &Ring, i: usize) -> u64 {
+    ring.hosts[i]
+        .sh("cat /sys/class/net/eth0/statistics/rx_packets")
+        .trim()
+        .parse()
+        .expect("rx_packets")
+}
+
+/// One host of a ring of 8 sends a million broadcast frames as fast as it
+/// can. Storm control holds its port to `storm_control.broadcast_pps`
+/// (default 10,000/s, burst 1,000): a host at the far side of the ring
+/// gets no more than that, every frame past it is dropped and counted at
+/// the storming port as `storm_broadcast`, and two probe streams elsewhere
+/// in the ring lose and duplicate nothing.
+#[test]
+fn a_broadcast_storm_is_held_to_its_rate_at_its_port() {
+    require_root!();
+    let ring = {
+        let mut r = Ring::new(RingSpec::uniform(Kind::Satellite, 8));
+        r.wait_started();
+        r
+    };
+    ring.wait_converged(1, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    ring.announce_hosts();
+    assert!(ring.ping(1, 3) && ring.ping(5, 7), "{}", ring.logs());
+    let far_before = host_rx(&ring, 4);
+    let probe = EventProbe {
+        affected: (1, 3),
+        bystander: (5, 7),
+        rate: 1000,
+        duration: Duration::from_secs(8),
+        event_at: Duration::from_secs(2),
+    };
+    let mut sent = None;
+    let (a, b) = probe.run(&ring, "storm", || {
+        sent = Some(storm(
+            &ring.hosts[0],
+            &ring.scratch,
+            "eth0",
+            1_000_000,
+            &host_mac(0),
+            "ff:ff:ff:ff:ff:ff",
+            0,
+        ))
+    });
+    let sent = sent.unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let far = host_rx(&ring, 4) - far_before;
+    let rx = port_stat(&ring, 0, "h0", "rx_packets");
+    let dropped = drops(&ring, 0, "h0", "storm_broadcast");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "broadcast storm: {} frames in {:.2} s ({:.0}/s), load {}\n  \
+         s0/h0 received {rx}, dropped {dropped} (storm_broadcast); host 4 got {far}\n  \
+         1->3 {}\n  5->7 {}",
+        sent.sent,
+        sent.secs,
+        sent.rate(),
+        load.trim(),
+        a.summary(),
+        b.summary()
+    );
+    // What the bucket lets through: 10,000/s for as long as the storm
+    // lasted (the probe frames' own floods are nil: their destinations are
+    // known), plus the burst and a margin for BPDUs and the worker's
+    // clock granularity.
+    let allowed = (10_000.0 * sent.secs) as u64 + 1_000;
+    assert!(
+        far <= allowed + 200,
+        "host 4 got {far} frames, storm control allows {allowed}"
+    );
+    assert!(
+        far >= allowed / 4,
+        "host 4 got {far} frames: storm control let through far less than its rate ({allowed})"
+    );
+    assert!(
+        dropped + allowed + 200 >= rx && dropped > rx / 2,
+        "every frame past the rate was dropped at h0 and counted: {dropped} of {rx}"
     );
     assert_eq!(
         a.lost + b.lost,

@@ -150,6 +150,30 @@ pub struct ControlConfig {
     pub socket: Option<PathBuf>,
 }
 
+/// Storm control on host ports: flooded frames per second per class, per
+/// port (0: unlimited). A host's ARP, ND and DHCP need some hundreds a
+/// second; a storm is hundreds of thousands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StormControlConfig {
+    pub broadcast_pps: u32,
+    pub multicast_pps: u32,
+    pub unknown_unicast_pps: u32,
+    /// Frames a class may send at once after a quiet spell.
+    pub burst: u32,
+}
+
+impl Default for StormControlConfig {
+    fn default() -> Self {
+        StormControlConfig {
+            broadcast_pps: 10_000,
+            multicast_pps: 10_000,
+            unknown_unicast_pps: 10_000,
+            burst: 1_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
@@ -388,6 +412,10 @@ pub struct PortConfig {
     /// The port's IP bindings.
     #[serde(default)]
     pub bindings: Vec<BindingConfig>,
+    /// `false` exempts the port from `[storm_control]`; unset or `true`:
+    /// the limits apply whenever it is a host port.
+    #[serde(default)]
+    pub storm_control: Option<bool>,
 }
 
 impl PortConfig {
@@ -415,6 +443,7 @@ pub struct Config {
     pub bridge: BridgeConfig,
     pub dataplane: DataplaneConfig,
     pub fdb: FdbConfig,
+    pub storm_control: StormControlConfig,
     pub stp: StpConfig,
     pub sstp: SstpSection,
     pub filters: FiltersConfig,
@@ -583,6 +612,9 @@ impl Config {
         }
         if self.fdb.host_port_limit == 0 {
             return Err(("fdb.host_port_limit".into(), "must be at least 1".into()));
+        }
+        if self.storm_control.burst == 0 {
+            return Err(("storm_control.burst".into(), "must be at least 1".into()));
         }
         if !(10..=1_000_000).contains(&self.fdb.aging_time) {
             return Err((
