@@ -77,6 +77,8 @@ pub(crate) struct Protocols {
     lsdb_changed: Option<std::time::SystemTime>,
     /// When each kind of overflow was last logged (rate limit).
     overflow_logged: std::collections::BTreeMap<&'static str, Duration>,
+    /// Ports root guard holds Alternate now.
+    root_inconsistent: std::collections::BTreeSet<PortIndex>,
 }
 
 /// A random 64-bit nonce for this session: std's per-process random hash
@@ -128,6 +130,7 @@ impl Protocols {
                 p.rstp.admin_edge = pc.kind == PortKind::Edge;
                 p.rstp.auto_edge = pc.kind == PortKind::Auto;
                 p.rstp.admin_point_to_point = AdminPointToPoint::Auto;
+                p.rstp.restricted_role = pc.root_guard;
                 // Hosts never speak SSTP: edge ports neither send nor
                 // accept it.
                 p.sstp = pc.kind != PortKind::Edge;
@@ -152,6 +155,7 @@ impl Protocols {
             spf_times: SpfTimes::default(),
             lsdb_changed: None,
             overflow_logged: Default::default(),
+            root_inconsistent: Default::default(),
         })
     }
 
@@ -338,6 +342,7 @@ impl Protocols {
                 }
                 NodeAction::RoleChanged { port, role } => {
                     info!(target: "sstp", port = %self.name(port), role = role_name(role), "port role");
+                    self.note_root_guard(port);
                 }
             }
         }
@@ -395,6 +400,24 @@ impl Protocols {
     }
 
     /// `show stp` as JSON: the engine's status with port names.
+    /// Logs when root guard starts or stops holding `port`.
+    fn note_root_guard(&mut self, port: PortIndex) {
+        let number = satellite_protocol::node::rstp_number(port);
+        let held = self
+            .node
+            .rstp_status()
+            .ports
+            .iter()
+            .any(|p| p.port == number && p.root_inconsistent);
+        if held && self.root_inconsistent.insert(port) {
+            warn!(target: "sstp", port = %self.name(port),
+                  "root guard: a superior BPDU on this port; held alternate (root inconsistent) while it lasts");
+        } else if !held && self.root_inconsistent.remove(&port) {
+            info!(target: "sstp", port = %self.name(port),
+                  "root guard: the superior information is gone; the port takes its role again");
+        }
+    }
+
     pub(crate) fn status_json(&self) -> serde_json::Value {
         let st = self.node.rstp_status();
         let mut v = serde_json::to_value(&st).unwrap_or_default();

@@ -48,6 +48,8 @@ pub struct RingSpec {
     /// dead count, see `fabric::LAB_DEAD_COUNT`; `enabled = false` for
     /// RSTP alone).
     pub sat_sstp: String,
+    /// Satellite only: extra lines for both ring ports' `[[port]]`.
+    pub sat_ring_port_extra: String,
 }
 
 impl RingSpec {
@@ -71,6 +73,7 @@ impl RingSpec {
             down_links: vec![],
             sat_stp_extra: String::new(),
             sat_sstp: format!("dead_count = {}\n", crate::fabric::LAB_DEAD_COUNT),
+            sat_ring_port_extra: String::new(),
         }
     }
 }
@@ -245,7 +248,8 @@ impl Ring {
                 let cost = s
                     .path_cost
                     .map(|c| format!("path_cost = {c}\n"))
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                    + &s.sat_ring_port_extra;
                 let cfg = format!(
                     "[bridge]\nname = \"{tag}s{i}\"\n\n[dataplane]\nworkers = 1\nmemory_mb = 128\n\n\
                      [stp]\npriority = {p}\nhello_time = {hello}\nmax_age = {ma}\nforward_delay = {fd}\n{extra}\n\

@@ -412,6 +412,12 @@ pub struct PortConfig {
     /// The port's IP bindings.
     #[serde(default)]
     pub bindings: Vec<BindingConfig>,
+    /// Root guard (802.1Q restrictedRole): the port never becomes Root
+    /// Port; a superior BPDU holds it Alternate (discarding, "root
+    /// inconsistent") until that information ages out. For ports toward
+    /// bridges that must never take the root.
+    #[serde(default)]
+    pub root_guard: bool,
     /// `false` exempts the port from `[storm_control]`; unset or `true`:
     /// the limits apply whenever it is a host port.
     #[serde(default)]

@@ -19,6 +19,10 @@
 //! - Configuration BPDUs whose Message Age is not less than Max Age, or
 //!   that carry this port's own Bridge and Port Identifiers, are discarded
 //!   (9.3.4 a); they are counted in `rx_discarded`.
+//! - restrictedRole ("root guard") is taken from 802.1Q-2014 (13.27.64,
+//!   13.27.25 a): a port that has it takes no part in choosing the root
+//!   and, holding a superior vector, is selected Alternate; 802.1D-2004
+//!   has no such parameter.
 //! - adminPointToPointMAC `Auto` means point-to-point: our ports are
 //!   full-duplex links (DPDK does not report half duplex).
 //! - A port with path cost `None` uses table 17-3 from the speed given in
@@ -196,6 +200,10 @@ pub struct PortConfig {
     pub auto_edge: bool,
     /// adminPointToPointMAC.
     pub admin_point_to_point: AdminPointToPoint,
+    /// restrictedRole (802.1Q-2014 13.27.64, "root guard"): the port is
+    /// never selected as Root Port, whatever it hears; a superior vector
+    /// makes it an Alternate (discarding) until that information ages out.
+    pub restricted_role: bool,
 }
 
 impl PortConfig {
@@ -208,6 +216,7 @@ impl PortConfig {
             admin_edge: false,
             auto_edge: true,
             admin_point_to_point: AdminPointToPoint::Auto,
+            restricted_role: false,
         }
     }
 }
@@ -471,6 +480,10 @@ pub struct PortStatus {
     pub protocol: ProtocolInUse,
     /// BPDU counters.
     pub counters: PortCounters,
+    /// A restrictedRole port holding a vector better than the root the
+    /// bridge chose: it would be Root Port and is held Alternate instead
+    /// ("root inconsistent").
+    pub root_inconsistent: bool,
 }
 
 /// The bridge as `show stp` shows it.
@@ -771,6 +784,7 @@ impl Bridge {
                         ProtocolInUse::Stp
                     },
                     counters: p.counters,
+                    root_inconsistent: p.root_inconsistent,
                 })
                 .collect(),
         }

@@ -228,6 +228,9 @@ pub(crate) struct Port {
     pub bdm: BdmState,
 
     pub counters: PortCounters,
+    /// restrictedRole kept this port from Root Port at the last role
+    /// selection (see [`super::PortStatus::root_inconsistent`]).
+    pub root_inconsistent: bool,
 }
 
 impl Port {
@@ -298,6 +301,7 @@ impl Port {
             prx: PrxState::Discard,
             bdm: BdmState::NotEdge,
             counters: PortCounters::default(),
+            root_inconsistent: false,
         };
         p.update_path_cost();
         p

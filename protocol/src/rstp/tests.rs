@@ -183,6 +183,47 @@ fn pim_accepts_superior_info_and_ages_it_out() {
 }
 
 #[test]
+fn restricted_role_holds_a_superior_port_alternate_until_the_information_ages_out() {
+    let mut b = Bridge::new(BridgeConfig::new(mac(5))).unwrap();
+    b.add_port(PortConfig::new(1)).unwrap();
+    let mut guarded = PortConfig::new(2);
+    guarded.restricted_role = true;
+    b.add_port(guarded).unwrap();
+    let mut out = Vec::new();
+    for p in 1..=2 {
+        b.handle(
+            Duration::ZERO,
+            Event::PortUp {
+                port: p,
+                speed_mbps: Some(1000),
+            },
+            &mut out,
+        );
+    }
+    // Bridge 1 claims the root on the guarded port: it is not believed.
+    let bp = Bpdu::rst(from(1, 1, 0, 3, designated(0)));
+    b.handle(S / 2, Event::BpduReceived { port: 2, bpdu: bp }, &mut out);
+    let st = b.status();
+    assert_eq!(st.root_id, st.bridge_id, "this bridge stays root");
+    assert_eq!(st.root_port, None);
+    let g = port(&b, 2);
+    assert_eq!(g.role, PortRole::Alternate);
+    assert_eq!(g.state, PortState::Discarding);
+    assert!(g.root_inconsistent);
+    assert!(!port(&b, 1).root_inconsistent);
+    assert_eq!(port(&b, 1).role, PortRole::Designated);
+    // The same BPDU on the unguarded port makes bridge 1 the root.
+    let (mut plain, _) = bridge(5, 2);
+    plain.handle(S / 2, Event::BpduReceived { port: 2, bpdu: bp }, &mut out);
+    assert_eq!(plain.status().root_port, Some(2));
+    // Once the superior information ages out, the port comes back by itself.
+    tick_until(&mut b, 7 * S, &mut out);
+    let g = port(&b, 2);
+    assert_eq!(g.role, PortRole::Designated);
+    assert!(!g.root_inconsistent);
+}
+
+#[test]
 fn prt_answers_a_proposal_with_an_agreement() {
     let (mut b, _) = bridge(5, 2);
     let mut out = Vec::new();

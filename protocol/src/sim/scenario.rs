@@ -337,6 +337,7 @@ impl Scenario {
                             admin_edge: p.admin_edge,
                             auto_edge: p.auto_edge,
                             admin_point_to_point: p2p,
+                            restricted_role: false,
                         },
                         Some(p.speed_mbps.unwrap_or(1000)),
                     )
