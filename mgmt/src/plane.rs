@@ -60,6 +60,8 @@ pub(crate) struct SwitchPort {
     pub(crate) stp_forwarding: bool,
     /// Times BPDU guard disabled this port.
     pub(crate) bpdu_guard_trips: u64,
+    /// When BPDU guard lets the port come back by itself.
+    pub(crate) guard_recovery_at: Option<Duration>,
     /// SSTP frames refused because the port is for hosts.
     pub(crate) sstp_refused: u64,
     /// Hosts live here: configured edge, or auto and RSTP's operEdge.
@@ -154,6 +156,7 @@ impl ControlPlane {
                 stp_learning: !stp_on,
                 stp_forwarding: !stp_on,
                 bpdu_guard_trips: 0,
+                guard_recovery_at: None,
                 sstp_refused: 0,
                 host_port: false, // set by refresh_port_views
             })
@@ -376,11 +379,32 @@ impl ControlPlane {
             Err(e) => format!("undecodable: {e}"),
         };
         let name = &self.ports[i].name;
-        warn!(target: "sstp", port = %name, src = %src, bpdu = %sender,
-            "BPDU guard: BPDU received on an edge port, port disabled \
-             (re-enable with `satctl port {name} up`)");
+        let recovery = self.cfg.stp.bpdu_guard_recovery;
+        if recovery > 0 {
+            warn!(target: "sstp", port = %name, src = %src, bpdu = %sender,
+                "BPDU guard: BPDU received on an edge port, port disabled for {recovery} s \
+                 (or `satctl port {name} up`)");
+        } else {
+            warn!(target: "sstp", port = %name, src = %src, bpdu = %sender,
+                "BPDU guard: BPDU received on an edge port, port disabled \
+                 (re-enable with `satctl port {name} up`)");
+        }
         self.set_admin(now, i, false);
+        self.ports[i].guard_recovery_at =
+            (recovery > 0).then(|| now + Duration::from_secs(u64::from(recovery)));
         self.ports_changed = true;
+    }
+
+    /// Brings back the ports whose BPDU guard hold is over.
+    fn recover_guarded_ports(&mut self, now: Duration) {
+        for i in 0..self.ports.len() {
+            if self.ports[i].guard_recovery_at.is_some_and(|t| t <= now) {
+                info!(target: "sstp", port = %self.ports[i].name,
+                    "BPDU guard: port enabled again after its hold; a BPDU there disables it again");
+                self.set_admin(now, i, true);
+                self.ports_changed = true;
+            }
+        }
     }
 
     /// SSTP PDUs: refused on host ports (counted), else the link state.
@@ -415,6 +439,8 @@ impl ControlPlane {
 
     /// Administratively enables or disables port `i`.
     pub(crate) fn set_admin(&mut self, now: Duration, i: usize, up: bool) {
+        // Whoever sets the port's state ends a BPDU guard hold.
+        self.ports[i].guard_recovery_at = None;
         let was = self.ports[i].enabled();
         self.ports[i].admin_up = up;
         let is = self.ports[i].enabled();
@@ -597,6 +623,7 @@ impl ControlPlane {
                 self.reconcile_homes(now);
             }
         }
+        self.recover_guarded_ports(now);
         self.refresh_source_limits();
         // Port changes publish at once (they stop or start forwarding);
         // FDB-only changes are batched to one publish per interval.
@@ -622,6 +649,9 @@ impl ControlPlane {
         }
         if self.fdb.is_dirty() {
             t = t.min(self.last_publish + PUBLISH_INTERVAL);
+        }
+        if let Some(g) = self.ports.iter().filter_map(|p| p.guard_recovery_at).min() {
+            t = t.min(g);
         }
         if self.ports_changed {
             t = Duration::ZERO;
@@ -764,6 +794,28 @@ mod tests {
         assert_eq!(p.control_frames()["bpdu"], 2);
         p.set_admin(now, 0, true);
         assert!(p.ports()[0].admin_up);
+    }
+
+    #[test]
+    fn bpdu_guard_lets_the_port_back_after_its_hold_and_trips_again() {
+        let mut p = setup(&["vm", "up"], &[PortKind::Edge, PortKind::Fabric], true);
+        let hold = Duration::from_secs(30); // stp.bpdu_guard_recovery's default
+        let t = Duration::from_secs(1);
+        p.punt(t, 0, PuntKind::Bpdu, &bpdu_from([2, 9, 9, 9, 9, 9]));
+        p.poll(t);
+        assert!(!p.ports()[0].admin_up);
+        assert!(p.next_deadline() <= t + hold, "the loop wakes for the hold");
+        p.poll(t + hold - Duration::from_millis(1));
+        assert!(!p.ports()[0].admin_up, "still held");
+        p.poll(t + hold);
+        assert!(p.ports()[0].admin_up, "back by itself");
+        // The loop is still there: the next BPDU trips it again.
+        p.punt(t + hold, 0, PuntKind::Bpdu, &bpdu_from([2, 9, 9, 9, 9, 9]));
+        assert!(!p.ports()[0].admin_up);
+        assert_eq!(p.ports()[0].bpdu_guard_trips, 2);
+        // An operator's `port up` ends the hold at once.
+        p.set_admin(t + hold, 0, true);
+        assert!(p.ports()[0].guard_recovery_at.is_none());
     }
 
     #[test]

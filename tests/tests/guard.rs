@@ -87,3 +87,95 @@ fn root_guard_holds_ports_that_hear_a_better_root_and_frees_them_when_it_goes() 
         "{log}"
     );
 }
+
+/// (admin_up, bpdu_guard_trips) of switch i's port.
+fn guard_state(ring: &Ring, i: usize, port: &str) -> (bool, u64) {
+    let v: serde_json::Value =
+        serde_json::from_str(&ring.satctl(i, "show stats --json")).expect("stats json");
+    v["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == port)
+        .map(|p| {
+            (
+                p["admin_up"].as_bool().unwrap_or(false),
+                p["bpdu_guard_trips"].as_u64().unwrap_or(0),
+            )
+        })
+        .expect("port in stats")
+}
+
+/// A loop at the edge: the host ports of s0 and s1 (ring of 4) are joined
+/// by a Linux bridge in a host namespace (STP off, so it passes BPDUs on).
+/// Each switch's BPDUs reach the other's host port and BPDU guard takes
+/// the port down (logged, counted); held ports come back by themselves
+/// after `stp.bpdu_guard_recovery` (3 s here) and trip again while the
+/// loop lasts; once the loop is gone they come back and stay. A probe
+/// stream between the other two switches loses nothing.
+#[test]
+fn a_loop_through_a_host_bridge_trips_bpdu_guard_until_it_is_gone() {
+    require_root!();
+    let mut spec = RingSpec::uniform(Kind::Satellite, 4);
+    spec.sat_stp_extra = "bpdu_guard_recovery = 3\n".into();
+    let ring = {
+        let mut r = Ring::new(spec);
+        r.wait_started();
+        r
+    };
+    ring.wait_converged(1, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    assert!(ring.ping(2, 3), "{}", ring.logs());
+    let probe = satellite_e2e::ring::EventProbe {
+        affected: (2, 3),
+        bystander: (3, 2),
+        rate: 1000,
+        duration: Duration::from_secs(8),
+        event_at: Duration::from_secs(2),
+    };
+    let h0 = ring.hosts[0].name.clone();
+    let (a, b) = probe.run(&ring, "edge-loop", || {
+        ring.hosts[1].sh(&format!(
+            "ip link set eth0 down; ip link set eth0 name loop1; ip link set loop1 netns {h0}"
+        ));
+        ring.hosts[0].sh(
+            "ip link add br0 type bridge stp_state 0 && ip link set eth0 master br0 && \
+             ip link set loop1 master br0 && ip link set loop1 up && ip link set br0 up",
+        );
+    });
+    let trips = guard_state(&ring, 0, "h0").1 + guard_state(&ring, 1, "h1").1;
+    println!(
+        "edge loop for 6 s: {trips} BPDU guard trips\n  2->3 {}\n  3->2 {}",
+        a.summary(),
+        b.summary()
+    );
+    assert!(
+        trips >= 2,
+        "BPDU guard tripped and tripped again: {trips}\n{}",
+        ring.logs()
+    );
+    assert_eq!(a.lost + b.lost, 0, "probes lost: {a:?} {b:?}");
+    assert_eq!(a.duplicates + b.duplicates, 0, "duplicates: {a:?} {b:?}");
+
+    // The loop goes; within one hold both ports are back, and they stay.
+    ring.hosts[0].sh("ip link del br0");
+    let t = Instant::now();
+    let back = wait_until(Duration::from_secs(10), || {
+        guard_state(&ring, 0, "h0").0 && guard_state(&ring, 1, "h1").0
+    });
+    assert!(back, "ports not back after the loop went\n{}", ring.logs());
+    println!(
+        "both ports back {} ms after the loop went",
+        t.elapsed().as_millis()
+    );
+    let trips = guard_state(&ring, 0, "h0").1 + guard_state(&ring, 1, "h1").1;
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(guard_state(&ring, 0, "h0").0 && guard_state(&ring, 1, "h1").0);
+    assert_eq!(
+        guard_state(&ring, 0, "h0").1 + guard_state(&ring, 1, "h1").1,
+        trips,
+        "no trip once the loop is gone"
+    );
+    let logs = ring.logs();
+    assert!(logs.contains("port enabled again after its hold"), "{logs}");
+}

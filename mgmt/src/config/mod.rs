@@ -210,6 +210,10 @@ pub struct StpConfig {
     /// BPDUs per port per hello time at most (1..=10).
     pub tx_hold_count: u8,
     pub force_version: StpVersion,
+    /// Seconds after which a port BPDU guard disabled comes back by itself
+    /// (a loop through a host bridge trips it again at the next BPDU);
+    /// 0: it stays down until `satctl port P up`.
+    pub bpdu_guard_recovery: u32,
 }
 
 impl Default for StpConfig {
@@ -223,6 +227,7 @@ impl Default for StpConfig {
             forward_delay: r::DEFAULT_FORWARD_DELAY,
             tx_hold_count: r::DEFAULT_TX_HOLD_COUNT,
             force_version: StpVersion::Rstp,
+            bpdu_guard_recovery: 30,
         }
     }
 }
@@ -619,6 +624,12 @@ impl Config {
         if self.fdb.host_port_limit == 0 {
             return Err(("fdb.host_port_limit".into(), "must be at least 1".into()));
         }
+        if self.stp.bpdu_guard_recovery > 86_400 {
+            return Err((
+                "stp.bpdu_guard_recovery".into(),
+                "must be at most 86400 seconds (0: never)".into(),
+            ));
+        }
         if self.storm_control.burst == 0 {
             return Err(("storm_control.burst".into(), "must be at least 1".into()));
         }
@@ -807,6 +818,17 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The example a user copies parses, and what it states as defaults
+    /// are the defaults.
+    #[test]
+    fn the_example_configuration_parses_with_the_defaults_it_states() {
+        let src = include_str!("../../../configs/satellited.toml");
+        let c = Config::parse(src, "configs/satellited.toml").unwrap();
+        assert_eq!(c.fdb, FdbConfig::default());
+        assert_eq!(c.storm_control, StormControlConfig::default());
+        assert_eq!(c.stp.bpdu_guard_recovery, StpConfig::default().bpdu_guard_recovery);
+    }
 
     #[test]
     fn empty_file_is_all_defaults() {
