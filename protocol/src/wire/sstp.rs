@@ -643,6 +643,19 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> SstpPacket<T> {
         let c = self.compute_checksum();
         self.buffer.as_mut()[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
     }
+    /// Computes and writes an LSP's content checksum over the PDU as it
+    /// stands, if the PDU is long enough to hold one; then
+    /// [`fill_checksum`](Self::fill_checksum) must follow. For tools that
+    /// edit PDUs byte by byte (fuzzers), so edits reach the TLV parser
+    /// instead of stopping at the checksums.
+    pub fn fill_lsp_checksum(&mut self) {
+        let len = usize::from(self.pdu_length()).min(self.buffer.as_ref().len());
+        let pdu = &mut self.buffer.as_mut()[..len];
+        if pdu.len() >= field::lsp::CHECKSUM.end {
+            let c = lsp_content_checksum(pdu);
+            pdu[field::lsp::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+        }
+    }
 }
 
 /// CRC-32 (IEEE 802.3) of `pdu` with octets 4..8 taken as zero.
