@@ -94,7 +94,8 @@ fn main() -> ExitCode {
     }
 
     let socket = cfg.socket_path();
-    let metrics_addr = cfg.metrics.listen.clone();
+    let metrics_addr = cfg.metrics.addr();
+    let socket_group = cfg.control.group.clone();
     let mut daemon = match Daemon::start(cfg) {
         Ok(d) => d,
         Err(e) => {
@@ -103,13 +104,13 @@ fn main() -> ExitCode {
         }
     };
     let (tx, rx) = crossbeam::channel::bounded(64);
-    if let Err(e) = server::spawn(&socket, tx.clone()) {
+    if let Err(e) = server::spawn(&socket, socket_group.as_deref(), tx.clone()) {
         eprintln!("satellited: {e}");
         daemon.shutdown();
         return ExitCode::FAILURE;
     }
     if let Some(addr) = metrics_addr {
-        if let Err(e) = metrics::spawn(&addr, tx.clone()) {
+        if let Err(e) = metrics::spawn(addr, tx.clone()) {
             eprintln!("satellited: {e}");
             daemon.shutdown();
             let _ = std::fs::remove_file(&socket);
