@@ -30,7 +30,8 @@ struct Args {
     /// Control socket path (default /run/satellite/NAME.sock).
     #[arg(long)]
     socket: Option<PathBuf>,
-    /// Serve Prometheus /metrics on this address, e.g. 127.0.0.1:9477.
+    /// Serve Prometheus /metrics on this address (127.0.0.1:9477), or on
+    /// localhost at this port (9477).
     #[arg(long)]
     metrics: Option<String>,
     /// Number of worker lcores.
