@@ -2140,6 +2140,23 @@ mod tests {
     }
 
     #[test]
+    fn filling_both_checksums_restores_an_lsp() {
+        let mut b = LSP.to_vec();
+        b[field::lsp::CHECKSUM].fill(0);
+        b[field::CHECKSUM].fill(0);
+        let mut p = SstpPacket::new_checked(&mut b[..]).unwrap();
+        p.fill_lsp_checksum();
+        p.fill_checksum();
+        assert_eq!(b, LSP);
+        // Too short to hold an LSP checksum: nothing is written.
+        let mut short = HELLO[..SSTP_HEADER_LEN].to_vec();
+        short[2..4].copy_from_slice(&(SSTP_HEADER_LEN as u16).to_be_bytes());
+        let before = short.clone();
+        SstpPacket::new_unchecked(&mut short[..]).fill_lsp_checksum();
+        assert_eq!(short, before);
+    }
+
+    #[test]
     fn csnp_psnp_fail_fixtures() {
         let csnp = Csnp {
             start: LspId::default(),
