@@ -169,7 +169,10 @@ impl Fixture {
                     }
                 }
                 f.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-                f.resize(f.len() + 50, 0x45);
+                let ip = f.len();
+                f.resize(ip + 50, 0x45);
+                // From the port's bound address, as the IP source guard wants.
+                f[ip + 12..ip + 16].copy_from_slice(&[10, 0, 0, 1]);
             }
         }
         f

@@ -75,6 +75,11 @@ drop_reasons! {
     ArpServerOpFromVm => "arp_server_op_from_vm",
     /// Operation code outside 1..=10.
     ArpUnknownOpcode => "arp_unknown_opcode",
+    /// IP source guard: an IPv4 source that is not the port's binding for
+    /// the frame's source MAC (0.0.0.0 only for a DHCP client).
+    IpSpoofedSource => "ip_spoofed_source",
+    /// IP source guard: IPv4 header cut off or not version 4.
+    IpMalformed => "ip_malformed",
     /// The caller's reply buffer cannot hold the reply.
     ReplyBufferTooSmall => "reply_buffer_too_small",
 }
@@ -101,7 +106,7 @@ mod tests {
                 "{l}"
             );
         }
-        assert_eq!(DropReason::ALL.len(), 24);
+        assert_eq!(DropReason::ALL.len(), 26);
         assert_eq!(DropReason::VlanTooDeep.as_str(), "vlan_too_deep");
         assert_eq!(
             DropReason::ArpUnknownOpcode.to_string(),

@@ -54,6 +54,7 @@ pub mod drop_reason;
 pub mod interstellar;
 pub mod mac;
 pub mod policy;
+pub mod source_guard;
 pub mod verdict;
 pub mod vlan;
 
@@ -81,7 +82,7 @@ pub const REPLY_BUF_LEN: usize =
 /// Order: header and VLAN stack; port VLAN mode; source MAC (valid, and the
 /// port's own when the port has MACs); ARPless (ARP/RARP on ARPless ports:
 /// may answer into `reply_buf`, at least [`REPLY_BUF_LEN`] bytes to fit
-/// every reply); Interstellar rule for unicast destinations. Group
+/// every reply; IPv4 sources held to the bindings, [`source_guard`]); Interstellar rule for unicast destinations. Group
 /// destinations pass here and are scoped per port by [`filter_egress`].
 pub fn filter_ingress(
     frame: &[u8],
@@ -113,10 +114,17 @@ pub fn filter_ingress(
         payload_offset: parsed.payload_offset,
         sender_iid: port.interstellar().map(|p| p.iid()),
     };
-    if port.arpless() != ArplessMode::Off && arpless::is_arp_ethertype(parsed.ether_type) {
-        match arpless::handle(frame, &parsed, &class, port, tables, reply_buf) {
-            FilterVerdict::Pass(_) => {}
-            other => return other,
+    if port.arpless() != ArplessMode::Off {
+        if arpless::is_arp_ethertype(parsed.ether_type) {
+            match arpless::handle(frame, &parsed, &class, port, tables, reply_buf) {
+                FilterVerdict::Pass(_) => {}
+                other => return other,
+            }
+        } else if parsed.ether_type == mac::ETHERTYPE_IPV4 {
+            let at = parsed.payload_offset;
+            if let Err(r) = source_guard::check_ipv4(frame, at, class.vid, parsed.src, port) {
+                return FilterVerdict::Drop(r);
+            }
         }
     }
     if let Some(is) = port.interstellar() {

@@ -115,6 +115,13 @@ fn arp_body(op: u16, sha: MacAddr, spa: Ipv4Addr, tha: MacAddr, tpa: Ipv4Addr) -
     body
 }
 
+/// 46 bytes of IPv4 from `src` (header fields past the source are filler).
+fn ipv4_from(src: Ipv4Addr) -> Vec<u8> {
+    let mut p = vec![0x45; 46];
+    p[12..16].copy_from_slice(&src.octets());
+    p
+}
+
 fn ctag(vid: u16) -> VlanTag {
     VlanTag {
         tpid: vlan::TPID_CTAG,
@@ -519,7 +526,7 @@ fn source_mac_anti_spoofing() {
         run(&f, &port, &t).0,
         FilterVerdict::Drop(DropReason::InvalidSrcMac)
     );
-    let f = eth(b(), a(), &[], ETHERTYPE_IPV4, &[0x45; 46]);
+    let f = eth(b(), a(), &[], ETHERTYPE_IPV4, &ipv4_from(ip(1)));
     assert!(matches!(run(&f, &port, &t).0, FilterVerdict::Pass(_)));
 }
 
@@ -561,7 +568,7 @@ fn interstellar_ingress_under_every_depth() {
         let tags = stack(depth);
         let send = |dst: MacAddr| {
             run(
-                &eth(dst, a(), &tags, ETHERTYPE_IPV4, &[0x45; 46]),
+                &eth(dst, a(), &tags, ETHERTYPE_IPV4, &ipv4_from(ip(1))),
                 &port,
                 &t,
             )

@@ -85,6 +85,36 @@ impl Response {
     }
 }
 
+/// The longest request line the daemon reads, newline included: the
+/// longest real request (`arp_add` with a long port name) is ~150 bytes,
+/// and a connection must not make the daemon buffer without bound.
+pub const MAX_REQUEST_LEN: usize = 4096;
+
+/// Why a request line was refused (the reply's `error` says which).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// Longer than [`MAX_REQUEST_LEN`].
+    #[error("request longer than {max} bytes")]
+    TooLong {
+        /// The limit.
+        max: usize,
+    },
+    /// Not a JSON [`Request`] (bad UTF-8, syntax, unknown `cmd`, wrong field type).
+    #[error("bad request: {0}")]
+    Malformed(String),
+}
+
+/// Decodes one request line (trailing newline optional). Pure, so it is
+/// fuzzed (`fuzz/`) and unit-tested apart from the socket.
+pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
+    if line.len() > MAX_REQUEST_LEN {
+        return Err(RequestError::TooLong {
+            max: MAX_REQUEST_LEN,
+        });
+    }
+    serde_json::from_slice(line).map_err(|e| RequestError::Malformed(e.to_string()))
+}
+
 /// One port as `show ports` reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortInfo {

@@ -432,11 +432,17 @@ fn spf_histogram(text: &mut String, x: &crate::control::SstpStatsReport) {
     let _ = writeln!(text, "{n}_count {}", x.spf_duration_count);
 }
 
-/// Serves `/metrics` on `addr` from a thread.
-pub fn spawn(addr: &str, to: Sender<Envelope>) -> Result<(), String> {
+/// Serves `/metrics` on `addr` from a thread (from
+/// [`MetricsConfig::addr`](crate::config::MetricsConfig::addr): localhost
+/// unless the configuration names another address).
+pub fn spawn(addr: std::net::SocketAddr, to: Sender<Envelope>) -> Result<(), String> {
     let server =
         tiny_http::Server::http(addr).map_err(|e| format!("metrics listen {addr}: {e}"))?;
-    info!(%addr, "metrics listening");
+    if addr.ip().is_loopback() {
+        info!(%addr, "metrics listening");
+    } else {
+        warn!(%addr, "metrics listening beyond localhost, as configured");
+    }
     std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {

@@ -197,6 +197,8 @@ pub const DROP_LABELS: &[&str] = &[
     "arp_no_binding",
     "arp_server_op_from_vm",
     "arp_unknown_opcode",
+    "ip_spoofed_source",
+    "ip_malformed",
     "reply_buffer_too_small",
 ];
 

@@ -391,6 +391,61 @@ fn spoofed_source_mac_and_arp_poisoning_are_dropped_counted_and_unseen() {
     assert!(alive, "satellited died:\n{}", lab.logs());
 }
 
+/// IP source guard: a1 keeps its own MAC but claims b1's IP, or one nobody
+/// has; a2 sees neither and `ip_spoofed_source` counts both, while a1's
+/// bound IP and a DHCP client's 0.0.0.0 pass.
+#[test]
+fn a_bound_mac_with_a_foreign_source_ip_is_dropped_and_counted() {
+    require_root!();
+    let mut lab = FilterLab::new(&[""], tenant_hosts([0; 4]));
+    let (a1, a2) = (a1(), a2());
+    let udp = |src: &str, dst: &str, ports: &str, tag: &str| {
+        format!("Ether(dst=\"{dst}\", src=\"{a1}\")/IP(src=\"{src}\", dst=\"10.0.0.2\")/UDP({ports})/Raw(b\"{tag}\")")
+    };
+    let frames = vec![
+        udp("10.0.0.3", &a2, "dport=9996", "foreignip"),
+        udp("192.0.2.7", &a2, "dport=9995", "madeupip"),
+        udp("0.0.0.0", BCAST, "sport=68, dport=67", "dhcpdiscover"),
+        udp("10.0.0.1", &a2, "dport=9994", "boundip"),
+    ];
+    let d0 = lab.verdict(0, "a1", "ip_spoofed_source");
+    let cap = Capture::start(&lab, lab.host("a2"), "eth0", true);
+    lab.send("a1", &frames);
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let d = lab.wait_verdict(0, "a1", "ip_spoofed_source", d0, 2);
+    let seen = cap.finish();
+    assert!(
+        seen.contains("10.0.0.1.") && seen.contains("10.0.0.2.9994"),
+        "a2 did not get a1's packet from its bound IP:\n{seen}"
+    );
+    assert!(
+        seen.contains("0.0.0.0.68 >"),
+        "a2 did not see the DHCP client's broadcast:\n{seen}"
+    );
+    for bad in ["10.0.0.2.9996", "10.0.0.2.9995", "10.0.0.3.", "192.0.2.7"] {
+        assert!(
+            !seen.contains(bad),
+            "a2 saw a spoofed source ({bad}):\n{seen}"
+        );
+    }
+    assert_eq!(
+        d,
+        d0 + 2,
+        "ip_spoofed_source on a1: {}",
+        lab.satctl(0, "show filters")
+    );
+    let series = "satellite_filter_verdicts_total{port=\"a1\",verdict=\"ip_spoofed_source\"}";
+    let body = lab.metrics(0);
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with(series) && l.ends_with(&format!(" {d}"))),
+        "no {series} {d} in /metrics:\n{body}"
+    );
+    assert!(lab.ping("a1", "10.0.0.2"), "a1 lost its bound address");
+    let alive = lab.daemons[0].alive();
+    assert!(alive, "satellited died:\n{}", lab.logs());
+}
+
 #[test]
 fn two_switches_keep_tenants_apart_and_no_vm_arp_crosses_the_fabric() {
     require_root!();

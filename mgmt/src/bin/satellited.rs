@@ -30,7 +30,8 @@ struct Args {
     /// Control socket path (default /run/satellite/NAME.sock).
     #[arg(long)]
     socket: Option<PathBuf>,
-    /// Serve Prometheus /metrics on this address, e.g. 127.0.0.1:9477.
+    /// Serve Prometheus /metrics on this address (127.0.0.1:9477), or on
+    /// localhost at this port (9477).
     #[arg(long)]
     metrics: Option<String>,
     /// Number of worker lcores.
@@ -94,7 +95,8 @@ fn main() -> ExitCode {
     }
 
     let socket = cfg.socket_path();
-    let metrics_addr = cfg.metrics.listen.clone();
+    let metrics_addr = cfg.metrics.addr();
+    let socket_group = cfg.control.group.clone();
     let mut daemon = match Daemon::start(cfg) {
         Ok(d) => d,
         Err(e) => {
@@ -103,13 +105,13 @@ fn main() -> ExitCode {
         }
     };
     let (tx, rx) = crossbeam::channel::bounded(64);
-    if let Err(e) = server::spawn(&socket, tx.clone()) {
+    if let Err(e) = server::spawn(&socket, socket_group.as_deref(), tx.clone()) {
         eprintln!("satellited: {e}");
         daemon.shutdown();
         return ExitCode::FAILURE;
     }
     if let Some(addr) = metrics_addr {
-        if let Err(e) = metrics::spawn(&addr, tx.clone()) {
+        if let Err(e) = metrics::spawn(addr, tx.clone()) {
             eprintln!("satellited: {e}");
             daemon.shutdown();
             let _ = std::fs::remove_file(&socket);

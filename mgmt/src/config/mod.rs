@@ -148,6 +148,10 @@ impl Default for FdbConfig {
 pub struct ControlConfig {
     /// Unix socket for satctl. Default: /run/satellite/NAME.sock.
     pub socket: Option<PathBuf>,
+    /// Group (name or number) that owns the socket; the socket is mode
+    /// 0660, so its members may run satctl without being root. Unset: the
+    /// daemon's own group.
+    pub group: Option<String>,
 }
 
 /// Storm control on host ports: flooded frames per second per class, per
@@ -177,8 +181,23 @@ impl Default for StormControlConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
-    /// Address for Prometheus `/metrics`, e.g. "127.0.0.1:9477". Unset: off.
+    /// Address for Prometheus `/metrics`: "127.0.0.1:9477", or a bare
+    /// port ("9477") for localhost. Another interface must be named
+    /// explicitly ("0.0.0.0:9477"): the counters describe the network.
+    /// Unset: off.
     pub listen: Option<String>,
+}
+
+impl MetricsConfig {
+    /// The address `/metrics` binds to, if it is on and valid.
+    pub fn addr(&self) -> Option<std::net::SocketAddr> {
+        let l = self.listen.as_deref()?.trim();
+        let port = l.strip_prefix(':').unwrap_or(l);
+        match port.parse::<u16>() {
+            Ok(p) => Some((std::net::Ipv4Addr::LOCALHOST, p).into()),
+            Err(_) => l.parse().ok(),
+        }
+    }
 }
 
 /// Which spanning-tree protocol a bridge speaks (Force Protocol Version).
@@ -640,12 +659,20 @@ impl Config {
             ));
         }
         if let Some(l) = &self.metrics.listen {
-            if l.parse::<std::net::SocketAddr>().is_err() {
+            if self.metrics.addr().is_none() {
                 return Err((
                     "metrics.listen".into(),
-                    format!("{l:?} is not an address:port"),
+                    format!("{l:?} is not a port or an address:port"),
                 ));
             }
+        }
+        if self
+            .control
+            .group
+            .as_deref()
+            .is_some_and(|g| g.trim().is_empty())
+        {
+            return Err(("control.group".into(), "must not be empty".into()));
         }
         self.check_stp()?;
         self.check_sstp()?;
@@ -870,6 +897,30 @@ name = "veth2"
 
     fn err(src: &str) -> String {
         Config::parse(src, "bad.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn metrics_bind_to_localhost_unless_an_address_is_named() {
+        let addr = |l: &str| {
+            let c = Config::parse(&format!("[metrics]\nlisten = \"{l}\"\n"), "x.toml");
+            c.unwrap().metrics.addr().unwrap().to_string()
+        };
+        assert_eq!(addr("9477"), "127.0.0.1:9477");
+        assert_eq!(addr(":9477"), "127.0.0.1:9477");
+        assert_eq!(addr("0.0.0.0:9100"), "0.0.0.0:9100");
+        assert_eq!(addr("[::1]:9477"), "[::1]:9477");
+        assert_eq!(Config::default().metrics.addr(), None);
+        for bad in ["localhost", "99999", "1.2.3.4"] {
+            let e = err(&format!("[metrics]\nlisten = \"{bad}\"\n"));
+            assert!(e.contains("metrics.listen"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn control_socket_group_is_read_and_an_empty_one_refused() {
+        let c = Config::parse("[control]\ngroup = \"satellite\"\n", "x.toml").unwrap();
+        assert_eq!(c.control.group.as_deref(), Some("satellite"));
+        assert!(err("[control]\ngroup = \" \"\n").contains("control.group"));
     }
 
     #[test]

@@ -643,6 +643,19 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> SstpPacket<T> {
         let c = self.compute_checksum();
         self.buffer.as_mut()[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
     }
+    /// Computes and writes an LSP's content checksum over the PDU as it
+    /// stands, if the PDU is long enough to hold one; then
+    /// [`fill_checksum`](Self::fill_checksum) must follow. For tools that
+    /// edit PDUs byte by byte (fuzzers), so edits reach the TLV parser
+    /// instead of stopping at the checksums.
+    pub fn fill_lsp_checksum(&mut self) {
+        let len = usize::from(self.pdu_length()).min(self.buffer.as_ref().len());
+        let pdu = &mut self.buffer.as_mut()[..len];
+        if pdu.len() >= field::lsp::CHECKSUM.end {
+            let c = lsp_content_checksum(pdu);
+            pdu[field::lsp::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+        }
+    }
 }
 
 /// CRC-32 (IEEE 802.3) of `pdu` with octets 4..8 taken as zero.
@@ -2124,6 +2137,23 @@ mod tests {
         assert_eq!(lsp().content_checksum(), LSP_CONTENT_CHECKSUM);
         assert_eq!(lsp().entry(), entry());
         assert!(lsp().flags.overload());
+    }
+
+    #[test]
+    fn filling_both_checksums_restores_an_lsp() {
+        let mut b = LSP.to_vec();
+        b[field::lsp::CHECKSUM].fill(0);
+        b[field::CHECKSUM].fill(0);
+        let mut p = SstpPacket::new_checked(&mut b[..]).unwrap();
+        p.fill_lsp_checksum();
+        p.fill_checksum();
+        assert_eq!(b, LSP);
+        // Too short to hold an LSP checksum: nothing is written.
+        let mut short = HELLO[..SSTP_HEADER_LEN].to_vec();
+        short[2..4].copy_from_slice(&(SSTP_HEADER_LEN as u16).to_be_bytes());
+        let before = short.clone();
+        SstpPacket::new_unchecked(&mut short[..]).fill_lsp_checksum();
+        assert_eq!(short, before);
     }
 
     #[test]
