@@ -854,7 +854,10 @@ mod tests {
         let c = Config::parse(src, "configs/satellited.toml").unwrap();
         assert_eq!(c.fdb, FdbConfig::default());
         assert_eq!(c.storm_control, StormControlConfig::default());
-        assert_eq!(c.stp.bpdu_guard_recovery, StpConfig::default().bpdu_guard_recovery);
+        assert_eq!(
+            c.stp.bpdu_guard_recovery,
+            StpConfig::default().bpdu_guard_recovery
+        );
     }
 
     #[test]
