@@ -39,7 +39,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-if [[ $(id -u) -ne 0 ]]; then exec sudo -E "$0" "$@"; fi
+# Root without sudo (Debian's minimal image has none), else through sudo.
+if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || {
+        echo "$(basename "$0"): needs root: run it as root (su -), or install sudo" >&2
+        exit 1
+    }
+    exec sudo -E "$0" "$@"
+fi
 
 MACS_LIST=${BENCH_MACS:-"1024 65536 1048576"}
 MIXES=${BENCH_MIXES:-"untagged triple"}
