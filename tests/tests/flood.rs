@@ -246,8 +246,10 @@ fn a_broadcast_storm_is_held_to_its_rate_at_its_port() {
     // known), plus the burst and a margin for BPDUs and the worker's
     // clock granularity.
     let allowed = (10_000.0 * sent.secs) as u64 + 1_000;
+    // 10 % more for frames the switch takes from its ring after the sender
+    // has stopped its clock (the bucket keeps earning meanwhile).
     assert!(
-        far <= allowed + 200,
+        far <= allowed * 11 / 10 + 200,
         "host 4 got {far} frames, storm control allows {allowed}"
     );
     assert!(
