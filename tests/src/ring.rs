@@ -307,6 +307,31 @@ impl Ring {
         }
     }
 
+    /// Builds the ring, waits for every satellited to answer and for the
+    /// spanning tree to converge with `blocked` ring ports blocked (60 s);
+    /// panics with every switch's view and log when it does not.
+    pub fn start_converged(spec: RingSpec, blocked: usize) -> Ring {
+        let mut ring = Ring::new(spec);
+        ring.wait_started();
+        ring.wait_converged(blocked, Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+        ring
+    }
+
+    /// Port `port` of satellited i as `satctl show stats --json` lists it
+    /// (counters, drops by reason, admin state); panics when it has none.
+    pub fn port_stats(&self, i: usize, port: &str) -> serde_json::Value {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.satctl(i, "show stats --json")).expect("stats json");
+        v["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == port)
+            .cloned()
+            .unwrap_or_else(|| panic!("s{i} has no port {port} in show stats"))
+    }
+
     /// Starts switch i's satellited from its written config, logging to
     /// `log` in the scratch directory.
     fn spawn_satellite(&self, i: usize, log: &str) -> Proc {

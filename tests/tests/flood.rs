@@ -41,42 +41,10 @@ const FLOOD_RATE: u32 = 0;
 /// control plane keeps its HELLOs going (no adjacency falls), and two
 /// probe streams elsewhere in the ring — one through the flooding
 /// switch's neighbour — lose and duplicate nothing.
-/// A counter of `port` of switch i.
-fn port_stat(ring: &Ring, i: usize, port: &str, key: &str) -> u64 {
-    let v: serde_json::Value =
-        serde_json::from_str(&ring.satctl(i, "show stats --json")).expect("stats json");
-    v["ports"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| p["name"] == port)
-        .map(|p| p[key].as_u64().unwrap_or(0))
-        .sum()
-}
-
-/// Frames `port` of switch i dropped for `reason`.
-fn drops(ring: &Ring, i: usize, port: &str, reason: &str) -> u64 {
-    let v: serde_json::Value =
-        serde_json::from_str(&ring.satctl(i, "show stats --json")).expect("stats json");
-    v["ports"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| p["name"] == port)
-        .map(|p| p["drops"][reason].as_u64().unwrap_or(0))
-        .sum()
-}
-
 #[test]
 fn a_mac_flood_fills_one_ports_share_and_nobody_else_notices() {
     require_root!();
-    let ring = {
-        let mut r = Ring::new(RingSpec::uniform(Kind::Satellite, 8));
-        r.wait_started();
-        r
-    };
-    ring.wait_converged(1, Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    let ring = Ring::start_converged(RingSpec::uniform(Kind::Satellite, 8), 1);
     ring.announce_hosts();
     assert!(ring.ping(1, 3) && ring.ping(5, 7), "{}", ring.logs());
     let entries = |i| stats(&ring, i)["fdb"]["entries"].as_u64().unwrap();
@@ -130,8 +98,10 @@ fn a_mac_flood_fills_one_ports_share_and_nobody_else_notices() {
         others_before,
         "other ports' entries stay: {s0}"
     );
-    let dropped = drops(&ring, 0, "h0", "source_limit");
-    let rx = port_stat(&ring, 0, "h0", "rx_packets");
+    let dropped = ring.port_stats(0, "h0")["drops"]["source_limit"]
+        .as_u64()
+        .unwrap_or(0);
+    let rx = ring.port_stats(0, "h0")["rx_packets"].as_u64().unwrap_or(0);
     let refused = s0["port_limit"].as_u64().unwrap();
     // The rest of the million never reached the switch: the kernel's
     // AF_PACKET ring overflowed, which the af_packet PMD does not count.
@@ -195,13 +165,7 @@ fn host_rx(ring: &Ring, i: usize) -> u64 {
 #[test]
 fn a_broadcast_storm_is_held_to_its_rate_at_its_port() {
     require_root!();
-    let ring = {
-        let mut r = Ring::new(RingSpec::uniform(Kind::Satellite, 8));
-        r.wait_started();
-        r
-    };
-    ring.wait_converged(1, Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    let ring = Ring::start_converged(RingSpec::uniform(Kind::Satellite, 8), 1);
     ring.announce_hosts();
     assert!(ring.ping(1, 3) && ring.ping(5, 7), "{}", ring.logs());
     let far_before = host_rx(&ring, 4);
@@ -227,8 +191,10 @@ fn a_broadcast_storm_is_held_to_its_rate_at_its_port() {
     let sent = sent.unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let far = host_rx(&ring, 4) - far_before;
-    let rx = port_stat(&ring, 0, "h0", "rx_packets");
-    let dropped = drops(&ring, 0, "h0", "storm_broadcast");
+    let rx = ring.port_stats(0, "h0")["rx_packets"].as_u64().unwrap_or(0);
+    let dropped = ring.port_stats(0, "h0")["drops"]["storm_broadcast"]
+        .as_u64()
+        .unwrap_or(0);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "broadcast storm: {} frames in {:.2} s ({:.0}/s), load {}\n  \

@@ -90,20 +90,11 @@ fn root_guard_holds_ports_that_hear_a_better_root_and_frees_them_when_it_goes() 
 
 /// (admin_up, bpdu_guard_trips) of switch i's port.
 fn guard_state(ring: &Ring, i: usize, port: &str) -> (bool, u64) {
-    let v: serde_json::Value =
-        serde_json::from_str(&ring.satctl(i, "show stats --json")).expect("stats json");
-    v["ports"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| p["name"] == port)
-        .map(|p| {
-            (
-                p["admin_up"].as_bool().unwrap_or(false),
-                p["bpdu_guard_trips"].as_u64().unwrap_or(0),
-            )
-        })
-        .expect("port in stats")
+    let p = ring.port_stats(i, port);
+    (
+        p["admin_up"].as_bool().unwrap_or(false),
+        p["bpdu_guard_trips"].as_u64().unwrap_or(0),
+    )
 }
 
 /// A loop at the edge: the host ports of s0 and s1 (ring of 4) are joined
@@ -118,13 +109,7 @@ fn a_loop_through_a_host_bridge_trips_bpdu_guard_until_it_is_gone() {
     require_root!();
     let mut spec = RingSpec::uniform(Kind::Satellite, 4);
     spec.sat_stp_extra = "bpdu_guard_recovery = 3\n".into();
-    let ring = {
-        let mut r = Ring::new(spec);
-        r.wait_started();
-        r
-    };
-    ring.wait_converged(1, Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    let ring = Ring::start_converged(spec, 1);
     assert!(ring.ping(2, 3), "{}", ring.logs());
     let probe = satellite_e2e::ring::EventProbe {
         affected: (2, 3),

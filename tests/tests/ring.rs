@@ -269,13 +269,7 @@ const HELLO_MS: f64 = 10.0;
 #[test]
 fn ring8_silent_link_failure_outage() {
     require_root!();
-    let ring = {
-        let mut r = Ring::new(RingSpec::uniform(Kind::Satellite, 8));
-        r.wait_started();
-        r
-    };
-    ring.wait_converged(1, Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    let ring = Ring::start_converged(RingSpec::uniform(Kind::Satellite, 8), 1);
     assert!(ring.ping(1, 2) && ring.ping(5, 7), "{}", ring.logs());
     let dead_ms = HELLO_MS * satellite_e2e::fabric::LAB_DEAD_COUNT as f64;
     // The design's bound, and the one asserted on a loaded 2-core machine
@@ -350,13 +344,7 @@ fn ring8_silent_link_failure_outage() {
 #[test]
 fn ring8_switch_down_up_outage() {
     require_root!();
-    let ring = {
-        let mut r = Ring::new(RingSpec::uniform(Kind::Satellite, 8));
-        r.wait_started();
-        r
-    };
-    ring.wait_converged(1, Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    let ring = Ring::start_converged(RingSpec::uniform(Kind::Satellite, 8), 1);
     assert!(ring.ping(1, 3) && ring.ping(5, 7), "{}", ring.logs());
     let mut down = vec![];
     for run in 0..3 {
@@ -471,13 +459,7 @@ fn ring24_link_down_unicast_survives_the_tree_limit() {
 #[test]
 fn ring8_daemon_killed_and_restarted() {
     require_root!();
-    let mut ring = {
-        let mut r = Ring::new(RingSpec::uniform(Kind::Satellite, 8));
-        r.wait_started();
-        r
-    };
-    ring.wait_converged(1, Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", ring.describe(), ring.logs()));
+    let mut ring = Ring::start_converged(RingSpec::uniform(Kind::Satellite, 8), 1);
     assert!(ring.ping(1, 3) && ring.ping(5, 7), "{}", ring.logs());
     let dead_ms = HELLO_MS * satellite_e2e::fabric::LAB_DEAD_COUNT as f64;
     let loaded_ms = dead_ms + 50.0;
