@@ -355,13 +355,12 @@ impl Bridge {
             {
                 continue;
             }
-            let mut v = p.port_priority;
-            v.root_path_cost = v.root_path_cost.saturating_add(p.port_path_cost);
             // restrictedRole ports take no part in choosing the root
             // (802.1Q-2014 13.27.25 a).
             if p.cfg.restricted_role {
                 continue;
             }
+            let v = p.root_path_priority();
             if v < root {
                 root = v;
                 root_port = Some(j);
@@ -380,11 +379,9 @@ impl Bridge {
         let mut designated_times = self.root_times;
         designated_times.hello_time = self.bridge_times.hello_time;
         for (j, p) in self.ports.iter_mut().enumerate() {
-            p.root_inconsistent = p.cfg.restricted_role && p.info_is == InfoIs::Received && {
-                let mut v = p.port_priority;
-                v.root_path_cost = v.root_path_cost.saturating_add(p.port_path_cost);
-                v < root
-            };
+            p.root_inconsistent = p.cfg.restricted_role
+                && p.info_is == InfoIs::Received
+                && p.root_path_priority() < root;
             p.designated_priority = PriorityVector {
                 root_bridge_id: root.root_bridge_id,
                 root_path_cost: root.root_path_cost,

@@ -234,6 +234,14 @@ pub(crate) struct Port {
 }
 
 impl Port {
+    /// The root path priority vector through this port (17.6): its port
+    /// priority vector with the port's path cost added.
+    pub fn root_path_priority(&self) -> PriorityVector {
+        let mut v = self.port_priority;
+        v.root_path_cost = v.root_path_cost.saturating_add(self.port_path_cost);
+        v
+    }
+
     pub fn new(cfg: PortConfig, bridge_times: Times, migrate_time: u16) -> Self {
         let mut p = Port {
             cfg,

@@ -11,16 +11,22 @@ fn mac(n: u8) -> MacAddr {
 }
 
 fn bridge(n: u8, ports: u16) -> (Bridge, Vec<Action>) {
+    bridge_with(n, (1..=ports).map(PortConfig::new).collect())
+}
+
+/// Bridge `n` with these ports, every one up at 1 Gb/s.
+fn bridge_with(n: u8, ports: Vec<PortConfig>) -> (Bridge, Vec<Action>) {
     let mut b = Bridge::new(BridgeConfig::new(mac(n))).unwrap();
-    for p in 1..=ports {
-        b.add_port(PortConfig::new(p)).unwrap();
+    let numbers: Vec<u16> = ports.iter().map(|p| p.number).collect();
+    for p in ports {
+        b.add_port(p).unwrap();
     }
     let mut out = Vec::new();
-    for p in 1..=ports {
+    for port in numbers {
         b.handle(
             Duration::ZERO,
             Event::PortUp {
-                port: p,
+                port,
                 speed_mbps: Some(1000),
             },
             &mut out,
@@ -184,22 +190,9 @@ fn pim_accepts_superior_info_and_ages_it_out() {
 
 #[test]
 fn restricted_role_holds_a_superior_port_alternate_until_the_information_ages_out() {
-    let mut b = Bridge::new(BridgeConfig::new(mac(5))).unwrap();
-    b.add_port(PortConfig::new(1)).unwrap();
     let mut guarded = PortConfig::new(2);
     guarded.restricted_role = true;
-    b.add_port(guarded).unwrap();
-    let mut out = Vec::new();
-    for p in 1..=2 {
-        b.handle(
-            Duration::ZERO,
-            Event::PortUp {
-                port: p,
-                speed_mbps: Some(1000),
-            },
-            &mut out,
-        );
-    }
+    let (mut b, mut out) = bridge_with(5, vec![PortConfig::new(1), guarded]);
     // Bridge 1 claims the root on the guarded port: it is not believed.
     let bp = Bpdu::rst(from(1, 1, 0, 3, designated(0)));
     b.handle(S / 2, Event::BpduReceived { port: 2, bpdu: bp }, &mut out);
