@@ -578,7 +578,6 @@ impl ControlPlane {
             };
             self.fdb.set_port_limit(i as PortIndex, limit);
             let v = &mut self.builder.ports[i];
-            v.source_limit_reached = p.host_port && self.fdb.port_full(i as PortIndex);
             v.forwarding = p.enabled() && p.stp_forwarding;
             v.learning = p.enabled() && p.stp_learning;
             v.bpdu_guard = p.kind == PortKind::Edge;
