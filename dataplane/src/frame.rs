@@ -8,7 +8,10 @@ use crate::fdb::{FdbHome, FdbKey};
 use crate::snapshot::{ForwardingSnapshot, PortView};
 use crate::PortIndex;
 use satellite_protocol::sstp;
-use satellite_protocol::wire::{BRIDGE_GROUP_ADDRESS, ETHERNET_HEADER_LEN};
+use satellite_protocol::wire::{
+    unicast_tag_from_word, unicast_tag_word, BRIDGE_GROUP_ADDRESS, ETHERNET_HEADER_LEN,
+    UNICAST_TAG_ETHERTYPE,
+};
 
 /// EtherType of SSTP PDUs (moves to the SSTP codec when it lands).
 const SSTP_ETHERTYPE: u16 = 0x88B5;
@@ -64,6 +67,14 @@ pub enum DropReason {
     SstpUTurn,
     /// SSTP: every next hop and alternate toward the home is dead.
     SstpNoLivePort,
+    /// SSTP: a tagged frame whose sender was not farther from its
+    /// destination than this switch (their databases disagree for now).
+    SstpNotDownhill,
+    /// SSTP: a frame already repaired once met a dead next hop again.
+    SstpRepairedTwice,
+    /// An SSTP unicast tag where none belongs: from a host port, or a
+    /// second one.
+    StrayUnicastTag,
     /// SSTP: a frame that came in on a link the spanning tree blocks (it
     /// carries only unicast to MAC homes) and would have been flooded or
     /// sent by the tree.
@@ -80,7 +91,7 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 22] = [
+    pub const ALL: [DropReason; 25] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::InvalidSrcMac,
@@ -98,6 +109,9 @@ impl DropReason {
         DropReason::SstpUnreachable,
         DropReason::SstpUTurn,
         DropReason::SstpNoLivePort,
+        DropReason::SstpNotDownhill,
+        DropReason::SstpRepairedTwice,
+        DropReason::StrayUnicastTag,
         DropReason::NotTree,
         DropReason::SourceLimit,
         DropReason::StormBroadcast,
@@ -126,6 +140,9 @@ impl DropReason {
             DropReason::SstpUnreachable => "sstp_unreachable",
             DropReason::SstpUTurn => "sstp_u_turn",
             DropReason::SstpNoLivePort => "sstp_no_live_port",
+            DropReason::SstpNotDownhill => "sstp_not_downhill",
+            DropReason::SstpRepairedTwice => "sstp_repaired_twice",
+            DropReason::StrayUnicastTag => "stray_unicast_tag",
             DropReason::NotTree => "not_tree",
             DropReason::SourceLimit => "source_limit",
             DropReason::StormBroadcast => "storm_broadcast",
@@ -148,6 +165,12 @@ pub enum PuntKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Forward(PortIndex),
+    /// SSTP unicast to another Satellite switch: out of `port` with the
+    /// unicast tag `tag` in front.
+    Routed {
+        port: PortIndex,
+        tag: sstp::forward::Tag,
+    },
     Flood,
     Punt(PuntKind),
     Drop(DropReason),
@@ -275,6 +298,10 @@ pub fn parse_l2(frame: &[u8]) -> Result<L2Header, DropReason> {
     let src = u64::from_be_bytes(w) >> 16;
     let mut at = 12;
     let mut ethertype = be16(frame, at).ok_or(DropReason::Runt)?;
+    if ethertype == UNICAST_TAG_ETHERTYPE {
+        // The worker takes a neighbour's tag off before parsing.
+        return Err(DropReason::StrayUnicastTag);
+    }
     let mut tags = 0u8;
     let mut outer_vid = 0u16;
     let mut outer_pcp = 0u8;
@@ -373,6 +400,11 @@ pub struct Prepared<'a> {
     vid: u16,
     src_home: FdbHome<'a>,
     dst_home: FdbHome<'a>,
+    /// The SSTP unicast tag the worker took off the frame
+    /// ([`unicast_tag_word`]), if `tagged`. (Two fields, not an
+    /// `Option<Tag>`: they fit the padding beside `vid`.)
+    arrival_word: u32,
+    tagged: bool,
 }
 
 impl Prepared<'_> {
@@ -386,12 +418,30 @@ impl Prepared<'_> {
         }
     }
 
+    /// Records the unicast tag the worker took off the frame.
+    #[inline(always)]
+    pub fn set_arrival_tag(&mut self, tag: Option<sstp::forward::Tag>) {
+        if let Some(t) = tag {
+            self.arrival_word = unicast_tag_word(t);
+            self.tagged = true;
+        }
+    }
+
+    /// The unicast tag the frame came with from a neighbour, if any.
+    #[inline(always)]
+    pub fn arrival_tag(&self) -> Option<sstp::forward::Tag> {
+        self.tagged
+            .then(|| unicast_tag_from_word(self.arrival_word))
+    }
+
     /// A placeholder for arrays of not-yet-prepared frames.
     pub const EMPTY: Prepared<'static> = Prepared {
         hdr: Err(DropReason::Runt),
         vid: 0,
         src_home: FdbHome::NONE,
         dst_home: FdbHome::NONE,
+        arrival_word: 0,
+        tagged: false,
     };
 }
 
@@ -428,6 +478,8 @@ pub fn prepare<'s>(
         vid,
         src_home,
         dst_home,
+        arrival_word: 0,
+        tagged: false,
     }
 }
 
@@ -625,7 +677,14 @@ pub fn classify_prepared(
         Some(e) if e.port == in_port => Verdict::Drop(DropReason::Hairpin),
         Some(e) if snap.port(e.port).is_some_and(|p| p.forwarding) => Verdict::Forward(e.port),
         Some(e) => match e.home() {
-            Some(slot) => routed(route_home(frame, hdr, in_port, snap, slot)),
+            Some(slot) => routed(route_home(
+                frame,
+                hdr,
+                in_port,
+                snap,
+                slot,
+                prep.arrival_tag(),
+            )),
             None => Verdict::Flood,
         },
         None => Verdict::Flood,
@@ -637,13 +696,22 @@ pub fn classify_prepared(
     }
 }
 
+/// Where the link state sends a frame: to another Satellite switch, with
+/// the tag to put on it, or out of a host port of this switch.
+#[derive(Debug, Clone, Copy)]
+enum Routed {
+    Switch(PortIndex, sstp::forward::Tag),
+    Host(PortIndex),
+}
+
 /// The verdict for what the link state decided. (The SSTP paths return
 /// this small `Result`, not a 16-byte `Verdict`: merging a returned
 /// `Verdict` with the inline ones kept it in memory for every frame.)
 #[inline(always)]
-fn routed(r: Result<PortIndex, DropReason>) -> Verdict {
+fn routed(r: Result<Routed, DropReason>) -> Verdict {
     match r {
-        Ok(p) => Verdict::Forward(p),
+        Ok(Routed::Switch(port, tag)) => Verdict::Routed { port, tag },
+        Ok(Routed::Host(p)) => Verdict::Forward(p),
         Err(d) => Verdict::Drop(d),
     }
 }
@@ -662,7 +730,7 @@ fn off_tree(
     snap: &ForwardingSnapshot,
     prep: &Prepared,
     vid: u16,
-) -> Result<PortIndex, DropReason> {
+) -> Result<Routed, DropReason> {
     if !sstp::forward::is_live(snap.live_ports(), in_port) {
         return Err(DropReason::PortBlocked);
     }
@@ -677,11 +745,13 @@ fn off_tree(
     };
     match found {
         Some(e) => match e.home() {
-            Some(slot) => route_home(frame, hdr, in_port, snap, slot),
+            Some(slot) => route_home(frame, hdr, in_port, snap, slot, prep.arrival_tag()),
             None if e.port == in_port => Err(DropReason::Hairpin),
             // SSTP unicast that reached the switch its destination lives
             // at; a destination the tree learned elsewhere is not ours.
-            None if snap.port(e.port).is_some_and(|p| p.host && p.forwarding) => Ok(e.port),
+            None if snap.port(e.port).is_some_and(|p| p.host && p.forwarding) => {
+                Ok(Routed::Host(e.port))
+            }
             None => Err(DropReason::NotTree),
         },
         None => Err(DropReason::NotTree),
@@ -702,8 +772,9 @@ fn route_home(
     in_port: PortIndex,
     snap: &ForwardingSnapshot,
     slot: u32,
-) -> Result<PortIndex, DropReason> {
-    use sstp::forward::{next_hop, ForwardDrop, NextHop};
+    arrival_tag: Option<sstp::forward::Tag>,
+) -> Result<Routed, DropReason> {
+    use sstp::forward::{next_hop, Arrival, ForwardDrop, NextHop, Tag};
     let Some(route) = snap.routes.get(slot as usize) else {
         return Err(DropReason::SstpUnreachable);
     };
@@ -712,13 +783,21 @@ fn route_home(
     } else {
         0
     };
-    match next_hop(route, hash, Some(in_port), snap.live_ports()) {
-        NextHop::Port(p) => Ok(p),
+    let from = match arrival_tag {
+        Some(t) => Arrival::Tagged(in_port, t),
+        None => Arrival::Untagged(in_port),
+    };
+    let repaired = arrival_tag.is_some_and(Tag::was_repaired);
+    match next_hop(route, hash, from, snap.live_ports()) {
+        NextHop::Port(p) => Ok(Routed::Switch(p, Tag::sent(route, false, repaired))),
+        NextHop::Repair(p) => Ok(Routed::Switch(p, Tag::sent(route, true, true))),
         NextHop::Local | NextHop::Drop(ForwardDrop::Unreachable) => {
             Err(DropReason::SstpUnreachable)
         }
         NextHop::Drop(ForwardDrop::UTurn) => Err(DropReason::SstpUTurn),
+        NextHop::Drop(ForwardDrop::NotDownhill) => Err(DropReason::SstpNotDownhill),
         NextHop::Drop(ForwardDrop::NoLivePort) => Err(DropReason::SstpNoLivePort),
+        NextHop::Drop(ForwardDrop::RepairedTwice) => Err(DropReason::SstpRepairedTwice),
     }
 }
 
@@ -1106,13 +1185,47 @@ mod tests {
         classify_frame(f, f.len() as u32, in_port, s, 0, &mut reply).verdict
     }
 
+    /// The verdict for `f` as the worker classifies it after taking `tag`
+    /// off.
+    fn verdict_tagged(
+        f: &[u8],
+        in_port: PortIndex,
+        s: &ForwardingSnapshot,
+        tag: sstp::forward::Tag,
+    ) -> Verdict {
+        let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
+        let ingress = Ingress::new(s, in_port);
+        let mut prep = prepare(f, &ingress, s);
+        prep.set_arrival_tag(Some(tag));
+        classify_prepared(f, f.len() as u32, &ingress, s, 0, &mut reply, &prep).verdict
+    }
+
+    /// The port of a frame routed to another Satellite switch.
+    fn routed_port(v: Verdict) -> Option<PortIndex> {
+        match v {
+            Verdict::Routed { port, .. } => Some(port),
+            _ => None,
+        }
+    }
+
+    fn tag(distance: u32, repair_hop: bool) -> sstp::forward::Tag {
+        sstp::forward::Tag {
+            distance,
+            repair_hop,
+            repaired: repair_hop,
+        }
+    }
+
     #[test]
     fn frames_to_a_mac_home_follow_the_link_state_and_flows_spread() {
         let (s, _fdb) = sstp_switch(0b1110);
         let mut on = [0u32; 4];
         for sport in 0..200 {
             match verdict_of(&ip_udp_frame(B, A, sport), 0, &s) {
-                Verdict::Forward(p) => on[p as usize] += 1,
+                Verdict::Routed { port, tag: t } => {
+                    assert_eq!(t, tag(40, false), "our own distance, no repair");
+                    on[port as usize] += 1
+                }
                 v => panic!("{v:?}"),
             }
         }
@@ -1130,8 +1243,8 @@ mod tests {
         let (s, _fdb) = sstp_switch(0b1010);
         for sport in 0..50 {
             assert_eq!(
-                verdict_of(&ip_udp_frame(B, A, sport), 0, &s),
-                Verdict::Forward(1)
+                routed_port(verdict_of(&ip_udp_frame(B, A, sport), 0, &s)),
+                Some(1)
             );
         }
         // Both equal-cost ports dead: the loop-free alternate, even though
@@ -1139,7 +1252,16 @@ mod tests {
         let (s, _fdb) = sstp_switch(0b1000);
         assert_eq!(
             verdict_of(&ip_udp_frame(B, A, 1), 0, &s),
-            Verdict::Forward(3)
+            Verdict::Routed {
+                port: 3,
+                tag: tag(40, true)
+            },
+            "a repair hop, marked so"
+        );
+        // A frame repaired once already is not repaired again.
+        assert_eq!(
+            verdict_tagged(&ip_udp_frame(B, A, 1), 3, &s, tag(30, true)),
+            Verdict::Drop(DropReason::SstpRepairedTwice)
         );
         // Nothing alive toward it.
         let (s, _fdb) = sstp_switch(0);
@@ -1152,6 +1274,42 @@ mod tests {
         assert_eq!(
             verdict_of(&ip_udp_frame(B, A, 1), 1, &s),
             Verdict::Drop(DropReason::SstpUTurn)
+        );
+    }
+
+    /// The downhill test on what a neighbour's tag says (`sstp::forward`),
+    /// and tags where none belong.
+    #[test]
+    fn tagged_frames_go_on_only_downhill() {
+        let (s, _fdb) = sstp_switch(0b1110);
+        let f = ip_udp_frame(B, A, 1);
+        // From a switch farther from H (60 > our 40): on, with our tag.
+        assert!(matches!(
+            verdict_tagged(&f, 3, &s, tag(60, false)),
+            Verdict::Routed { port: 1 | 2, tag: t } if t == tag(40, false)
+        ));
+        // From one as near or nearer: its view and ours disagree.
+        for d in [40, 20] {
+            assert_eq!(
+                verdict_tagged(&f, 3, &s, tag(d, false)),
+                Verdict::Drop(DropReason::SstpNotDownhill)
+            );
+        }
+        // A repair hop is exempt, and the frame stays marked repaired.
+        assert!(matches!(
+            verdict_tagged(&f, 3, &s, tag(20, true)),
+            Verdict::Routed { port: 1 | 2, tag: t } if t.repaired && !t.repair_hop
+        ));
+        // A tag the worker did not take off (a host sent it, or a second
+        // one): never forwarded.
+        let mut stray = f.clone();
+        stray.splice(
+            12..12,
+            satellite_protocol::wire::encode_unicast_tag(tag(5, false)),
+        );
+        assert_eq!(
+            verdict_of(&stray, 0, &s),
+            Verdict::Drop(DropReason::StrayUnicastTag)
         );
     }
 
@@ -1177,8 +1335,8 @@ mod tests {
         let (s, mut fdb) = sstp_switch(0b1110);
         // Unicast to a home, in on the blocked but live port 3: routed.
         assert!(matches!(
-            verdict_of(&ip_udp_frame(B, A, 1), 3, &s),
-            Verdict::Forward(1 | 2)
+            routed_port(verdict_of(&ip_udp_frame(B, A, 1), 3, &s)),
+            Some(1 | 2)
         ));
         // Broadcast or unknown unicast in on it: never flooded.
         assert_eq!(

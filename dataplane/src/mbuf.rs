@@ -5,6 +5,7 @@
 //! NIC did not take stay in the batch, so they are neither leaked nor freed
 //! twice.
 
+use satellite_protocol::wire::{UNICAST_TAG_LEN, UNICAST_TAG_OFFSET};
 use std::ptr::NonNull;
 
 /// One packet buffer, owned. Dropping it returns it to its pool (or, for a
@@ -171,6 +172,40 @@ impl Mbuf {
         }
     }
 
+    /// Puts the SSTP unicast tag (`tag`, its six octets) after the MACs:
+    /// needs 6 bytes of headroom and an unshared mbuf.
+    pub fn push_unicast_tag(&mut self, tag: [u8; UNICAST_TAG_LEN]) -> bool {
+        let mut macs = [0u8; UNICAST_TAG_OFFSET];
+        match self.data().get(..UNICAST_TAG_OFFSET) {
+            Some(m) => macs.copy_from_slice(m),
+            None => return false,
+        }
+        if self.prepend(UNICAST_TAG_LEN as u16).is_none() {
+            return false;
+        }
+        match self.data_mut() {
+            Some(d) if d.len() >= UNICAST_TAG_OFFSET + UNICAST_TAG_LEN => {
+                d[..UNICAST_TAG_OFFSET].copy_from_slice(&macs);
+                d[UNICAST_TAG_OFFSET..UNICAST_TAG_OFFSET + UNICAST_TAG_LEN].copy_from_slice(&tag);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Takes the SSTP unicast tag off (the caller has decoded it): the MACs
+    /// move six octets up, over it.
+    pub fn pop_unicast_tag(&mut self) -> bool {
+        let Some(d) = self.data_mut() else {
+            return false;
+        };
+        if d.len() < UNICAST_TAG_OFFSET + UNICAST_TAG_LEN {
+            return false;
+        }
+        d.copy_within(..UNICAST_TAG_OFFSET, UNICAST_TAG_LEN);
+        self.adj(UNICAST_TAG_LEN as u16)
+    }
+
     /// Removes the outermost VLAN tag (the caller knows there is one).
     pub fn pop_vlan(&mut self) -> bool {
         let Some(hdr) = satellite_filters::vlan::popped_header(self.data()) else {
@@ -294,6 +329,15 @@ impl<const N: usize> MbufBatch<N> {
         // SAFETY: ptrs[..len] are non-null owned mbufs, and Mbuf is a
         // transparent NonNull, laid out like the raw pointer.
         unsafe { std::slice::from_raw_parts(self.ptrs.as_ptr() as *const Mbuf, self.len) }
+    }
+
+    /// The mbufs in the batch, mutably borrowed: for rewriting headers in
+    /// place (the SSTP unicast tag comes off) before classification.
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [Mbuf] {
+        // SAFETY: as in as_slice; the batch is borrowed exclusively, and
+        // each Mbuf handle is the batch's single owner of its buffer.
+        unsafe { std::slice::from_raw_parts_mut(self.ptrs.as_mut_ptr() as *mut Mbuf, self.len) }
     }
 
     /// Takes every mbuf out of the batch, in order.

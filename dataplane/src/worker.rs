@@ -28,6 +28,8 @@ use crate::storm::{StormControl, StormLimits};
 use crate::PortIndex;
 use crate::{Mbuf, MbufBatch, Mempool};
 use satellite_filters::{TagAction, REPLY_BUF_LEN};
+use satellite_protocol::sstp::forward::Tag;
+use satellite_protocol::wire::{decode_unicast_tag, encode_unicast_tag};
 
 /// Frames per RX/TX burst.
 pub const BURST: usize = 32;
@@ -345,7 +347,10 @@ impl Egress<'_> {
         reply: &[u8; REPLY_BUF_LEN],
     ) {
         let ip = ctx.in_port as usize;
-        if matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood) {
+        if matches!(
+            d.verdict,
+            Verdict::Forward(_) | Verdict::Routed { .. } | Verdict::Flood
+        ) {
             // The tag an access or tunnel port adds on the way in, before
             // the frame is copied for a flood.
             if let TagAction::Push(tag) = d.facts.ingress_action {
@@ -361,6 +366,9 @@ impl Egress<'_> {
                 if let Some(a) = self.egress_rewrite(ctx.snap, p, &d.facts, prep) {
                     self.push_rewritten(p, m, a);
                 }
+            }
+            Verdict::Routed { port, tag } => {
+                self.push_routed(ctx.snap, port as usize, m, d, prep, tag)
             }
             Verdict::Flood => {
                 // Storm control holds host ports only: a fabric port
@@ -406,6 +414,34 @@ impl Egress<'_> {
                     self.send_reply(ip, &reply[..(len as usize).min(REPLY_BUF_LEN)]);
                 }
             }
+        }
+    }
+
+    /// Sends SSTP unicast to the next Satellite switch: the egress VLAN
+    /// rewrite, then the unicast tag in front. (A routed frame is never
+    /// shared: it goes out of one port.)
+    #[inline(never)]
+    fn push_routed(
+        &mut self,
+        snap: &ForwardingSnapshot,
+        p: usize,
+        mut m: Mbuf,
+        d: &Decision,
+        prep: &Prepared,
+        tag: Tag,
+    ) {
+        let Some(action) = self.egress_rewrite(snap, p, &d.facts, prep) else {
+            return;
+        };
+        let rewritten = match action {
+            TagAction::None => true,
+            TagAction::Push(v) => m.push_vlan(v),
+            TagAction::Pop => m.pop_vlan(),
+        };
+        if rewritten && m.push_unicast_tag(encode_unicast_tag(tag)) {
+            self.push(p, m);
+        } else {
+            self.tally[p].drops[DropReason::TagRewrite as usize] += 1;
         }
     }
 
@@ -490,8 +526,17 @@ impl<'a> Worker<'a> {
             m.prefetch_data();
         }
         let mut prepared = [Prepared::EMPTY; BURST];
-        for (p, m) in prepared.iter_mut().zip(rx.as_slice()) {
-            *p = prepare(m.data(), &ingress, snap);
+        if ingress.view.is_some_and(|v| !v.host) {
+            // A fabric port: SSTP unicast from a neighbour comes tagged.
+            for (p, m) in prepared.iter_mut().zip(rx.as_mut_slice()) {
+                let tag = untag(m);
+                *p = prepare(m.data(), &ingress, snap);
+                p.set_arrival_tag(tag);
+            }
+        } else {
+            for (p, m) in prepared.iter_mut().zip(rx.as_slice()) {
+                *p = prepare(m.data(), &ingress, snap);
+            }
         }
         let n = rx.len() as u64;
         // Counted per burst, into the tally after the last frame.
@@ -503,7 +548,10 @@ impl<'a> Worker<'a> {
             if let Some(LearnHint::Learn(key) | LearnHint::Refresh(key)) = d.learn {
                 self.learn(ctx, key);
             }
-            passed += matches!(d.verdict, Verdict::Forward(_) | Verdict::Flood) as u64;
+            passed += matches!(
+                d.verdict,
+                Verdict::Forward(_) | Verdict::Routed { .. } | Verdict::Flood
+            ) as u64;
             self.out.dispatch(ctx, m, &d, prep, &self.reply);
         }
         let t = &mut self.out.tally[ctx.in_port as usize];
@@ -571,6 +619,16 @@ impl<'a> Worker<'a> {
 /// Runs the worker loop on the calling thread until `shared.stop` is set.
 /// The thread must already be registered with DPDK (see
 /// [`crate::lcore::register_current_thread`]).
+/// Takes the SSTP unicast tag off a frame from a fabric port and returns
+/// it; `None` (the frame untouched) when it has none. A tag that cannot be
+/// taken off (a shared buffer) stays, and the frame is dropped as a stray
+/// tag by the parser.
+#[inline(always)]
+fn untag(m: &mut Mbuf) -> Option<Tag> {
+    let tag = decode_unicast_tag(m.data())?;
+    m.pop_unicast_tag().then_some(tag)
+}
+
 pub fn run(
     plan: &WorkerPlan,
     shared: &WorkerShared,

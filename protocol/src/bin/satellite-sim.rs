@@ -105,6 +105,10 @@ struct SstpArgs {
     /// Do not check loop freedom at every event.
     #[arg(long)]
     no_check: bool,
+    /// Model switches that route unicast untagged (no downhill test, no
+    /// wrap onward): the rule before the unicast tag, for comparison.
+    #[arg(long)]
+    untagged: bool,
     /// Longest simulated wait for quiescence, seconds.
     #[arg(long, default_value_t = 30.0)]
     limit_s: f64,
@@ -199,6 +203,7 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
         seed: a.seed,
         homes_per_bridge: a.homes,
         check_loops: !a.no_check,
+        unicast_tag: !a.untagged,
         ..FabricConfig::default()
     };
     // Longer than the dead interval (3 × 10 ms): a silent failure is found
@@ -216,6 +221,7 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
         "processing_us": a.proc_us,
         "homes_per_bridge": a.homes,
         "loop_check": !a.no_check,
+        "unicast_tag": !a.untagged,
     });
     let tx0 = f.net.link_tx.clone();
     let conv = f.run_to_quiescence(window, limit);
@@ -261,7 +267,7 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
         let base = f.clone();
         let wall = Instant::now();
         let (mut failed, mut loops, mut events, mut conv_max) = (Vec::new(), 0u64, 0u64, 0f64);
-        let (mut endless, mut looping_sequences) = (0u64, 0u64);
+        let (mut endless, mut looping_sequences, mut sent_on) = (0u64, 0u64, 0u64);
         for i in 0..a.random {
             if a.only.is_some_and(|o| o != i) {
                 continue;
@@ -286,6 +292,7 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
             events += g.check.events_checked;
             loops += g.check.violations;
             endless += g.check.endless;
+            sent_on += g.check.forwarded_twice;
             looping_sequences += u64::from(g.check.violations > 0);
             if let Ok(t) = &conv {
                 conv_max = conv_max.max(ms(t.saturating_sub(t_restore)));
@@ -311,6 +318,7 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
             "sequences": a.random,
             "events_per_sequence": a.events,
             "loops_found": loops,
+            "loops_sent_on_twice": sent_on,
             "endless_loops": endless,
             "sequences_with_loops": looping_sequences,
             "sequences_not_converged_correctly": failed.iter().filter(|x| x.get("problem").is_some()).count(),
@@ -326,6 +334,7 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
         let mut cases: Vec<Failure> = (0..topo.links.len()).map(Failure::LinkDown).collect();
         cases.extend((0..topo.len()).map(Failure::BridgeDown));
         let (mut loops, mut endless, mut bad, mut conv_max) = (0u64, 0u64, Vec::new(), 0f64);
+        let mut sent_on = 0u64;
         for c in cases {
             let mut g = base.clone();
             let t0 = g.net.now;
@@ -336,6 +345,7 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
             }
             loops += g.check.violations;
             endless += g.check.endless;
+            sent_on += g.check.forwarded_twice;
             if a.verbose {
                 for v in &g.violations {
                     eprintln!("{}: {v}", c.describe(&topo));
@@ -349,6 +359,7 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
         report["each_failure"] = serde_json::json!({
             "cases": topo.links.len() + topo.len(),
             "loops_found": loops,
+            "loops_sent_on_twice": sent_on,
             "endless_loops": endless,
             "not_converged_correctly": bad,
             "convergence_max_ms": conv_max,

@@ -35,7 +35,7 @@ use std::time::Duration;
 use super::{touch, BridgeIdx, LinkTx, Network, Processed, Rng, PDU_KINDS};
 use crate::node::NodeEvent;
 use crate::rstp::{BridgeConfig, PortConfig};
-use crate::sstp::forward::{candidates, MAX_SSTP_PORTS};
+use crate::sstp::forward::{candidates, tag_distance, Arrival, Tag, MAX_SSTP_PORTS};
 use crate::sstp::routes::{BridgeRoute, Routes};
 use crate::sstp::spf::{GraphBuilder, Link, Slot, Spf};
 use crate::sstp::{Sstp, SstpConfig};
@@ -515,6 +515,10 @@ pub struct FabricConfig {
     pub sstp: SstpConfig,
     /// Check invariant (a) at every event.
     pub check_loops: bool,
+    /// Switches tag the unicast they route to each other
+    /// ([`crate::sstp::forward`]'s downhill test and repair rules); the
+    /// loop check follows tagged frames.
+    pub unicast_tag: bool,
 }
 
 impl Default for FabricConfig {
@@ -526,6 +530,7 @@ impl Default for FabricConfig {
             homes_per_bridge: 0,
             sstp: SstpConfig::new(SystemId::default()),
             check_loops: true,
+            unicast_tag: true,
         }
     }
 }
@@ -544,6 +549,9 @@ pub struct Violation {
     /// Whether frames can circulate forever (else they visit a switch
     /// twice, then are dropped).
     pub endless: bool,
+    /// Whether the switch the walk comes back to sends the frame on again
+    /// (else it drops it where it comes back).
+    pub forwarded_twice: bool,
     /// Each switch of the walk: its route toward the destination and its
     /// live ports, as the data path sees them.
     pub views: Vec<String>,
@@ -556,8 +564,10 @@ impl fmt::Display for Violation {
             "{} toward {} at {:.6} s after {}: {}",
             if self.endless {
                 "endless loop"
+            } else if self.forwarded_twice {
+                "revisit, sent on again"
             } else {
-                "revisit"
+                "revisit, dropped where it came back"
             },
             self.dest,
             self.at.as_secs_f64(),
@@ -587,6 +597,10 @@ pub struct CheckStats {
     /// in-port) states); the others visit a switch twice, then are
     /// dropped.
     pub endless: u64,
+    /// ... of which some switch sends the frame on twice (endless or
+    /// not); the others are dropped where they come back (by the U-turn or
+    /// downhill test), so no switch forwards a frame twice.
+    pub forwarded_twice: u64,
 }
 
 /// What invariant (b) compares of a stored LSP: ID, sequence number,
@@ -664,7 +678,9 @@ impl Fabric {
             );
         }
         let index = systems.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-        let checker = cfg.check_loops.then(|| LoopChecker::new(&topo));
+        let checker = cfg
+            .check_loops
+            .then(|| LoopChecker::new(&topo, cfg.unicast_tag));
         let mut f = Fabric {
             net,
             cfg,
@@ -1099,10 +1115,13 @@ impl Fabric {
                 }
                 self.check.violations += 1;
                 let endless = c.endless(d);
+                let forwarded_twice = endless || c.forwards(&cycle, d);
                 self.check.endless += u64::from(endless);
+                self.check.forwarded_twice += u64::from(forwarded_twice);
                 if self.violations.len() < Self::MAX_KEPT {
                     let mut v = c.describe(self, d, &cycle, &cause);
                     v.endless = endless;
+                    v.forwarded_twice = forwarded_twice;
                     self.violations.push(v);
                 }
             }
@@ -1146,6 +1165,9 @@ pub fn bridge_mac(i: usize) -> MacAddr {
 #[derive(Clone)]
 struct LoopChecker {
     n: usize,
+    /// Phases a frame can be in: 1 untagged; 3 tagged (downhill, repaired
+    /// and climbing, repaired and downhill again).
+    phases: usize,
     /// Per switch, per port index: the far end (switch, its port index).
     far: Vec<Vec<(usize, PortIndex)>>,
     /// Per switch: powered.
@@ -1170,6 +1192,10 @@ struct LoopChecker {
     // Scratch of the exact search.
     base: Vec<usize>,
     owner: Vec<usize>,
+    /// Per state: its switch × `phases` + its phase. A walk may come back
+    /// to a switch in a later phase (a wrap goes back the way it came),
+    /// never in the same one.
+    group: Vec<usize>,
     seen: Vec<u32>,
     stamp: u32,
     parent: Vec<usize>,
@@ -1180,7 +1206,8 @@ struct LoopChecker {
 const NONE: usize = usize::MAX;
 
 impl LoopChecker {
-    fn new(t: &Topology) -> LoopChecker {
+    fn new(t: &Topology, tagged: bool) -> LoopChecker {
+        let phases = if tagged { 3 } else { 1 };
         let n = t.len();
         let mut far: Vec<Vec<(usize, PortIndex)>> = t
             .ports
@@ -1193,15 +1220,20 @@ impl LoopChecker {
         }
         let mut base = Vec::with_capacity(n + 1);
         let mut owner = Vec::new();
+        let mut group = Vec::new();
         let mut acc = 0;
         for (x, f) in far.iter().enumerate() {
             base.push(acc);
-            acc += f.len() + 1;
-            owner.extend(std::iter::repeat_n(x, f.len() + 1));
+            acc += phases * (f.len() + 1);
+            owner.extend(std::iter::repeat_n(x, phases * (f.len() + 1)));
+            for phase in 0..phases {
+                group.extend(std::iter::repeat_n(x * phases + phase, f.len() + 1));
+            }
         }
         base.push(acc);
         LoopChecker {
             n,
+            phases,
             far,
             alive: vec![false; n],
             live: vec![0; n],
@@ -1217,6 +1249,7 @@ impl LoopChecker {
             parent: vec![NONE; acc],
             base,
             owner,
+            group,
             stamp: 0,
             queue: Default::default(),
             edges: Vec::new(),
@@ -1314,8 +1347,10 @@ impl LoopChecker {
         let r = &self.routes[x * self.n + d];
         let live = self.live[x];
         let mut mask = 0u64;
-        for q in std::iter::once(None).chain((0..self.far[x].len() as PortIndex).map(Some)) {
-            for &p in candidates(r, q, live).iter() {
+        let arrivals = std::iter::once(Arrival::Edge)
+            .chain((0..self.far[x].len() as PortIndex).map(Arrival::Untagged));
+        for from in arrivals {
+            for &p in candidates(r, from, live).iter() {
                 mask |= 1 << p;
             }
         }
@@ -1361,10 +1396,16 @@ impl LoopChecker {
     fn next_states(&self, s: usize, d: usize, out: &mut Vec<usize>) {
         out.clear();
         let x = self.owner[s];
-        let q = s - self.base[x];
-        let in_port = (q > 0).then(|| (q - 1) as PortIndex);
+        let (phase, from) = self.arrival(s, d);
         let r = &self.routes[x * self.n + d];
-        for &p in candidates(r, in_port, self.live[x]).iter() {
+        let set = candidates(r, from, self.live[x]);
+        let next_phase = match (self.phases, set.is_repair(), phase) {
+            (1, ..) => 0,
+            (_, true, _) => 1,
+            (_, false, 0) => 0,
+            (_, false, _) => 2,
+        };
+        for &p in set.iter() {
             if self.deliver[x] & (1 << p) == 0 {
                 continue;
             }
@@ -1372,8 +1413,31 @@ impl LoopChecker {
             if y == d || !self.alive[y] {
                 continue;
             }
-            out.push(self.base[y] + 1 + usize::from(py));
+            let k = self.far[y].len() + 1;
+            out.push(self.base[y] + next_phase * k + 1 + usize::from(py));
         }
+    }
+
+    /// State `s` toward `d`: the frame's phase and where it came from,
+    /// with the tag its sender wrote from the sender's current route.
+    fn arrival(&self, s: usize, d: usize) -> (usize, Arrival) {
+        let x = self.owner[s];
+        let k = self.far[x].len() + 1;
+        let (phase, q) = ((s - self.base[x]) / k, (s - self.base[x]) % k);
+        if q == 0 {
+            return (phase, Arrival::Edge);
+        }
+        let port = (q - 1) as PortIndex;
+        if self.phases == 1 {
+            return (phase, Arrival::Untagged(port));
+        }
+        let sender = self.far[x][q - 1].0;
+        let tag = Tag {
+            distance: tag_distance(&self.routes[sender * self.n + d]),
+            repair_hop: phase == 1,
+            repaired: phase > 0,
+        };
+        (phase, Arrival::Tagged(port, tag))
     }
 
     /// Checks every destination marked since the last check. Returns the
@@ -1432,14 +1496,14 @@ impl LoopChecker {
             reached.push(s);
             self.next_states(s, d, &mut next);
             for &t in &next {
-                self.edges.push((self.owner[s], self.owner[t]));
+                self.edges.push((self.group[s], self.group[t]));
                 if self.seen[t] != stamp {
                     self.seen[t] = stamp;
                     self.queue.push_back(t);
                 }
             }
         }
-        let on_cycle = switches_on_cycles(n, &mut self.edges);
+        let on_cycle = switches_on_cycles(n * self.phases, &mut self.edges);
         if on_cycle.is_empty() {
             return None;
         }
@@ -1447,8 +1511,11 @@ impl LoopChecker {
         // back to it?
         let mut by_owner: HashMap<usize, Vec<usize>> = HashMap::new();
         for &s in &reached {
-            by_owner.entry(self.owner[s]).or_default().push(s);
+            by_owner.entry(self.group[s]).or_default().push(s);
         }
+        // A walk whose switch sends the frame on when it comes back, if
+        // there is one; else one where it is dropped there.
+        let mut dropped_there: Option<Vec<usize>> = None;
         for c in on_cycle {
             let Some(starts) = by_owner.get(&c) else {
                 continue;
@@ -1464,15 +1531,22 @@ impl LoopChecker {
             while let Some(s) = self.queue.pop_front() {
                 self.next_states(s, d, &mut next);
                 for &t in &next {
-                    if self.owner[t] == c {
-                        let mut walk = vec![t, s];
-                        let mut u = s;
-                        while self.parent[u] != NONE {
-                            u = self.parent[u];
-                            walk.push(u);
+                    if self.group[t] == c {
+                        let sends = self.sends_on(t, d);
+                        if sends || dropped_there.is_none() {
+                            let mut walk = vec![t, s];
+                            let mut u = s;
+                            while self.parent[u] != NONE {
+                                u = self.parent[u];
+                                walk.push(u);
+                            }
+                            walk.reverse();
+                            if sends {
+                                return Some(walk);
+                            }
+                            dropped_there = Some(walk);
                         }
-                        walk.reverse();
-                        return Some(walk);
+                        continue;
                     }
                     if self.seen[t] != st {
                         self.seen[t] = st;
@@ -1482,7 +1556,21 @@ impl LoopChecker {
                 }
             }
         }
-        None
+        dropped_there
+    }
+
+    /// Whether the last state of `walk` (the switch it comes back to) sends
+    /// the frame on toward `d`.
+    fn forwards(&self, walk: &[usize], d: usize) -> bool {
+        walk.last().is_some_and(|&s| self.sends_on(s, d))
+    }
+
+    /// Whether a frame in state `s` toward `d` is sent out of any port
+    /// (toward `d` itself included), rather than dropped.
+    fn sends_on(&self, s: usize, d: usize) -> bool {
+        let x = self.owner[s];
+        let (_, from) = self.arrival(s, d);
+        !candidates(&self.routes[x * self.n + d], from, self.live[x]).is_empty()
     }
 
     /// Whether some frame toward `d` can circulate forever: a cycle among
@@ -1530,19 +1618,19 @@ impl LoopChecker {
         let names = &f.topo.names;
         let view = |s: usize| {
             let x = self.owner[s];
-            let q = s - self.base[x];
+            let (_, from) = self.arrival(s, d);
             let r = self.routes[x * self.n + d];
             format!(
-                "{} (in on {}): {:?}, live {:#b}, may send on {:?}",
+                "{} (in {}): {:?}, live {:#b}, may send on {:?}",
                 names[x],
-                if q == 0 {
-                    "its own edge".to_string()
-                } else {
-                    format!("port {}", q - 1)
+                match from {
+                    Arrival::Edge => "from its own edge".to_string(),
+                    Arrival::Untagged(p) => format!("on port {p}"),
+                    Arrival::Tagged(p, t) => format!("on port {p}, {t:?}"),
                 },
                 r,
                 self.live[x],
-                &candidates(&r, (q > 0).then(|| (q - 1) as PortIndex), self.live[x])[..]
+                &candidates(&r, from, self.live[x])[..]
             )
         };
         Violation {
@@ -1553,6 +1641,7 @@ impl LoopChecker {
             },
             dest: names[d].clone(),
             endless: false,
+            forwarded_twice: false,
             cycle: walk.iter().map(|&s| names[self.owner[s]].clone()).collect(),
             views: walk.iter().map(|&s| view(s)).collect(),
         }

@@ -14,6 +14,7 @@ mod ethernet;
 mod frame;
 mod mac;
 mod sstp;
+mod unicast_tag;
 
 pub use bpdu::{
     Bpdu, BpduBody, BpduPacket, BpduTime, BpduType, BridgeId, Flags, PortId, PortRoleFlag,
@@ -34,6 +35,10 @@ pub use sstp::{
     MAC_HOME_LEN, MAX_PDU_LEN, SSTP_ETHERTYPE, SSTP_GROUP_ADDRESS, SSTP_HEADER_LEN, SSTP_VERSION,
     SYSTEM_TLV_LEN, TLV_ADJACENCIES, TLV_BRIDGE_ID, TLV_HEADER_LEN, TLV_HOSTNAME,
     TLV_IPV4_BINDINGS, TLV_LSP_ENTRIES, TLV_MAC_HOMES, TLV_MANDATORY, TLV_SYSTEM,
+};
+pub use unicast_tag::{
+    decode_unicast_tag, encode_unicast_tag, unicast_tag_from_word, unicast_tag_word,
+    UNICAST_TAG_ETHERTYPE, UNICAST_TAG_LEN, UNICAST_TAG_OFFSET,
 };
 
 /// Why a byte string is not a valid frame, header or BPDU.
