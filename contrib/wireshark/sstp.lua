@@ -378,3 +378,38 @@ function p.dissector(tvb, pinfo, tree)
 end
 
 DissectorTable.get("ethertype"):add(SSTP_ETHERTYPE, p)
+
+-- The unicast tag (docs/sstp.md, "Unicast tag"): six octets a Satellite
+-- switch puts after the MACs of a frame it routes to another Satellite
+-- switch; EtherType 0x88B6, then one 32-bit word, then the frame's own
+-- EtherType and payload, handed back to Wireshark's EtherType table.
+local UNICAST_TAG_ETHERTYPE = 0x88B6
+local ut = Proto("satuc", "Satellite SSTP unicast tag")
+local uf = {
+    word = ProtoField.uint32("satuc.word", "Tag", base.HEX),
+    repair_hop = ProtoField.bool("satuc.repair_hop", "Repair hop", 32, nil, 0x80000000),
+    repaired = ProtoField.bool("satuc.repaired", "Repaired", 32, nil, 0x40000000),
+    distance = ProtoField.uint32("satuc.distance", "Sender's distance", base.DEC, nil, 0x3FFFFFFF),
+    ethertype = ProtoField.uint16("satuc.ethertype", "EtherType", base.HEX),
+}
+ut.fields = { uf.word, uf.repair_hop, uf.repaired, uf.distance, uf.ethertype }
+
+function ut.dissector(tvb, pinfo, tree)
+    if tvb:len() < 6 then
+        return 0
+    end
+    local t = tree:add(ut, tvb(0, 6))
+    local w = t:add(uf.word, tvb(0, 4))
+    w:add(uf.repair_hop, tvb(0, 4))
+    w:add(uf.repaired, tvb(0, 4))
+    w:add(uf.distance, tvb(0, 4))
+    t:add(uf.ethertype, tvb(4, 2))
+    t:append_text(string.format(", distance %d", tvb(0, 4):uint() % 0x40000000))
+    local inner = DissectorTable.get("ethertype"):get_dissector(tvb(4, 2):uint())
+    if inner ~= nil then
+        inner:call(tvb(6):tvb(), pinfo, tree)
+    end
+    return tvb:len()
+end
+
+DissectorTable.get("ethertype"):add(UNICAST_TAG_ETHERTYPE, ut)

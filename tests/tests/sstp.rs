@@ -516,3 +516,102 @@ for d in [{}]:
         "the busiest fabric port sent more than twice the least busy: {sent:?}"
     );
 }
+
+/// SSTP unicast carries the unicast tag between switches — the sender's
+/// distance to the destination switch, which the receiver's downhill test
+/// reads — and never reaches a host with it: the capture on a fabric link
+/// shows it (decoded by the dissector), the capture at the destination
+/// host shows plain frames.
+#[test]
+fn routed_frames_carry_the_unicast_tag_between_switches_and_never_reach_a_host() {
+    require_root!();
+    let f = Fabric::new(Topology::ring(8), "");
+    converge(&f);
+    let cost = link_cost(&f);
+    // h0 → h2 goes s0 → s1 → s2; s1's port toward s0 is its f0.
+    for i in [0, 2] {
+        f.hosts[i].sh(&format!(
+            "ping -c 1 -W 1 {} >/dev/null 2>&1 || true",
+            satellite_e2e::fabric::host_ip(2 - i)
+        ));
+    }
+    let routed = wait_until(Duration::from_secs(20), || {
+        f.json(0, "show stats")["sstp"]["mac_homes_routed"].as_u64() >= Some(1)
+    });
+    assert!(routed, "s0 does not route h2's MAC home");
+    let tcpdump = std::path::Path::new("/usr/bin/tcpdump");
+    let fabric_pcap = f.scratch.join("tagged.pcap");
+    let host_pcap = f.scratch.join("host.pcap");
+    let mut on_link = f.sw[1].spawn(
+        tcpdump,
+        &[
+            "-i",
+            "f0",
+            "-U",
+            "-w",
+            &fabric_pcap.display().to_string(),
+            "icmp or ether proto 0x88b6",
+        ],
+        &f.scratch.join("tcpdump-link.log"),
+    );
+    let mut at_host = f.hosts[2].spawn(
+        tcpdump,
+        &["-i", "eth0", "-U", "-w", &host_pcap.display().to_string()],
+        &f.scratch.join("tcpdump-host.log"),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = f.hosts[0].sh(&format!(
+        "ping -c 20 -i 0.05 -W 1 {} 2>&1 || true",
+        satellite_e2e::fabric::host_ip(2)
+    ));
+    std::thread::sleep(Duration::from_millis(500));
+    on_link.stop();
+    at_host.stop();
+    assert!(out.contains(" 0% packet loss"), "{out}");
+    let dissector = format!(
+        "lua_script:{}/../contrib/wireshark/sstp.lua",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let fields = |pcap: &std::path::Path, filter: &str, field: &str| -> Vec<String> {
+        let out = std::process::Command::new("tshark")
+            .args(["-n", "-r", &pcap.display().to_string(), "-X", &dissector])
+            .args(["-Y", filter, "-T", "fields", "-e", field])
+            .output()
+            .expect("tshark");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    // s0 is two links from s2: every echo request s1 gets from s0 says so.
+    let requests = fields(&fabric_pcap, "satuc && icmp.type == 8", "satuc.distance");
+    assert!(
+        requests.len() >= 20,
+        "tagged echo requests on s1/f0: {requests:?}"
+    );
+    let want = (2 * cost).to_string();
+    assert!(
+        requests.iter().all(|d| *d == want),
+        "distances {requests:?}, want {want}"
+    );
+    let untagged = fields(&fabric_pcap, "!satuc && icmp.type == 8", "frame.number");
+    assert!(
+        untagged.is_empty(),
+        "untagged routed frames on s1/f0: {untagged:?}"
+    );
+    // At the host: the echo requests, plain.
+    let at_h2 = fields(&host_pcap, "icmp.type == 8", "frame.number");
+    assert!(at_h2.len() >= 20, "h2 saw {} echo requests", at_h2.len());
+    let leaked = fields(&host_pcap, "satuc || eth.type == 0x88b6", "frame.number");
+    assert!(leaked.is_empty(), "a tag reached h2: frames {leaked:?}");
+    eprintln!(
+        "unicast tag: {} tagged echo requests on s1/f0 at distance {want}; h2 saw {} plain",
+        requests.len(),
+        at_h2.len()
+    );
+}

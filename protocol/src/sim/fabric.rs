@@ -9,8 +9,13 @@
 //!   destination switch, following every next hop the data path's own rule
 //!   ([`forward::candidates`](crate::sstp::forward::candidates), the
 //!   function the workers call) can choose, with each switch's current
-//!   routes, the port the frame came in on and the data path's liveness
-//!   word, never visits a switch twice. A walk may end in a drop.
+//!   routes, the port the frame came in on, the unicast tag its sender
+//!   wrote from the sender's current route, and the data path's liveness
+//!   word, never visits a switch twice in the same phase (downhill;
+//!   repaired and climbing; repaired and downhill again — a wrap goes back
+//!   the way it came in a later phase). A walk may end in a drop. Each
+//!   violation says whether the switch it comes back to sends the frame
+//!   on again (a forwarding loop) or drops it there.
 //! - **(b) after quiescence** every database is identical within a
 //!   connected part of the network, and every switch's routes equal SPF
 //!   run on the true graph ([`Fabric::check_converged`]).
