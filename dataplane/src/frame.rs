@@ -418,6 +418,14 @@ impl Prepared<'_> {
         }
     }
 
+    /// Whether the parser stopped at an SSTP unicast tag (which the worker
+    /// takes off a fabric port's frames, and which is a stray anywhere
+    /// else).
+    #[inline(always)]
+    pub fn has_unicast_tag(&self) -> bool {
+        matches!(self.hdr, Err(DropReason::StrayUnicastTag))
+    }
+
     /// Records the unicast tag the worker took off the frame.
     #[inline(always)]
     pub fn set_arrival_tag(&mut self, tag: Option<sstp::forward::Tag>) {

@@ -526,16 +526,17 @@ impl<'a> Worker<'a> {
             m.prefetch_data();
         }
         let mut prepared = [Prepared::EMPTY; BURST];
-        if ingress.view.is_some_and(|v| !v.host) {
-            // A fabric port: SSTP unicast from a neighbour comes tagged.
-            for (p, m) in prepared.iter_mut().zip(rx.as_mut_slice()) {
-                let tag = untag(m);
-                *p = prepare(m.data(), &ingress, snap);
-                p.set_arrival_tag(tag);
-            }
-        } else {
-            for (p, m) in prepared.iter_mut().zip(rx.as_slice()) {
-                *p = prepare(m.data(), &ingress, snap);
+        let fabric = ingress.view.is_some_and(|v| !v.host);
+        for (p, m) in prepared.iter_mut().zip(rx.as_mut_slice()) {
+            *p = prepare(m.data(), &ingress, snap);
+            // The parser stops at a unicast tag (it already reads the
+            // EtherType there, so untagged frames pay nothing for this);
+            // on a fabric port it is a neighbour's, taken off here.
+            if fabric && p.has_unicast_tag() {
+                if let Some(tag) = untag(m) {
+                    *p = prepare(m.data(), &ingress, snap);
+                    p.set_arrival_tag(Some(tag));
+                }
             }
         }
         let n = rx.len() as u64;
@@ -616,9 +617,6 @@ impl<'a> Worker<'a> {
     }
 }
 
-/// Runs the worker loop on the calling thread until `shared.stop` is set.
-/// The thread must already be registered with DPDK (see
-/// [`crate::lcore::register_current_thread`]).
 /// Takes the SSTP unicast tag off a frame from a fabric port and returns
 /// it; `None` (the frame untouched) when it has none. A tag that cannot be
 /// taken off (a shared buffer) stays, and the frame is dropped as a stray
@@ -629,6 +627,9 @@ fn untag(m: &mut Mbuf) -> Option<Tag> {
     m.pop_unicast_tag().then_some(tag)
 }
 
+/// Runs the worker loop on the calling thread until `shared.stop` is set.
+/// The thread must already be registered with DPDK (see
+/// [`crate::lcore::register_current_thread`]).
 pub fn run(
     plan: &WorkerPlan,
     shared: &WorkerShared,
