@@ -28,8 +28,7 @@ use crate::storm::{StormControl, StormLimits};
 use crate::PortIndex;
 use crate::{Mbuf, MbufBatch, Mempool};
 use satellite_filters::{TagAction, REPLY_BUF_LEN};
-use satellite_protocol::sstp::forward::Tag;
-use satellite_protocol::wire::{decode_unicast_tag, encode_unicast_tag};
+use satellite_protocol::wire::{decode_unicast_tag, encode_unicast_tag, unicast_tag_from_word};
 
 /// Frames per RX/TX burst.
 pub const BURST: usize = 32;
@@ -428,7 +427,7 @@ impl Egress<'_> {
         mut m: Mbuf,
         d: &Decision,
         prep: &Prepared,
-        tag: Tag,
+        tag: u32,
     ) {
         let Some(action) = self.egress_rewrite(snap, p, &d.facts, prep) else {
             return;
@@ -438,7 +437,7 @@ impl Egress<'_> {
             TagAction::Push(v) => m.push_vlan(v),
             TagAction::Pop => m.pop_vlan(),
         };
-        if rewritten && m.push_unicast_tag(encode_unicast_tag(tag)) {
+        if rewritten && m.push_unicast_tag(encode_unicast_tag(unicast_tag_from_word(tag))) {
             self.push(p, m);
         } else {
             self.tally[p].drops[DropReason::TagRewrite as usize] += 1;
@@ -533,10 +532,7 @@ impl<'a> Worker<'a> {
             // EtherType there, so untagged frames pay nothing for this);
             // on a fabric port it is a neighbour's, taken off here.
             if fabric && p.has_unicast_tag() {
-                if let Some(tag) = untag(m) {
-                    *p = prepare(m.data(), &ingress, snap);
-                    p.set_arrival_tag(Some(tag));
-                }
+                untag_and_prepare(m, p, &ingress, snap);
             }
         }
         let n = rx.len() as u64;
@@ -617,14 +613,25 @@ impl<'a> Worker<'a> {
     }
 }
 
-/// Takes the SSTP unicast tag off a frame from a fabric port and returns
-/// it; `None` (the frame untouched) when it has none. A tag that cannot be
-/// taken off (a shared buffer) stays, and the frame is dropped as a stray
-/// tag by the parser.
-#[inline(always)]
-fn untag(m: &mut Mbuf) -> Option<Tag> {
-    let tag = decode_unicast_tag(m.data())?;
-    m.pop_unicast_tag().then_some(tag)
+/// Takes the SSTP unicast tag off a frame from a fabric port, and parses
+/// the frame again without it. A tag that cannot be taken off (a shared
+/// buffer) stays, and the frame is dropped as a stray tag. Out of line, so
+/// the burst loop keeps its one inlined `prepare`.
+#[cold]
+#[inline(never)]
+fn untag_and_prepare<'s>(
+    m: &mut Mbuf,
+    p: &mut Prepared<'s>,
+    ingress: &Ingress<'_>,
+    snap: &'s ForwardingSnapshot,
+) {
+    let Some(tag) = decode_unicast_tag(m.data()) else {
+        return;
+    };
+    if m.pop_unicast_tag() {
+        *p = prepare(m.data(), ingress, snap);
+        p.set_arrival_tag(Some(tag));
+    }
 }
 
 /// Runs the worker loop on the calling thread until `shared.stop` is set.

@@ -757,6 +757,15 @@ impl Config {
                 "must be at least 60 seconds".into(),
             ),
             E::Limit(k) => (format!("sstp.{k}"), "must be at least 1".into()),
+            // The acknowledgement delay is not a key: only a retransmit
+            // interval at or below it makes this.
+            E::AckDelay(d) => (
+                "sstp.lsp_retransmit_ms".into(),
+                format!(
+                    "must be above the {} ms acknowledgement delay",
+                    d.as_millis()
+                ),
+            ),
             E::Interval(k) => {
                 let key = match k {
                     "csnp_interval" => "csnp_interval_ms",
@@ -984,6 +993,11 @@ name = "veth2"
         assert!(e.contains("sstp.max_bridges"), "{e}");
         let e = err("[sstp]\nlsp_retransmit_ms = 0\n");
         assert!(e.contains("sstp.lsp_retransmit_ms"), "{e}");
+        let e = err("[sstp]\nlsp_retransmit_ms = 1\n");
+        assert!(
+            e.contains("sstp.lsp_retransmit_ms") && e.contains("acknowledgement delay"),
+            "{e}"
+        );
         let e = err("[sstp]\nhello = 3\n");
         assert!(e.contains("hello"), "{e}");
     }

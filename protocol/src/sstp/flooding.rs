@@ -6,7 +6,9 @@
 //! RFC 5303's links): every LSP sent is kept "to send" until a PSNP (or the
 //! same LSP, or a CSNP listing it) acknowledges it, and sent again every
 //! retransmit interval meanwhile; every LSP received is acknowledged in a
-//! PSNP; a CSNP at adjacency-up, and periodically, lists everything the
+//! PSNP — held for an acknowledgement delay (default 1 ms) so that one PSNP
+//! answers a burst of LSPs, as IS-IS batches its PSNPs; a CSNP at
+//! adjacency-up, and periodically, lists everything the
 //! sender holds, so each side learns what the other lacks. Requests are
 //! PSNP entries older than the receiver's copy (sequence 0 when we have
 //! none), which makes the receiver send its copy.
@@ -44,6 +46,8 @@ pub struct Flooding {
     send: BTreeMap<LspId, Option<Duration>>,
     /// LSPs to acknowledge in the next PSNP, with the entry we hold.
     ack: BTreeSet<LspId>,
+    /// When the oldest acknowledgement in `ack` was queued.
+    ack_since: Option<Duration>,
     /// LSPs we asked for: the entry the neighbour advertised, and whether
     /// the request went out.
     requested: BTreeMap<LspId, (LspEntry, bool)>,
@@ -76,9 +80,11 @@ impl Flooding {
         self.send.contains_key(id)
     }
 
-    /// Acknowledge this LSP in the next PSNP.
-    pub fn ack(&mut self, id: LspId) {
+    /// Acknowledge this LSP in the next PSNP (within the acknowledgement
+    /// delay of `now`).
+    pub fn ack(&mut self, id: LspId, now: Duration) {
         self.ack.insert(id);
+        self.ack_since.get_or_insert(now);
     }
 
     /// Ask the neighbour for the LSP it summarised as `theirs`.
@@ -153,13 +159,30 @@ impl Flooding {
         due
     }
 
-    /// The acknowledgements and requests to send now, as PSNP entries;
-    /// `entry` gives our current entry for an ID we hold.
-    pub fn psnp_entries(&mut self, entry: impl Fn(&LspId) -> Option<LspEntry>) -> Vec<LspEntry> {
-        let mut out: Vec<LspEntry> = std::mem::take(&mut self.ack)
-            .iter()
-            .filter_map(&entry)
-            .collect();
+    /// The acknowledgements and requests to send at `now`, as PSNP
+    /// entries; `entry` gives our current entry for an ID we hold.
+    /// Requests go at once, and take the waiting acknowledgements with
+    /// them; acknowledgements alone wait until the oldest is `ack_delay`
+    /// old, or until they fill a PSNP.
+    pub fn psnp_entries(
+        &mut self,
+        now: Duration,
+        ack_delay: Duration,
+        entry: impl Fn(&LspId) -> Option<LspEntry>,
+    ) -> Vec<LspEntry> {
+        let requesting = self.requested.values().any(|(_, sent)| !sent);
+        let acks_due = self.ack_since.is_some_and(|t| now >= t + ack_delay)
+            || self.ack.len() >= Psnp::MAX_ENTRIES
+            || requesting;
+        let mut out: Vec<LspEntry> = if acks_due {
+            self.ack_since = None;
+            std::mem::take(&mut self.ack)
+                .iter()
+                .filter_map(&entry)
+                .collect()
+        } else {
+            Vec::new()
+        };
         for (id, (_, sent)) in self.requested.iter_mut().filter(|(_, (_, s))| !*s) {
             *sent = true;
             out.push(entry(id).unwrap_or(LspEntry {
@@ -182,12 +205,15 @@ impl Flooding {
     }
 
     /// The earliest time something is due on this link.
-    pub fn next_deadline(&self, retransmit: Duration) -> Duration {
+    pub fn next_deadline(&self, retransmit: Duration, ack_delay: Duration) -> Duration {
         let mut t = self.next_csnp;
         for sent in self.send.values() {
             t = t.min(sent.map_or(Duration::ZERO, |s| s + retransmit));
         }
-        if !self.ack.is_empty() || self.requested.values().any(|(_, s)| !s) {
+        if let Some(since) = self.ack_since {
+            t = t.min(since + ack_delay);
+        }
+        if self.requested.values().any(|(_, s)| !s) {
             t = Duration::ZERO;
         }
         t
@@ -284,9 +310,9 @@ mod tests {
         f.send(id(1, 0));
         assert_eq!(f.lsps_due(Duration::ZERO, 50 * MS), vec![(id(1, 0), false)]);
         assert!(f.lsps_due(49 * MS, 50 * MS).is_empty());
-        assert_eq!(f.next_deadline(50 * MS), Duration::ZERO, "CSNP due");
+        assert_eq!(f.next_deadline(50 * MS, MS), Duration::ZERO, "CSNP due");
         assert!(f.csnp_due(Duration::ZERO, Duration::from_secs(1)));
-        assert_eq!(f.next_deadline(50 * MS), 50 * MS);
+        assert_eq!(f.next_deadline(50 * MS, MS), 50 * MS);
         assert_eq!(f.lsps_due(50 * MS, 50 * MS), vec![(id(1, 0), true)]);
         f.acknowledged(&id(1, 0));
         assert!(f.lsps_due(200 * MS, 50 * MS).is_empty());
@@ -297,19 +323,43 @@ mod tests {
         let mut f = Flooding::new(Duration::ZERO);
         f.request(entry(1, 0, 9));
         f.request(entry(2, 0, 9));
-        f.ack(id(3, 0));
+        f.ack(id(3, 0), Duration::ZERO);
         let ours = |i: &LspId| {
             (i.origin == id(1, 0).origin || *i == id(3, 0))
                 .then(|| entry(i.origin.0 .0[5], i.fragment, 4))
         };
-        let e = f.psnp_entries(ours);
-        assert_eq!(e.len(), 3);
+        let e = f.psnp_entries(Duration::ZERO, MS, ours);
+        assert_eq!(e.len(), 3, "requests at once, the waiting ack with them");
         assert!(e.contains(&entry(3, 0, 4)), "the ack");
         assert!(e.contains(&entry(1, 0, 4)), "request with our older copy");
         assert!(e.iter().any(|x| x.id == id(2, 0) && x.sequence == 0));
-        assert!(f.psnp_entries(ours).is_empty(), "once");
+        assert!(f.psnp_entries(Duration::ZERO, MS, ours).is_empty(), "once");
         f.rerequest(&id(2, 0));
-        assert_eq!(f.psnp_entries(ours).len(), 1);
+        assert_eq!(f.psnp_entries(Duration::ZERO, MS, ours).len(), 1);
+    }
+
+    #[test]
+    fn acknowledgements_wait_to_share_one_psnp() {
+        let mut f = Flooding::new(Duration::ZERO);
+        let ours = |i: &LspId| Some(entry(i.origin.0 .0[5], i.fragment, 4));
+        f.ack(id(1, 0), Duration::ZERO);
+        f.ack(id(2, 0), MS / 2);
+        assert_eq!(
+            f.next_deadline(50 * MS, MS).min(MS),
+            Duration::ZERO,
+            "CSNP due"
+        );
+        assert!(f.csnp_due(Duration::ZERO, Duration::from_secs(1)));
+        assert_eq!(f.next_deadline(50 * MS, MS), MS, "the oldest ack's delay");
+        assert!(f.psnp_entries(MS / 2, MS, ours).is_empty(), "not yet");
+        assert_eq!(f.psnp_entries(MS, MS, ours).len(), 2, "both in one");
+        assert!(f.psnp_entries(2 * MS, MS, ours).is_empty());
+        assert_eq!(f.next_deadline(50 * MS, MS), Duration::from_secs(1));
+        // A full PSNP's worth goes at once.
+        for i in 0..Psnp::MAX_ENTRIES {
+            f.ack(id((i % 200) as u8, (i / 200) as u16), 3 * MS);
+        }
+        assert_eq!(f.psnp_entries(3 * MS, MS, ours).len(), Psnp::MAX_ENTRIES);
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub struct SstpConfig {
     pub lsp_lifetime_secs: u16,
     /// Resend an unacknowledged LSP after this (default 100 ms).
     pub lsp_retransmit: Duration,
+    /// Hold acknowledgements this long so one PSNP answers a burst of
+    /// LSPs (default 1 ms; below `lsp_retransmit`).
+    pub ack_delay: Duration,
     /// Back-off of LSP generation (default at once, then 10 ms doubling to 1 s).
     pub lsp_gen: ThrottleConfig,
     /// Back-off of SPF (default at once, then 1 ms doubling to 100 ms).
@@ -122,6 +125,10 @@ pub enum SstpConfigError {
     /// An interval of zero.
     #[error("{0} must be above zero")]
     Interval(&'static str),
+    /// `ack_delay` not below `lsp_retransmit`: the sender would resend
+    /// what is only waiting to be acknowledged.
+    #[error("acknowledgement delay {0:?} is not below the LSP retransmit interval")]
+    AckDelay(Duration),
 }
 
 impl SstpConfig {
@@ -138,6 +145,7 @@ impl SstpConfig {
             csnp_interval: Duration::from_secs(1),
             lsp_lifetime_secs: 1200,
             lsp_retransmit: Duration::from_millis(100),
+            ack_delay: Duration::from_millis(1),
             lsp_gen: ThrottleConfig {
                 initial_hold: Duration::from_millis(10),
                 max_hold: Duration::from_secs(1),
@@ -162,6 +170,9 @@ impl SstpConfig {
         }
         if self.lsp_lifetime_secs < 60 {
             return Err(SstpConfigError::Lifetime(self.lsp_lifetime_secs));
+        }
+        if self.ack_delay >= self.lsp_retransmit {
+            return Err(SstpConfigError::AckDelay(self.ack_delay));
         }
         for (name, v) in [
             ("csnp_interval", self.csnp_interval),
@@ -525,7 +536,7 @@ impl Sstp {
                 t = t.min(d);
             }
             if let Some(f) = &p.flood {
-                t = t.min(f.next_deadline(self.cfg.lsp_retransmit));
+                t = t.min(f.next_deadline(self.cfg.lsp_retransmit, self.cfg.ack_delay));
             }
         }
         for d in [self.lsp_gen.due(), self.spf_throttle.due()]
@@ -649,7 +660,7 @@ impl Sstp {
                 // Its copy is ours: an implicit acknowledgement, and an ack.
                 if let Some(f) = self.flood_mut(port) {
                     f.acknowledged(&id);
-                    f.ack(id);
+                    f.ack(id, now);
                 }
             }
             Freshness::Older => {
@@ -665,7 +676,7 @@ impl Sstp {
                     // A purge of something we never had: acknowledge it,
                     // nothing to store or flood (ISO 10589 7.3.16.4 b).
                     if let Some(f) = self.flood_mut(port) {
-                        f.ack(id);
+                        f.ack(id, now);
                     }
                     return;
                 }
@@ -714,7 +725,7 @@ impl Sstp {
                     };
                     if Some(p) == from {
                         f.acknowledged(&id);
-                        f.ack(id);
+                        f.ack(id, now);
                     } else {
                         f.send(id);
                     }
@@ -729,7 +740,7 @@ impl Sstp {
     /// a fragment we no longer originate.
     fn own_lsp_came_back(&mut self, now: Duration, port: PortIndex, theirs: &LspEntry) {
         if let Some(f) = self.flood_mut(port) {
-            f.ack(theirs.id);
+            f.ack(theirs.id, now);
         }
         if self.orig.outbid(theirs.id.fragment, theirs.sequence) {
             self.lsp_gen.trigger(now);
@@ -1100,7 +1111,9 @@ impl Sstp {
                 }
             }
             let lsdb = &self.lsdb;
-            let entries = f.psnp_entries(|id| lsdb.get(id).map(|s| s.entry(now)));
+            let entries = f.psnp_entries(now, self.cfg.ack_delay, |id| {
+                lsdb.get(id).map(|s| s.entry(now))
+            });
             for p in psnps(entries) {
                 frames.push((port, SstpPdu::Psnp(p)));
             }
