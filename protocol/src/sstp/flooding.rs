@@ -6,8 +6,10 @@
 //! RFC 5303's links): every LSP sent is kept "to send" until a PSNP (or the
 //! same LSP, or a CSNP listing it) acknowledges it, and sent again every
 //! retransmit interval meanwhile; every LSP received is acknowledged in a
-//! PSNP — held for an acknowledgement delay (default 1 ms) so that one PSNP
-//! answers a burst of LSPs, as IS-IS batches its PSNPs; a CSNP at
+//! PSNP — once the link is in sync, held for an acknowledgement delay
+//! (default 1 ms) so that one PSNP answers a burst of LSPs, as IS-IS
+//! batches its PSNPs (before, at once: the neighbour's sync, and so the
+//! link's use for unicast, waits on them); a CSNP at
 //! adjacency-up, and periodically, lists everything the
 //! sender holds, so each side learns what the other lacks. Requests are
 //! PSNP entries older than the receiver's copy (sequence 0 when we have
@@ -171,7 +173,11 @@ impl Flooding {
         entry: impl Fn(&LspId) -> Option<LspEntry>,
     ) -> Vec<LspEntry> {
         let requesting = self.requested.values().any(|(_, sent)| !sent);
-        let acks_due = self.ack_since.is_some_and(|t| now >= t + ack_delay)
+        // Until the link is in sync the neighbour's sync (and so the
+        // link's use for unicast) waits on our acknowledgements: no delay.
+        let acks_due = self
+            .ack_since
+            .is_some_and(|t| now >= t + ack_delay || !self.synced)
             || self.ack.len() >= Psnp::MAX_ENTRIES
             || requesting;
         let mut out: Vec<LspEntry> = if acks_due {
@@ -211,7 +217,11 @@ impl Flooding {
             t = t.min(sent.map_or(Duration::ZERO, |s| s + retransmit));
         }
         if let Some(since) = self.ack_since {
-            t = t.min(since + ack_delay);
+            t = t.min(if self.synced {
+                since + ack_delay
+            } else {
+                since
+            });
         }
         if self.requested.values().any(|(_, s)| !s) {
             t = Duration::ZERO;
@@ -339,9 +349,14 @@ mod tests {
     }
 
     #[test]
-    fn acknowledgements_wait_to_share_one_psnp() {
+    fn acknowledgements_wait_to_share_one_psnp_once_in_sync() {
         let mut f = Flooding::new(Duration::ZERO);
         let ours = |i: &LspId| Some(entry(i.origin.0 .0[5], i.fragment, 4));
+        // Before sync, at once: the neighbour's sync waits on them.
+        f.ack(id(9, 0), Duration::ZERO);
+        assert_eq!(f.psnp_entries(Duration::ZERO, MS, ours).len(), 1);
+        f.csnp_received();
+        assert!(f.check_synced());
         f.ack(id(1, 0), Duration::ZERO);
         f.ack(id(2, 0), MS / 2);
         assert_eq!(
