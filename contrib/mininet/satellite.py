@@ -4,7 +4,8 @@
        --controller none --topo linear,8,1      # or torus,4,4, or ring,8
 
 Every switch is one `satellited` over the switch's Mininet interfaces
-(AF_PACKET, DPDK with --no-huge), with its configuration, control socket,
+(AF_PACKET, DPDK with --no-huge), in the switch's own network namespace
+(as `mn --innamespace` does for every switch; see __init__ for why), with its configuration, control socket,
 PID file and log in a private directory, /run/satellite-mn/<switch>/ (not
 /tmp, whose Mininet-looking files `mn -c` deletes). `stop()` ends each
 daemon by the PID this class started; nothing here ever needs `mn -c`, and
@@ -26,8 +27,10 @@ What the class does for you:
   function in the switch's shell adds `-s <its socket>`).
 
 Switch parameters (`--switch satellite,priority=4096,max_age=20`):
-priority, hello_time, max_age, forward_delay (RSTP; default the labs' tuned
-1/6/4 s, enough for a ring of up to 12), dead_count (SSTP HELLOs missed
+priority, hello_time, max_age, forward_delay (RSTP; default 2/20/15 s, the
+standard's: Max Age bounds how many hops from the root a switch may be, so
+`linear,8,1` needs at least 8 and a ring of 24 with a switch down 22; the
+labs' 1/6/4 s reach 6 hops), dead_count (SSTP HELLOs missed
 before an adjacency is down; default 10, the labs' value for many daemons
 on few cores), memory_mb, metrics (a TCP port for Prometheus /metrics on
 127.0.0.1), extra (lines appended to the TOML file).
@@ -89,10 +92,21 @@ def _pid_is(pid, socket):
 class SatelliteSwitch(Switch):
     """A Mininet switch that is one satellited process."""
 
-    def __init__(self, name, priority=32768, hello_time=1, max_age=6,
-                 forward_delay=4, dead_count=10, memory_mb=96, metrics=None,
+    def __init__(self, name, priority=32768, hello_time=2, max_age=20,
+                 forward_delay=15, dead_count=10, memory_mb=96, metrics=None,
                  extra='', **params):
+        # Each switch in its own network namespace: DPDK 22.11's AF_PACKET
+        # driver joins a PACKET_FANOUT group numbered (pid ^ ifindex) &
+        # 0xffff, and the kernel refuses (EINVAL) a second device in a
+        # group of the same number in the same namespace, so daemons
+        # sharing one namespace collide at random. Its own namespace also
+        # takes the switch's interfaces away with it whatever happens.
+        # Mininet's addSwitch always passes its own inNamespace (False
+        # unless --innamespace), so this overrides it.
+        params['inNamespace'] = True
         Switch.__init__(self, name, **params)
+        # Switch sets it only outside a namespace; defaultIntf reads it.
+        self.controlIntf = getattr(self, 'controlIntf', None)
         self.stp = dict(priority=int(priority), hello_time=int(hello_time),
                         max_age=int(max_age),
                         forward_delay=int(forward_delay))
@@ -148,7 +162,11 @@ class SatelliteSwitch(Switch):
     def prepare(self, intf):
         """Sets the port's MAC, and TX checksum offload off on the host
         side of its link."""
-        intf.setMAC(self.port_mac(intf))
+        # A veth takes a new MAC while up (Mininet's setMAC would take it
+        # down and up, a carrier flap for the neighbour).
+        mac = self.port_mac(intf)
+        self.cmd('ip link set dev %s address %s' % (intf, mac))
+        intf.mac = mac
         other = self.peer(intf)
         if other and not isinstance(other.node, SatelliteSwitch):
             other.node.cmd('ethtool -K %s tx off >/dev/null 2>&1' % other)
@@ -282,12 +300,18 @@ class SatelliteSwitch(Switch):
         return self.daemon.pid if self.daemon else None
 
     def connected(self):
-        """True once every port forwards (what `mn --wait` waits for)."""
+        """True once the spanning tree has settled here: every port with
+        carrier forwards, or is an alternate/backup port (what `mn --wait`
+        waits for)."""
         try:
-            ports = self.satctl_json('show', 'ports')
+            stp = self.satctl_json('show', 'stp')
         except (RuntimeError, ValueError):
             return False
-        return bool(ports) and all(p.get('forwarding') for p in ports)
+        ports = stp.get('ports') or []
+        return bool(ports) and all(
+            p.get('state') == 'forwarding'
+            or p.get('role') in ('alternate', 'backup', 'disabled')
+            for p in ports)
 
     # -- run-time ports
 
