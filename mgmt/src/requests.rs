@@ -37,6 +37,8 @@ pub(crate) struct Views<'a> {
     pub(crate) tsc_hz: u64,
     /// The EAL runs on hugepages.
     pub(crate) hugepages: bool,
+    /// Ports added and removed, reloads, since start.
+    pub(crate) changes: crate::control::ChangesReport,
 }
 
 /// Answers one request at `now`. Settings take effect (and are published)
@@ -155,6 +157,9 @@ fn apply(req: Request, now: Duration, plane: &mut ControlPlane) -> Result<(), St
         | Request::ShowRoutes
         | Request::ShowFilters
         | Request::ArpShow => {}
+        Request::PortAdd { .. } | Request::PortDel { .. } | Request::Reload => {
+            return Err("run-time changes are answered by the reload owner".into())
+        }
     }
     Ok(())
 }
@@ -322,6 +327,7 @@ pub(crate) fn stats(plane: &ControlPlane, views: &Views<'_>, now: Duration) -> S
         control_tx_failed: views.workers.inject_failed(),
         sstp: sstp_stats(plane),
         memory: memory_report(views),
+        changes: views.changes.clone(),
     }
 }
 
