@@ -352,10 +352,10 @@ mod tests {
 
     #[test]
     fn priority_and_timers_go_to_the_spanning_tree() {
-        let new = BASE.replace("priority = 32768", "priority = 4096\nforward_delay = 10");
+        let new = BASE.replace("priority = 32768", "priority = 4096\nforward_delay = 12");
         let (c, _) = diff(&cfg(BASE), &cfg(&new));
         assert_eq!(c.priority, Some(4096));
-        assert_eq!(c.times, Some((2, 20, 10)));
+        assert_eq!(c.times, Some((2, 20, 12)));
         assert!(c.added.is_empty() && c.removed.is_empty() && !c.settings);
     }
 

@@ -609,7 +609,7 @@ mod tests {
                 "completions",
                 "--from",
                 "reload",
-                "--kind",
+                "kind",
             ] {
                 assert!(text.contains(word), "{shell:?} completion lacks {word}");
             }
