@@ -298,7 +298,6 @@ impl SnapshotBuilder {
         self.policies.push(None);
     }
 
-
     /// Takes SSTP's routes into the next snapshots (one copy per change).
     pub fn set_routes(&mut self, routes: &Routes) {
         self.routes = (0..routes.len() as u32)

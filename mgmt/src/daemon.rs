@@ -19,11 +19,11 @@ use satellite_dataplane::worker::CoarseClock;
 use satellite_dataplane::{Eal, Mempool};
 
 use crate::config::{Config, ConfigSource};
-use crate::port_changes::Parts;
-use crate::reload::Reloader;
 use crate::hugepages::{self, Memory};
 use crate::plane::{secs, ControlPlane};
+use crate::port_changes::Parts;
 use crate::ports::{eal_args, Ports};
+use crate::reload::Reloader;
 use crate::requests::{self, Envelope, Views};
 use crate::workers::Workers;
 

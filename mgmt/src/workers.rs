@@ -10,8 +10,8 @@ use std::time::Duration;
 use tracing::{error, info};
 
 use satellite_dataplane::counters::PortTally;
-use satellite_dataplane::snapshot::Publisher;
 use satellite_dataplane::snapshot::port_capacity;
+use satellite_dataplane::snapshot::Publisher;
 use satellite_dataplane::worker::{
     self, CoarseClock, Doorbell, Injected, WorkerPlan, WorkerShared,
 };

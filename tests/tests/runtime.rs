@@ -39,9 +39,16 @@ fn port_names(socket: &Path) -> Vec<String> {
 
 /// Checks a probe report: everything sent arrived, once.
 fn assert_lossless(r: &Report, what: &str, log: &str) {
-    assert!(r.end_seen, "{what}: the end of the stream never arrived: {r:?}");
+    assert!(
+        r.end_seen,
+        "{what}: the end of the stream never arrived: {r:?}"
+    );
     assert!(r.sent > 1000, "{what}: too short a stream to tell: {r:?}");
-    assert_eq!(r.lost, 0, "{what}: lost {} of {}: {r:?}\n{log}", r.lost, r.sent);
+    assert_eq!(
+        r.lost, 0,
+        "{what}: lost {} of {}: {r:?}\n{log}",
+        r.lost, r.sent
+    );
     assert_eq!(r.duplicates, 0, "{what}: duplicates: {r:?}\n{log}");
 }
 
@@ -57,7 +64,10 @@ fn host(name: &str, n: u8, sw: &Netns, port: &str) -> (Netns, Veth) {
 
 /// A stream of 1,000 datagrams a second from host 0 to host 1 of `lab`.
 fn stream(lab: &StarLab, secs: u64, tag: &str) -> Stream {
-    assert!(lab.ping(0, 1), "hosts 0 and 1 cannot talk before the change");
+    assert!(
+        lab.ping(0, 1),
+        "hosts 0 and 1 cannot talk before the change"
+    );
     Stream::start(
         &lab.hosts[0],
         &lab.hosts[1],
@@ -108,7 +118,11 @@ fn a_port_added_and_removed_at_run_time_costs_the_other_ports_nothing() {
 
     let r = s.finish();
     eprintln!("add/del stream: {}", r.summary());
-    assert_lossless(&r, "host 0 -> host 1 across port add and del", &lab.daemon.log_text());
+    assert_lossless(
+        &r,
+        "host 0 -> host 1 across port add and del",
+        &lab.daemon.log_text(),
+    );
     // The port comes back as often as it goes.
     let again = satctl(&lab.socket, "port add p2 --kind edge");
     assert!(again.status.success(), "second add: {}", text(&again));
@@ -142,10 +156,18 @@ fn port_changes_that_cannot_be_made_are_refused_and_change_nothing() {
         let o = satctl(&lab.socket, args);
         assert!(!o.status.success(), "`{args}` succeeded: {}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains(says), "`{args}`: expected {says:?}: {}", text(&o));
+        assert!(
+            err.contains(says),
+            "`{args}`: expected {says:?}: {}",
+            text(&o)
+        );
     }
     assert_eq!(port_names(&lab.socket), before);
-    assert!(lab.daemon.alive(), "the daemon died: {}", lab.daemon.log_text());
+    assert!(
+        lab.daemon.alive(),
+        "the daemon died: {}",
+        lab.daemon.log_text()
+    );
 }
 
 /// What stands behind switch A's fabric port: switch B in its own
@@ -218,7 +240,11 @@ fn reload_moves_the_root_by_priority_without_loss_elsewhere() {
     let (a_id, _) = stp(&lab.socket);
     let (b_id, _) = stp(&b.socket);
     let b_is_root = wait_until(Duration::from_secs(10), || stp(&lab.socket).1 == b_id);
-    assert!(b_is_root, "B (32768) never became root over A (61440): A says {:?}", stp(&lab.socket));
+    assert!(
+        b_is_root,
+        "B (32768) never became root over A (61440): A says {:?}",
+        stp(&lab.socket)
+    );
 
     let s = stream(&lab, 10, "reload");
     std::thread::sleep(Duration::from_secs(2));
@@ -249,7 +275,11 @@ fn reload_moves_the_root_by_priority_without_loss_elsewhere() {
 
     let r = s.finish();
     eprintln!("reload stream: {}", r.summary());
-    assert_lossless(&r, "host 0 -> host 1 across two reloads", &lab.daemon.log_text());
+    assert_lossless(
+        &r,
+        "host 0 -> host 1 across two reloads",
+        &lab.daemon.log_text(),
+    );
     let changes = lab.satctl("show stats")["changes"].clone();
     assert_eq!(changes["reloads"], 2, "{changes}");
     assert!(lab.daemon.log_text().contains("configuration reloaded"));
@@ -275,11 +305,19 @@ fn an_invalid_file_is_refused_with_its_line_and_key_and_nothing_changes() {
     // A type error (from the parser) and a range error (from the check).
     for (body, line, key) in [
         ("[stp]\npriority = \"high\"\n", 2, "stp.priority"),
-        ("[fdb]\naging_time = 300\n\n[stp]\npriority = 1000\n", 5, "stp.priority"),
+        (
+            "[fdb]\naging_time = 300\n\n[stp]\npriority = 1000\n",
+            5,
+            "stp.priority",
+        ),
     ] {
         std::fs::write(&config, body).expect("config");
         let o = satctl(&lab.socket, "reload");
-        assert!(!o.status.success(), "an invalid file was taken: {}", text(&o));
+        assert!(
+            !o.status.success(),
+            "an invalid file was taken: {}",
+            text(&o)
+        );
         let err = String::from_utf8_lossy(&o.stderr);
         let at = format!("{}:{line}: key `{key}`", config.display());
         assert!(err.contains(&at), "expected {at:?} in {}", text(&o));
@@ -289,7 +327,11 @@ fn an_invalid_file_is_refused_with_its_line_and_key_and_nothing_changes() {
     assert_eq!(port_names(&lab.socket), vec!["p0", "p1"]);
     let r = s.finish();
     eprintln!("refused-reload stream: {}", r.summary());
-    assert_lossless(&r, "host 0 -> host 1 across refused reloads", &lab.daemon.log_text());
+    assert_lossless(
+        &r,
+        "host 0 -> host 1 across refused reloads",
+        &lab.daemon.log_text(),
+    );
     let changes = lab.satctl("show stats")["changes"].clone();
     assert_eq!(changes["reloads_refused"], 2, "{changes}");
     assert_eq!(changes["reloads"], 0, "{changes}");

@@ -577,7 +577,13 @@ mod tests {
             }
         ));
         let d = parse("satctl -s /tmp/x.sock port del s1-eth3").unwrap();
-        assert!(matches!(d.cmd, Cmd::Port { change: Some(PortChange::Del { .. }), .. }));
+        assert!(matches!(
+            d.cmd,
+            Cmd::Port {
+                change: Some(PortChange::Del { .. }),
+                ..
+            }
+        ));
         let u = parse("satctl port eth1 down").unwrap();
         assert!(matches!(
             u.cmd,
@@ -588,7 +594,10 @@ mod tests {
             }
         ));
         assert!(parse("satctl port eth1").is_err(), "the state is required");
-        assert!(parse("satctl port add").is_err(), "the interface is required");
+        assert!(
+            parse("satctl port add").is_err(),
+            "the interface is required"
+        );
         assert!(parse("satctl port add eth3 --kind wild").is_err());
     }
 

@@ -354,13 +354,8 @@ pub fn port_added(o: &mut String, v: &Value) {
 /// `reload`: what changed, and what waits for a restart.
 pub fn reload(o: &mut String, v: &Value) {
     let _ = writeln!(o, "reloaded {}", cell(&v["file"]));
-    let list = |k: &str| -> Vec<String> {
-        v[k].as_array()
-            .into_iter()
-            .flatten()
-            .map(cell)
-            .collect()
-    };
+    let list =
+        |k: &str| -> Vec<String> { v[k].as_array().into_iter().flatten().map(cell).collect() };
     let mut any = false;
     for (key, what) in [
         ("ports_added", "ports added"),
