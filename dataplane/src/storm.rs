@@ -105,6 +105,24 @@ impl StormControl {
         StormControl { buckets, any }
     }
 
+    /// Gives port `port` fresh buckets for `limits` (this worker's share):
+    /// a port added at run time, or one whose limits were reloaded.
+    pub fn set_port(&mut self, port: usize, limits: StormLimits, tsc_hz: u64) {
+        let fresh = [
+            limits.broadcast_pps,
+            limits.multicast_pps,
+            limits.unknown_unicast_pps,
+        ]
+        .map(|pps| TokenBucket::new(pps, limits.burst, tsc_hz));
+        if self.buckets.len() <= port {
+            let open = StormLimits::default();
+            let unlimited = [0; 3].map(|pps| TokenBucket::new(pps, open.burst, tsc_hz));
+            self.buckets.resize(port + 1, unlimited);
+        }
+        self.buckets[port] = fresh;
+        self.any = self.buckets.iter().flatten().any(|b| b.cost > 0);
+    }
+
     /// Whether a frame to `dst` that came in on `port` (a host port when
     /// `host`: only those are held) may be flooded at TSC time `now`;
     /// else the drop reason of its class.

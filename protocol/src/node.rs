@@ -95,6 +95,15 @@ pub enum NodeEvent<'a> {
     },
     /// Change the RSTP Bridge Priority (a multiple of 4096).
     SetBridgePriority(u16),
+    /// Change the RSTP Bridge Hello Time, Max Age and Forward Delay.
+    SetBridgeTimes {
+        /// Seconds between BPDUs.
+        hello_time: u16,
+        /// Seconds root information lives.
+        max_age: u16,
+        /// Seconds of each of listening and learning.
+        forward_delay: u16,
+    },
     /// Change a port's RSTP path cost (`None`: from link speed).
     SetPortPathCost {
         /// The port.
@@ -340,6 +349,64 @@ impl Node {
         Self::build(*self.rstp.config(), sstp, &ports).expect("the configuration was valid")
     }
 
+    /// Adds a port at run time (disabled until [`NodeEvent::PortUp`]): an
+    /// RSTP port numbered from its index and, when `port.sstp`, an SSTP
+    /// port. Refused, changing nothing, when the index is taken or the
+    /// port's settings are out of range.
+    pub fn add_port(
+        &mut self,
+        now: Duration,
+        port: NodePort,
+        out: &mut Vec<NodeAction>,
+    ) -> Result<(), ConfigError> {
+        if port.index == PortIndex::MAX {
+            return Err(ConfigError::PortNumber(port.index));
+        }
+        let mut pc = port.rstp;
+        pc.number = rstp_number(port.index);
+        self.rstp.add_port(pc)?;
+        self.macs.insert(port.index, port.mac);
+        if port.sstp {
+            self.sstp_ports.push(port.index);
+            if let Some(e) = self.sstp.as_mut() {
+                e.add_port(port.index, port.mac);
+            }
+        }
+        let _ = self.rstp.try_handle(now, Event::Tick, &mut self.actions);
+        self.translate(out);
+        Ok(())
+    }
+
+    /// Removes a port at run time: SSTP takes its adjacency down (the
+    /// neighbours hear of it) and forgets it, RSTP reselects roles
+    /// without it. Refused when there is no such port.
+    pub fn remove_port(
+        &mut self,
+        now: Duration,
+        index: PortIndex,
+        out: &mut Vec<NodeAction>,
+    ) -> Result<(), ConfigError> {
+        self.rstp.remove_port(rstp_number(index))?;
+        if let Some(e) = self.sstp.as_mut() {
+            e.remove_port(now, index, &mut self.sstp_actions);
+            for a in self.sstp_actions.drain(..) {
+                out.push(match a {
+                    sstp::Action::Transmit { port, frame, pdu } => NodeAction::Transmit {
+                        port,
+                        frame,
+                        what: Sent::Sstp(pdu),
+                    },
+                    a => NodeAction::Sstp(a),
+                });
+            }
+        }
+        self.sstp_ports.retain(|&p| p != index);
+        self.macs.remove(&index);
+        let _ = self.rstp.try_handle(now, Event::Tick, &mut self.actions);
+        self.translate(out);
+        Ok(())
+    }
+
     /// Processes one event at `now` (any monotonic clock) and appends what
     /// to do to `out`. An invalid setting is refused with the reason and
     /// changes nothing.
@@ -403,6 +470,15 @@ impl Node {
                 }
             },
             NodeEvent::SetBridgePriority(p) => Event::SetBridgePriority(p),
+            NodeEvent::SetBridgeTimes {
+                hello_time,
+                max_age,
+                forward_delay,
+            } => Event::SetBridgeTimes {
+                hello_time,
+                max_age,
+                forward_delay,
+            },
             NodeEvent::SetPortPathCost { port, cost } => Event::SetPortPathCost {
                 port: rstp_number(port),
                 cost,
