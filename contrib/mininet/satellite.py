@@ -22,7 +22,9 @@ What the class does for you:
   switch would otherwise pass partially-checksummed frames on).
 - Interfaces added at run time: `net.addLink(s1, s8)` then
   `s1.attach('s1-eth3')` and `s8.attach('s8-eth3')` add the ports to the
-  running daemons (`satctl port add`); `detach(intf)` removes one.
+  running daemons (`satctl port add IF --kind fabric|edge`); `detach(intf)`
+  removes one (`satctl port del IF`). The configuration file is not
+  rewritten: a port added at run time lasts until the daemon stops.
 - In the Mininet CLI, `s1 satctl show stp` talks to s1's daemon (a shell
   function in the switch's shell adds `-s <its socket>`).
 
@@ -320,7 +322,7 @@ class SatelliteSwitch(Switch):
         port of the running daemon."""
         intf = self.intf(intf) if isinstance(intf, str) else intf
         self.prepare(intf)
-        self.satctl('port', 'add', intf.name)
+        self.satctl('port', 'add', intf.name, '--kind', self.port_kind(intf))
 
     def detach(self, intf):
         """Removes a port from the running daemon (the interface stays)."""
