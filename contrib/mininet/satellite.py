@@ -26,7 +26,8 @@ What the class does for you:
   removes one (`satctl port del IF`). The configuration file is not
   rewritten: a port added at run time lasts until the daemon stops.
 - In the Mininet CLI, `s1 satctl show stp` talks to s1's daemon (a shell
-  function in the switch's shell adds `-s <its socket>`).
+  function in the switch's shell adds `-s <its socket>`), and `topology`
+  prints `satctl show topology` with every switch's port roles.
 
 Switch parameters (`--switch satellite,priority=4096,max_age=20`):
 priority, hello_time, max_age, forward_delay (RSTP; default 2/20/15 s, the
@@ -51,7 +52,8 @@ import signal
 import subprocess
 import time
 
-from mininet.log import debug, error, info
+from mininet.cli import CLI
+from mininet.log import debug, error, info, output
 from mininet.node import Switch
 from mininet.topo import Topo
 
@@ -388,6 +390,31 @@ class RingTopo(Topo):
         self.addLink(switches[0], switches[-1])
 
 
+class SatelliteCLI(CLI):
+    """Mininet's CLI with `topology`: `satctl show topology` asked of every
+    running Satellite switch (`--from` each socket), so the table names
+    every port's role; `topology --format svg > f.svg` and the other
+    `show topology` options pass through. `mn --custom satellite.py` makes
+    it the CLI."""
+
+    def do_topology(self, line):
+        """topology [satctl show topology options]: every switch's view."""
+        sats = [s for s in self.mn.switches
+                if isinstance(s, SatelliteSwitch) and s.daemon]
+        if not sats:
+            error('no running Satellite switch\n')
+            return
+        froms = []
+        for s in sats:
+            froms += ['--from', s.socket]
+        try:
+            output(sats[0].satctl('show', 'topology', *(froms + line.split())))
+        except RuntimeError as e:
+            error('%s\n' % e)
+
+
 switches = {'satellite': SatelliteSwitch}
 topos = {'ring': RingTopo}
-debug('satellite.py: switch "satellite", topology "ring"\n')
+
+# `mn --custom` takes a module-level CLI as the CLI class to run.
+CLI = SatelliteCLI
