@@ -53,7 +53,7 @@ import subprocess
 import time
 
 from mininet.cli import CLI
-from mininet.log import debug, error, info, output
+from mininet.log import error, info, output
 from mininet.node import Switch
 from mininet.topo import Topo
 
