@@ -246,7 +246,7 @@ fn reload_moves_the_root_by_priority_without_loss_elsewhere() {
         stp(&lab.socket)
     );
 
-    let s = stream(&lab, 10, "reload");
+    let s = stream(&lab, 14, "reload");
     std::thread::sleep(Duration::from_secs(2));
     std::fs::write(&config, a_config(4096)).expect("config");
     let o = satctl(&lab.socket, "reload --json");
@@ -272,6 +272,37 @@ fn reload_moves_the_root_by_priority_without_loss_elsewhere() {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).expect("SIGHUP");
     let back = wait_until(Duration::from_secs(10), || stp(&lab.socket).1 == b_id);
     assert!(back, "SIGHUP did not reload: A says {:?}", stp(&lab.socket));
+
+    // A's root port goes at run time: A is its own root again, and B's
+    // link state sees the adjacency go.
+    let up = |v: &serde_json::Value| {
+        v["adjacencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["state"] == "up")
+            .count()
+    };
+    let synced = wait_until(Duration::from_secs(5), || {
+        up(&satctl_json(&b.socket, "show sstp")) == 1
+    });
+    assert!(
+        synced,
+        "no SSTP adjacency between A and B: {}",
+        satctl_json(&b.socket, "show sstp")
+    );
+    let del = satctl(&lab.socket, "port del f0");
+    assert!(del.status.success(), "port del f0: {}", text(&del));
+    let alone = wait_until(Duration::from_secs(5), || {
+        let (id, root) = stp(&lab.socket);
+        id == root && up(&satctl_json(&b.socket, "show sstp")) == 0
+    });
+    assert!(
+        alone,
+        "after removing its root port A says {:?}, B's link state {}",
+        stp(&lab.socket),
+        satctl_json(&b.socket, "show sstp")
+    );
 
     let r = s.finish();
     eprintln!("reload stream: {}", r.summary());
