@@ -225,4 +225,20 @@ mod tests {
         let l = limits(1000, 0, 3, 9).share(2);
         assert_eq!(l, limits(500, 0, 2, 5));
     }
+
+    #[test]
+    fn a_port_added_later_gets_its_limits_and_a_vacated_one_none() {
+        let mut s = StormControl::new(&[], HZ);
+        assert_eq!(admitted(&mut s, 2, BCAST, 10_000, 0.01, HZ), 10_000);
+        s.set_port(2, limits(1000, 0, 0, 10), HZ);
+        let n = admitted(&mut s, 2, BCAST, 100_000, 1.0, 2 * HZ);
+        assert!((1005..=1015).contains(&n), "{n}");
+        assert_eq!(
+            admitted(&mut s, 1, BCAST, 1000, 0.01, 2 * HZ),
+            1000,
+            "slot 1 is unlimited"
+        );
+        s.set_port(2, StormLimits::default(), HZ);
+        assert_eq!(admitted(&mut s, 2, BCAST, 10_000, 0.01, 4 * HZ), 10_000);
+    }
 }

@@ -1314,6 +1314,74 @@ mod tests {
         );
     }
 
+    fn new_port(name: &str, kind: PortKind, dpdk_port: u16) -> PortSetup {
+        let mut cfg = PortConfig::iface(name);
+        cfg.kind = kind;
+        PortSetup {
+            name: name.into(),
+            mac: [2, 0, 0, 0, 9, dpdk_port as u8],
+            cfg,
+            carrier: true,
+            speed_mbps: 10_000,
+            dpdk_port,
+        }
+    }
+
+    /// A port added at run time reaches the workers' port devices and
+    /// forwards (edge); removed, its slot is vacant, its entries gone,
+    /// late learn events for it ignored, and the next port takes the slot.
+    #[test]
+    fn ports_added_and_removed_keep_every_other_index() {
+        let mut p = setup(&["a", "b"], &[PortKind::Edge, PortKind::Edge], true);
+        let t = Duration::from_secs(1);
+        let g0 = p.devices_generation();
+        assert_eq!(p.next_slot(), Ok(2));
+        let i = p.add_port(t, new_port("c", PortKind::Edge, 7)).unwrap();
+        p.settle(t);
+        assert_eq!(i, 2);
+        let s = p.snapshot();
+        assert!(p.devices_generation() > g0);
+        assert_eq!(s.devices.slots[2].map(|d| d.dpdk_port), Some(7));
+        assert!(s.ports[2].forwarding, "an edge port forwards at once");
+        assert_eq!(p.port_index("c"), Ok(2));
+
+        let key = FdbKey::new(0, [2, 0, 0, 0, 0, 7]);
+        p.learn(t, LearnEvent { key, port: 1 });
+        let g1 = p.devices_generation();
+        p.remove_port(t, 1).unwrap();
+        p.settle(t);
+        let s = p.snapshot();
+        assert!(p.devices_generation() > g1);
+        assert_eq!(s.devices.slots[1], None);
+        assert!(!s.ports[1].forwarding);
+        assert!(s.fdb.get(key).is_none(), "its entries went with it");
+        assert_eq!(
+            s.devices.slots[2].map(|d| d.dpdk_port),
+            Some(7),
+            "c kept its index"
+        );
+        assert!(p.port_index("b").is_err());
+        p.learn(t, LearnEvent { key, port: 1 });
+        assert!(
+            p.fdb().get(key).is_none(),
+            "a late learn event for the slot is ignored"
+        );
+        let status = p.protocols().unwrap().status();
+        let numbers: Vec<u16> = status.ports.iter().map(|x| x.port).collect();
+        assert_eq!(numbers, vec![1, 3], "RSTP numbers stay index + 1");
+
+        assert_eq!(p.next_slot(), Ok(1), "the vacant slot is taken first");
+        assert_eq!(
+            p.add_port(t, new_port("d", PortKind::Fabric, 9)).unwrap(),
+            1
+        );
+        assert!(p.remove_port(t, 0).is_ok());
+        assert!(p.remove_port(t, 1).is_ok());
+        let e = p.remove_port(t, 2).unwrap_err();
+        assert!(e.contains("last port"), "{e}");
+        assert_eq!(p.port_index("c"), Ok(2));
+    }
+
     #[test]
     fn bindings_need_an_arpless_port() {
         let mut p = setup(&["a"], &[PortKind::Edge], false);

@@ -164,6 +164,19 @@ fn read_carrier(iface: &str) -> bool {
         .is_ok_and(|s| s.trim() == "1")
 }
 
+/// Whether `name` can be a kernel interface's name (at most 15 bytes, no
+/// `/`, no white space, not `.` or `..`), and is safe inside a vdev's
+/// argument string (no `,` or `=`, which would add arguments).
+fn is_interface_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == ',' || c == '=' || c.is_whitespace() || c.is_control())
+}
+
 /// EAL arguments for this process: the memory [`hugepages::decide`] chose,
 /// a private file prefix so many switches share a machine, and the user's
 /// extras.
@@ -350,8 +363,7 @@ impl Ports {
                 p.name
             ));
         }
-        if p.name.is_empty()
-            || p.name.contains('/')
+        if !is_interface_name(&p.name)
             || !std::path::Path::new(&format!("/sys/class/net/{}", p.name)).exists()
         {
             return Err(format!("port {}: no such network interface", p.name));
@@ -467,6 +479,30 @@ impl Ports {
     pub(crate) fn stop(self) {
         for p in self.list.into_iter().flatten() {
             p.eth.stop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_names_that_could_reach_elsewhere_are_refused() {
+        for ok in ["eth0", "s1-eth3", "p2", "veth.10"] {
+            assert!(is_interface_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "eth0,qpairs=9",
+            "a=b",
+            "a b",
+            "sixteen-chars-xx",
+        ] {
+            assert!(!is_interface_name(bad), "{bad:?}");
         }
     }
 }

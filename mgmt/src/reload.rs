@@ -88,10 +88,13 @@ pub(crate) fn diff(running: &Config, new: &Config) -> (Changes, Config) {
         "metrics.listen" => metrics.listen;
     }
     let (r, n) = (&running.stp, &applied.stp);
-    if r.priority != n.priority {
+    // Without a spanning tree its settings have nothing to change.
+    if r.enabled && r.priority != n.priority {
         c.priority = Some(n.priority);
     }
-    if (r.hello_time, r.max_age, r.forward_delay) != (n.hello_time, n.max_age, n.forward_delay) {
+    if r.enabled
+        && (r.hello_time, r.max_age, r.forward_delay) != (n.hello_time, n.max_age, n.forward_delay)
+    {
         c.times = Some((n.hello_time, n.max_age, n.forward_delay));
     }
     c.settings = running.filters != applied.filters
@@ -234,8 +237,15 @@ impl Reloader {
         // the switch without one.
         for p in &changes.added {
             let r = match parts.plane.port_index(&p.name) {
-                // Added earlier with `satctl port add`: now the file's.
-                Ok(i) => parts.plane.retune_port(now, i, p.clone()),
+                // Added earlier with `satctl port add`: now the file's,
+                // made again when its kind differs.
+                Ok(i) if parts.plane.ports()[i].kind == p.kind => {
+                    parts.plane.retune_port(now, i, p.clone())
+                }
+                Ok(_) => self
+                    .ports
+                    .remove(parts, now, &p.name)
+                    .and_then(|()| self.ports.add(parts, now, p).map(|_| ())),
                 Err(_) => self.ports.add(parts, now, p).map(|_| ()),
             };
             match r {
@@ -385,6 +395,14 @@ mod tests {
         assert_eq!(applied.dataplane.workers, 1);
         assert_eq!(applied.sstp, cfg(BASE).sstp);
         assert!(c.priority.is_none() && !c.settings);
+    }
+
+    #[test]
+    fn spanning_tree_settings_are_left_alone_when_it_is_off() {
+        let off = BASE.replace("[stp]\n", "[stp]\nenabled = false\n");
+        let new = off.replace("priority = 32768", "priority = 4096");
+        let (c, _) = diff(&cfg(&off), &cfg(&new));
+        assert!(c.priority.is_none() && c.times.is_none(), "{c:?}");
     }
 
     #[test]

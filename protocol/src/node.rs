@@ -686,6 +686,58 @@ mod tests {
         Node::new(BridgeConfig::new(base), &list).unwrap()
     }
 
+    /// Ports come and go at run time by index; the others keep their
+    /// numbers, and a removed index can be taken again.
+    #[test]
+    fn ports_are_added_and_removed_at_run_time() {
+        let mut n = node(1, 2);
+        let mut out = Vec::new();
+        let t = Duration::from_secs(1);
+        n.add_port(t, NodePort::new(2, MacAddr([2, 0, 0, 0, 1, 3])), &mut out)
+            .unwrap();
+        let numbers =
+            |n: &Node| -> Vec<u16> { n.rstp_status().ports.iter().map(|p| p.port).collect() };
+        assert_eq!(numbers(&n), vec![1, 2, 3]);
+        assert!(
+            n.add_port(t, NodePort::new(2, MacAddr([2, 0, 0, 0, 1, 3])), &mut out)
+                .is_err(),
+            "an index in use is refused"
+        );
+        n.remove_port(t, 1, &mut out).unwrap();
+        assert_eq!(numbers(&n), vec![1, 3]);
+        assert!(n.remove_port(t, 1, &mut out).is_err());
+        assert_eq!(n.port_mac(1), None);
+        n.add_port(t, NodePort::new(1, MacAddr([2, 0, 0, 0, 1, 9])), &mut out)
+            .unwrap();
+        assert_eq!(numbers(&n), vec![1, 2, 3]);
+    }
+
+    /// Bridge times change at run time within 17.14's rules; a refused
+    /// change leaves the times in force.
+    #[test]
+    fn bridge_times_change_at_run_time_and_bad_ones_are_refused() {
+        let mut n = node(1, 1);
+        let mut out = Vec::new();
+        let t = Duration::from_secs(1);
+        let set = |n: &mut Node, out: &mut Vec<NodeAction>, f: u16| {
+            n.handle(
+                t,
+                NodeEvent::SetBridgeTimes {
+                    hello_time: 2,
+                    max_age: 20,
+                    forward_delay: f,
+                },
+                out,
+            )
+        };
+        assert!(set(&mut n, &mut out, 10).is_err(), "2 x (10 - 1) < 20");
+        assert_eq!(n.rstp_config().forward_delay, 15);
+        set(&mut n, &mut out, 12).unwrap();
+        assert_eq!(n.rstp_config().forward_delay, 12);
+        // Alone, this bridge is root: its root times are its own.
+        assert_eq!(n.rstp_status().root_times.forward_delay, 12);
+    }
+
     /// Two nodes joined port 0 to port 0 agree on a root, frames crossing
     /// as bytes; ports are indices on both sides of the node.
     #[test]

@@ -246,7 +246,7 @@ fn reload_moves_the_root_by_priority_without_loss_elsewhere() {
         stp(&lab.socket)
     );
 
-    let s = stream(&lab, 10, "reload");
+    let s = stream(&lab, 14, "reload");
     std::thread::sleep(Duration::from_secs(2));
     std::fs::write(&config, a_config(4096)).expect("config");
     let o = satctl(&lab.socket, "reload --json");
@@ -272,6 +272,37 @@ fn reload_moves_the_root_by_priority_without_loss_elsewhere() {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).expect("SIGHUP");
     let back = wait_until(Duration::from_secs(10), || stp(&lab.socket).1 == b_id);
     assert!(back, "SIGHUP did not reload: A says {:?}", stp(&lab.socket));
+
+    // A's root port goes at run time: A is its own root again, and B's
+    // link state sees the adjacency go.
+    let up = |v: &serde_json::Value| {
+        v["adjacencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["state"] == "up")
+            .count()
+    };
+    let synced = wait_until(Duration::from_secs(5), || {
+        up(&satctl_json(&b.socket, "show sstp")) == 1
+    });
+    assert!(
+        synced,
+        "no SSTP adjacency between A and B: {}",
+        satctl_json(&b.socket, "show sstp")
+    );
+    let del = satctl(&lab.socket, "port del f0");
+    assert!(del.status.success(), "port del f0: {}", text(&del));
+    let alone = wait_until(Duration::from_secs(5), || {
+        let (id, root) = stp(&lab.socket);
+        id == root && up(&satctl_json(&b.socket, "show sstp")) == 0
+    });
+    assert!(
+        alone,
+        "after removing its root port A says {:?}, B's link state {}",
+        stp(&lab.socket),
+        satctl_json(&b.socket, "show sstp")
+    );
 
     let r = s.finish();
     eprintln!("reload stream: {}", r.summary());
@@ -335,4 +366,63 @@ fn an_invalid_file_is_refused_with_its_line_and_key_and_nothing_changes() {
     let changes = lab.satctl("show stats")["changes"].clone();
     assert_eq!(changes["reloads_refused"], 2, "{changes}");
     assert_eq!(changes["reloads"], 0, "{changes}");
+}
+
+#[test]
+fn reload_adds_and_removes_the_ports_the_file_lists_without_loss_elsewhere() {
+    require_root!();
+    let files = Scratch::new("rp");
+    let config = files.join("sw.toml");
+    let ports = |names: &[&str]| -> String {
+        names
+            .iter()
+            .map(|n| format!("[[port]]\nname = \"{n}\"\nkind = \"edge\"\n"))
+            .collect()
+    };
+    std::fs::write(&config, ports(&["p0", "p1"])).expect("config");
+    let cfg_arg = config.display().to_string();
+    let lab = StarLab::new(2, &["--config", &cfg_arg]);
+    let tag = lab.sw.name.trim_end_matches("sw").to_string();
+    let (h2, _link) = host(&format!("{tag}h2"), 3, &lab.sw, "p2");
+    let s = stream(&lab, 12, "reload-ports");
+    std::thread::sleep(Duration::from_secs(2));
+
+    // p2 joins; a key only a restart changes is named, not applied.
+    let body = format!("[dataplane]\nworkers = 2\n{}", ports(&["p0", "p1", "p2"]));
+    std::fs::write(&config, body).expect("config");
+    let o = satctl(&lab.socket, "reload --json");
+    assert!(o.status.success(), "reload: {}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["ports_added"], serde_json::json!(["p2"]), "{v}");
+    assert_eq!(
+        v["restart_needed"],
+        serde_json::json!(["dataplane.workers"]),
+        "{v}"
+    );
+    let reached = wait_until(Duration::from_secs(10), || {
+        h2.run("ping -c 1 -W 1 10.0.0.1").status.success()
+    });
+    assert!(reached, "the host on the reloaded port is not reachable");
+    assert_eq!(
+        lab.satctl("show stats")["workers"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert!(lab.daemon.log_text().contains("change only at a restart"));
+
+    // p2 leaves again.
+    std::thread::sleep(Duration::from_secs(2));
+    std::fs::write(&config, ports(&["p0", "p1"])).expect("config");
+    let o = satctl(&lab.socket, "reload");
+    assert!(o.status.success(), "reload: {}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("ports removed: p2"), "{}", text(&o));
+    assert_eq!(port_names(&lab.socket), vec!["p0", "p1"]);
+
+    let r = s.finish();
+    eprintln!("reload-ports stream: {}", r.summary());
+    assert_lossless(
+        &r,
+        "host 0 -> host 1 across ports reloaded in and out",
+        &lab.daemon.log_text(),
+    );
 }

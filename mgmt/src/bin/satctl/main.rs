@@ -19,13 +19,15 @@ use satellite::topology::{render_svg, Topology, View};
     long_about = "Show and change a running satellited switch.\n\nsatctl talks to one running satellited over its control socket \
 (/run/satellite/NAME.sock, or -s PATH). `show` commands print a table, or the \
 daemon's JSON with --json; `set`, `port` and `arp` change the running switch \
-at once (nothing is written to its configuration file).",
+at once (nothing is written to its configuration file); `reload` re-reads that file.",
     after_help = "Examples:
   satctl show ports                       ports, link and forwarding state
   satctl -n s1 show stp                   spanning tree of switch s1
   satctl -s /tmp/s1.sock show lsdb --json the link-state database as JSON
   satctl show topology --format svg > fabric.svg
   satctl set priority 4096                make this switch the root
+  satctl port add eth3 --kind edge        a port on the running switch
+  satctl reload                           re-read the configuration file
   satctl completions bash > /etc/bash_completion.d/satctl"
 )]
 struct Args {
@@ -82,11 +84,14 @@ enum Cmd {
         #[arg(value_enum, required = true)]
         state: Option<AdminState>,
     },
-    /// Read the configuration file again and apply what changed, as SIGHUP
-    /// does: bridge priority and timers, port costs and priorities, filters,
-    /// storm control, ports added and removed. Other ports keep forwarding.
-    /// An invalid file is refused (file, line, key) and the running
-    /// configuration stays; settings only a restart changes are named.
+    /// Re-read the configuration file and apply what changed (as SIGHUP does).
+    ///
+    /// Applies bridge priority and timers, port costs and priorities,
+    /// filters, storm control, ports added and removed; other ports keep
+    /// forwarding. An invalid file is refused (file, line, key), exit status
+    /// 1, and the running configuration stays. Settings only a restart
+    /// changes (EAL, workers, memory, [sstp], ...) are named and keep their
+    /// running values.
     #[command(after_help = "Examples:\n  satctl reload\n  \
         satctl -s /run/satellite/s1.sock reload --json\n  \
         kill -HUP $(pidof satellited)        the same, by signal (outcome in the log)")]
