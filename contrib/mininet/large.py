@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -54,6 +55,11 @@ def switch_links(node, state):
 
 
 def main():
+    # SIGTERM unwinds like Ctrl-C, so the clean-up (every satellited
+    # stopped by its PID, Mininet stopped) runs. (Under `unshare --fork`
+    # the parent ignores SIGTERM; SIGKILL it and the kernel ends the whole
+    # PID namespace.)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--minutes', type=float, default=2)
     parser.add_argument('--period', type=float, default=10)

@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -267,6 +268,11 @@ class Soak:
 
 
 def main():
+    # SIGTERM unwinds like Ctrl-C, so the clean-up (every satellited
+    # stopped by its PID, Mininet stopped) runs. (Under `unshare --fork`
+    # the parent ignores SIGTERM; SIGKILL it and the kernel ends the whole
+    # PID namespace.)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--minutes', type=float, default=30)
     parser.add_argument('--seed', type=int, default=int(time.time()))

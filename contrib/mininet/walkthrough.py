@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -330,6 +331,11 @@ class Walkthrough:
 
 
 def main():
+    # SIGTERM unwinds like Ctrl-C, so the clean-up (every satellited
+    # stopped by its PID, Mininet stopped) runs. (Under `unshare --fork`
+    # the parent ignores SIGTERM; SIGKILL it and the kernel ends the whole
+    # PID namespace.)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), '..', '..', 'target',
