@@ -9,7 +9,9 @@
 //! The script runs in a PID namespace of its own (`unshare --pid
 //! --kill-child`): it stops every satellited by its PID itself, and if it
 //! is killed (the timeout here), the kernel ends everything it started.
-//! Mininet's `mn -c` is never needed nor run.
+//! Mininet's `mn -c` is never needed nor run. Afterwards: no satellited
+//! naming the run's private directory, no Mininet node shell (they hold
+//! the nodes' namespaces), no `*-ethN` interface that was not there.
 
 use satellite_e2e::*;
 use std::collections::BTreeSet;
@@ -28,19 +30,17 @@ const AFFECTED_MAX_LOST: u64 = 100;
 const BYSTANDER: &str = "h2->h4";
 const BYSTANDER_MAX_LOST: u64 = 5;
 
-/// Interface and named-namespace names in the root namespace.
-fn root_links() -> BTreeSet<String> {
-    let out = sh("ip -o link show; ip netns list");
-    out.lines()
-        .map(|l| {
-            l.split(':')
-                .nth(1)
-                .unwrap_or(l)
-                .split('@')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string()
+/// Interfaces in the root namespace named as Mininet names its own
+/// (`s1-eth3`, `h2-eth0`): other labs on the machine come and go with
+/// other names, so only these are compared.
+fn mininet_links() -> BTreeSet<String> {
+    sh("ip -o link show")
+        .lines()
+        .filter_map(|l| l.split(':').nth(1))
+        .map(|n| n.split('@').next().unwrap_or("").trim().to_string())
+        .filter(|n| {
+            n.split_once("-eth")
+                .is_some_and(|(_, k)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
         })
         .collect()
 }
@@ -77,7 +77,8 @@ fn walkthrough_ring8_in_mininet() {
     let mn_dir = scratch.join("mn");
     let json = scratch.join("result.json");
     let log = scratch.join("walkthrough.log");
-    let before = root_links();
+    let before = mininet_links();
+    let shells_before = processes_naming("mininet:");
 
     let t0 = Instant::now();
     let logf = std::fs::File::create(&log).expect("log file");
@@ -112,9 +113,16 @@ fn walkthrough_ring8_in_mininet() {
     // Nothing left behind, whatever the outcome.
     let leftovers = processes_naming(&mn_dir.display().to_string());
     assert!(leftovers.is_empty(), "processes left: {leftovers:?}");
-    let after = root_links();
+    // Mininet's hosts and switches are anonymous namespaces held by their
+    // shells (`bash ... mininet:h1`): no shell left, no namespace left.
+    let shells: Vec<_> = processes_naming("mininet:")
+        .into_iter()
+        .filter(|p| !shells_before.contains(p))
+        .collect();
+    assert!(shells.is_empty(), "Mininet node shells left: {shells:?}");
+    let after = mininet_links();
     let new: Vec<_> = after.difference(&before).collect();
-    assert!(new.is_empty(), "links or namespaces left: {new:?}");
+    assert!(new.is_empty(), "links left: {new:?}");
 
     let text = std::fs::read_to_string(&json).expect("walkthrough.py wrote no result");
     let r: serde_json::Value = serde_json::from_str(&text).expect("result JSON");
