@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::fdb::FdbView;
+use crate::storm::StormLimits;
 use crate::tablemem::{SharedBox, SharedSlice};
 use crate::PortIndex;
 use satellite_filters::vlan::{DEFAULT_DEPTH, DEFAULT_TPIDS};
@@ -59,6 +60,39 @@ impl Default for PortView {
             source_limit_reached: false,
         }
     }
+}
+
+/// The device behind one port: what a worker polls and sends to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortDevice {
+    /// The DPDK port id.
+    pub dpdk_port: u16,
+    /// The port's storm limits, whole (each worker takes its share).
+    pub storm: StormLimits,
+}
+
+/// Which device backs each port, by port index; `None` is a vacant slot
+/// (a port removed at run time). Ports are added and removed at run time
+/// by publishing a new set: a worker rewires when the generation differs
+/// from the one it runs on, at the start of a poll iteration, so it never
+/// holds a frame for a device across the change. Indexes of the remaining
+/// ports never move (the FDB, RSTP port numbers and SSTP's LSPs name
+/// them), which is why a removed port leaves a vacant slot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortDevices {
+    /// Increases with every change of `slots`.
+    pub generation: u64,
+    pub slots: Vec<Option<PortDevice>>,
+}
+
+/// The most ports a switch can gain at run time: SSTP's liveness word has
+/// a bit per port, and workers size their counters for this many.
+pub const MAX_PORTS: usize = 64;
+
+/// Counter slots a worker keeps: every port it starts with, and room to
+/// add ports up to [`MAX_PORTS`].
+pub fn port_capacity(ports_at_start: usize) -> usize {
+    ports_at_start.max(MAX_PORTS)
 }
 
 /// Everything a worker reads to switch a frame. Immutable once published.
@@ -101,6 +135,9 @@ pub struct ForwardingSnapshot {
     /// worker's cache), so repair starts at once and the next snapshot
     /// makes it permanent.
     pub live: Arc<AtomicU64>,
+    /// The devices of the ports (see [`PortDevices`]); shared, not copied,
+    /// between publishes that do not change them.
+    pub devices: Arc<PortDevices>,
 }
 
 impl ForwardingSnapshot {
@@ -146,6 +183,8 @@ pub struct SnapshotBuilder {
     pub routes: SharedSlice<BridgeRoute>,
     /// The liveness word every snapshot of this builder shares.
     pub live: Arc<AtomicU64>,
+    /// The ports' devices (see [`ForwardingSnapshot::devices`]).
+    pub devices: Arc<PortDevices>,
     transparent: PortMode,
     /// The table-memory copies of `policies` and `filters` the last build
     /// made, with the `Arc`s they were made from: reused while those are
@@ -185,6 +224,7 @@ impl SnapshotBuilder {
             filters: None,
             routes: SharedSlice::default(),
             live: Arc::new(AtomicU64::new(0)),
+            devices: Arc::new(PortDevices::default()),
             transparent: transparent_mode(),
             placed: None,
         }
@@ -244,7 +284,18 @@ impl SnapshotBuilder {
             plain,
             routes: self.routes.clone(),
             live: self.live.clone(),
+            devices: self.devices.clone(),
         }
+    }
+
+    /// Adds a port slot (vacant, not forwarding until its view says so).
+    pub fn push_port(&mut self) {
+        self.ports.push(PortView {
+            learning: false,
+            forwarding: false,
+            ..PortView::default()
+        });
+        self.policies.push(None);
     }
 
     /// Takes SSTP's routes into the next snapshots (one copy per change).

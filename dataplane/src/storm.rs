@@ -105,6 +105,24 @@ impl StormControl {
         StormControl { buckets, any }
     }
 
+    /// Gives port `port` fresh buckets for `limits` (this worker's share):
+    /// a port added at run time, or one whose limits were reloaded.
+    pub fn set_port(&mut self, port: usize, limits: StormLimits, tsc_hz: u64) {
+        let fresh = [
+            limits.broadcast_pps,
+            limits.multicast_pps,
+            limits.unknown_unicast_pps,
+        ]
+        .map(|pps| TokenBucket::new(pps, limits.burst, tsc_hz));
+        if self.buckets.len() <= port {
+            let open = StormLimits::default();
+            let unlimited = [0; 3].map(|pps| TokenBucket::new(pps, open.burst, tsc_hz));
+            self.buckets.resize(port + 1, unlimited);
+        }
+        self.buckets[port] = fresh;
+        self.any = self.buckets.iter().flatten().any(|b| b.cost > 0);
+    }
+
     /// Whether a frame to `dst` that came in on `port` (a host port when
     /// `host`: only those are held) may be flooded at TSC time `now`;
     /// else the drop reason of its class.
@@ -206,5 +224,21 @@ mod tests {
         assert_eq!(n, 100, "a fabric port is never held");
         let l = limits(1000, 0, 3, 9).share(2);
         assert_eq!(l, limits(500, 0, 2, 5));
+    }
+
+    #[test]
+    fn a_port_added_later_gets_its_limits_and_a_vacated_one_none() {
+        let mut s = StormControl::new(&[], HZ);
+        assert_eq!(admitted(&mut s, 2, BCAST, 10_000, 0.01, HZ), 10_000);
+        s.set_port(2, limits(1000, 0, 0, 10), HZ);
+        let n = admitted(&mut s, 2, BCAST, 100_000, 1.0, 2 * HZ);
+        assert!((1005..=1015).contains(&n), "{n}");
+        assert_eq!(
+            admitted(&mut s, 1, BCAST, 1000, 0.01, 2 * HZ),
+            1000,
+            "slot 1 is unlimited"
+        );
+        s.set_port(2, StormLimits::default(), HZ);
+        assert_eq!(admitted(&mut s, 2, BCAST, 10_000, 0.01, 4 * HZ), 10_000);
     }
 }

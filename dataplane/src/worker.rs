@@ -9,7 +9,7 @@
 
 use crossbeam::channel::{Receiver, Sender};
 use crossbeam::queue::ArrayQueue;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,8 +23,8 @@ use crate::frame::{
     classify_prepared, prepare, Decision, DropReason, FrameFacts, Ingress, LearnHint, Prepared,
     PuntKind, Verdict,
 };
-use crate::snapshot::{ForwardingSnapshot, Publisher};
-use crate::storm::{StormControl, StormLimits};
+use crate::snapshot::{ForwardingSnapshot, PortDevice, PortDevices, Publisher};
+use crate::storm::StormControl;
 use crate::PortIndex;
 use crate::{Mbuf, MbufBatch, Mempool};
 use satellite_filters::{TagAction, REPLY_BUF_LEN};
@@ -110,9 +110,15 @@ pub struct WorkerShared {
     pub stop: AtomicBool,
     /// Rung after a learn event, a punt or a binding is queued.
     pub doorbell: Doorbell,
+    /// The [`PortDevices::generation`] the worker runs on: once it is at
+    /// least a generation without some device, the worker will never poll
+    /// or send to that device again, so the control lcore may stop it.
+    pub devices_generation: AtomicU64,
 }
 
 impl WorkerShared {
+    /// Queues of `queue_len` and counters for `ports` port slots (ports at
+    /// or beyond are never polled: see [`crate::snapshot::port_capacity`]).
     pub fn new(ports: usize, queue_len: usize, doorbell: Doorbell) -> Self {
         WorkerShared {
             learn: ArrayQueue::new(queue_len),
@@ -122,6 +128,7 @@ impl WorkerShared {
             counters: WorkerCounters::new(ports),
             stop: AtomicBool::new(false),
             doorbell,
+            devices_generation: AtomicU64::new(0),
         }
     }
 }
@@ -134,15 +141,16 @@ pub struct RxQueue {
     pub queue: u16,
 }
 
-/// A worker's assignment.
+/// A worker's assignment. Which ports it polls is not here: it follows
+/// the snapshot's [`PortDevices`], so ports come and go at run time.
 #[derive(Clone)]
 pub struct WorkerPlan {
+    /// The worker's number, and its RX queue on every port.
     pub index: usize,
+    /// Workers in all (each takes its share of a port's storm limits).
+    pub workers: u32,
     /// CPU core to pin to.
     pub core: Option<usize>,
-    pub rx: Vec<RxQueue>,
-    /// DPDK port id of each switch port (index = [`PortIndex`]).
-    pub dpdk_ports: Vec<u16>,
     /// This worker's TX queue on every port.
     pub tx_queue: u16,
     /// Longest idle sleep (see [`IdleBackoff`]).
@@ -150,8 +158,6 @@ pub struct WorkerPlan {
     /// Pool for frames the worker makes (ARPless answers, copies of a
     /// flooded frame that one port must rewrite).
     pub pool: Arc<Mempool>,
-    /// Storm control per port, this worker's share.
-    pub storm: Vec<StormLimits>,
     /// The TSC's frequency, for storm control's buckets.
     pub tsc_hz: u64,
 }
@@ -189,9 +195,14 @@ struct TxLane {
     pending_bytes: u64,
 }
 
+/// DPDK port id of a vacant slot in [`Egress::dpdk`].
+const NO_DEVICE: u16 = u16::MAX;
+
 /// The worker's per-port transmit batches and counters.
 struct Egress<'a> {
     plan: &'a WorkerPlan,
+    /// DPDK port of each slot ([`NO_DEVICE`] when vacant).
+    dpdk: Vec<u16>,
     lanes: Vec<TxLane>,
     tally: Vec<PortTally>,
     /// Reused per flood: (port, rewrite) of every port the frame goes to.
@@ -206,9 +217,14 @@ impl Egress<'_> {
             return;
         }
         let queued = lane.batch.len() as u64;
-        let sent = lane
-            .batch
-            .tx_burst(self.plan.dpdk_ports[p], self.plan.tx_queue) as u64;
+        let dpdk = self.dpdk[p];
+        // A frame for a port removed since it was queued (a control
+        // frame, a stale entry) is dropped, not sent to a closed device.
+        let sent = if dpdk == NO_DEVICE {
+            0
+        } else {
+            lane.batch.tx_burst(dpdk, self.plan.tx_queue) as u64
+        };
         let mut unsent_bytes = 0u64;
         for m in lane.batch.drain() {
             unsent_bytes += m.pkt_len() as u64;
@@ -466,6 +482,11 @@ struct BurstContext<'a> {
 /// the learn filter and its reply buffer.
 struct Worker<'a> {
     out: Egress<'a>,
+    /// The devices the worker is wired to, and their generation.
+    devices: Vec<Option<PortDevice>>,
+    generation: Option<u64>,
+    /// This worker's queue on each port it polls.
+    rx: Vec<RxQueue>,
     learn_filter: LearnFilter,
     learn_lost: u64,
     busy_cycles: u64,
@@ -476,20 +497,18 @@ struct Worker<'a> {
 
 impl<'a> Worker<'a> {
     fn new(plan: &'a WorkerPlan) -> Self {
-        let nports = plan.dpdk_ports.len();
         Worker {
             out: Egress {
                 plan,
-                lanes: (0..nports)
-                    .map(|_| TxLane {
-                        batch: MbufBatch::new(),
-                        pending_bytes: 0,
-                    })
-                    .collect(),
-                tally: vec![PortTally::default(); nports],
-                targets: Vec::with_capacity(nports),
-                storm: StormControl::new(&plan.storm, plan.tsc_hz),
+                dpdk: Vec::new(),
+                lanes: Vec::new(),
+                tally: Vec::new(),
+                targets: Vec::new(),
+                storm: StormControl::new(&[], plan.tsc_hz),
             },
+            devices: Vec::new(),
+            generation: None,
+            rx: Vec::new(),
             learn_filter: LearnFilter::new(),
             learn_lost: 0,
             busy_cycles: 0,
@@ -497,6 +516,58 @@ impl<'a> Worker<'a> {
             unpublished: 0,
             reply: [0u8; REPLY_BUF_LEN],
         }
+    }
+
+    /// Follows the snapshot's port devices: polls and sends to the new set
+    /// from now on. Called at the start of a poll iteration, when every
+    /// lane is empty (each busy iteration ends by sending them). A slot
+    /// whose device changed starts its counts from zero, so a port added
+    /// where one was removed does not inherit its numbers. Slots beyond
+    /// the counters' capacity are ignored (the control lcore refuses them).
+    fn rewire(&mut self, devices: &PortDevices, shared: &WorkerShared) {
+        let n = devices.slots.len().min(shared.counters.ports.len());
+        let o = &mut self.out;
+        while o.lanes.len() < n {
+            o.lanes.push(TxLane {
+                batch: MbufBatch::new(),
+                pending_bytes: 0,
+            });
+            o.tally.push(PortTally::default());
+            o.dpdk.push(NO_DEVICE);
+            self.devices.push(None);
+        }
+        o.targets.reserve(n);
+        for p in 0..o.lanes.len() {
+            let want = devices.slots.get(p).copied().flatten().filter(|_| p < n);
+            let had = self.devices[p];
+            if want.map(|d| d.dpdk_port) != had.map(|d| d.dpdk_port) {
+                o.tally[p] = PortTally::default();
+                o.dpdk[p] = want.map_or(NO_DEVICE, |d| d.dpdk_port);
+            }
+            if want.map(|d| d.storm) != had.map(|d| d.storm) {
+                let limits = want.map(|d| d.storm).unwrap_or_default();
+                o.storm
+                    .set_port(p, limits.share(o.plan.workers), o.plan.tsc_hz);
+            }
+            self.devices[p] = want;
+        }
+        self.rx = self
+            .devices
+            .iter()
+            .enumerate()
+            .filter_map(|(p, d)| {
+                d.map(|d| RxQueue {
+                    port: p as PortIndex,
+                    dpdk_port: d.dpdk_port,
+                    queue: o.plan.index as u16,
+                })
+            })
+            .collect();
+        self.generation = Some(devices.generation);
+        self.publish_counters(shared);
+        shared
+            .devices_generation
+            .store(devices.generation, std::sync::atomic::Ordering::Release);
     }
 
     /// Queues what the control lcore asked to send; returns how many.
@@ -651,9 +722,13 @@ pub fn run(
         let start = rdtsc();
         // One snapshot for the whole iteration (one atomic load).
         let snap = reader.current();
+        if w.generation != Some(snap.devices.generation) {
+            w.rewire(&snap.devices, shared);
+        }
         let now = clock.now();
         let mut got = w.take_injected(shared);
-        for q in &plan.rx {
+        for k in 0..w.rx.len() {
+            let q = w.rx[k];
             if rx.rx_burst(q.dpdk_port, q.queue) == 0 {
                 continue;
             }

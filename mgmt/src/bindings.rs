@@ -105,6 +105,12 @@ impl Bindings {
         self.runtime.len() != before
     }
 
+    /// Drops every run-time binding of a port removed at run time (a port
+    /// added later in its slot starts with none).
+    pub(crate) fn forget_port(&mut self, port: usize) {
+        self.runtime.retain(|x| x.port != port);
+    }
+
     /// Whether the port already has a run-time binding (learn-once binds
     /// the first address only).
     pub(crate) fn port_has_any(&self, port: usize) -> bool {

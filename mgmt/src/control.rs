@@ -57,6 +57,20 @@ pub enum Request {
         ip: std::net::Ipv4Addr,
         vlan: Option<u16>,
     },
+    /// Add a port on a kernel interface to the running switch.
+    PortAdd {
+        port: String,
+        /// Unset: the file's kind for the interface, else auto.
+        #[serde(default)]
+        kind: Option<crate::config::PortKind>,
+    },
+    /// Remove a port from the running switch.
+    PortDel {
+        port: String,
+    },
+    /// Read the configuration file again and apply what changed (as
+    /// SIGHUP does).
+    Reload,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -222,6 +236,21 @@ pub struct StatsReport {
     /// What memory the data path runs on.
     #[serde(default)]
     pub memory: MemoryReport,
+    /// Ports added and removed, and configuration reloads, at run time.
+    #[serde(default)]
+    pub changes: ChangesReport,
+}
+
+/// Run-time changes of the switch, counted since start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangesReport {
+    /// Ports added at run time (`satctl port add`, or a reload).
+    pub ports_added: u64,
+    /// Ports removed at run time (`satctl port del`, or a reload).
+    pub ports_removed: u64,
+    /// Configuration reloads applied, and refused (the file was invalid).
+    pub reloads: u64,
+    pub reloads_refused: u64,
 }
 
 /// SSTP's counters for `show stats` and `/metrics`.

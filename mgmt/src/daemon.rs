@@ -3,7 +3,8 @@
 //! The parts and who owns what: [`Ports`] (devices and carrier),
 //! [`Workers`] (the worker lcores and their queues), [`ControlPlane`] (the
 //! only writer of switch state and of snapshots) and the satctl requests
-//! ([`crate::requests`]). The loop only moves inputs to the plane and the
+//! ([`crate::requests`]), run-time changes (`crate::reload`: ports added
+//! and removed, reloads). The loop only moves inputs to the plane and the
 //! plane's frames to the workers, then sleeps until the earliest deadline,
 //! a worker's doorbell or a request.
 
@@ -17,10 +18,12 @@ use satellite_dataplane::tablemem;
 use satellite_dataplane::worker::CoarseClock;
 use satellite_dataplane::{Eal, Mempool};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigSource};
 use crate::hugepages::{self, Memory};
 use crate::plane::{secs, ControlPlane};
+use crate::port_changes::Parts;
 use crate::ports::{eal_args, Ports};
+use crate::reload::Reloader;
 use crate::requests::{self, Envelope, Views};
 use crate::workers::Workers;
 
@@ -33,6 +36,7 @@ pub struct Daemon {
     workers: Workers,
     ports: Ports,
     plane: ControlPlane,
+    changes: Reloader,
     pool: Arc<Mempool>,
     clock: Arc<CoarseClock>,
     started: Instant,
@@ -43,7 +47,9 @@ pub struct Daemon {
 
 impl Daemon {
     /// Initialises DPDK, creates and starts every port, starts the workers.
-    pub fn start(cfg: Config) -> Result<Daemon, String> {
+    /// `cfg` is what `source` gave; a reload reads `source` again.
+    pub fn start(cfg: Config, source: ConfigSource) -> Result<Daemon, String> {
+        let changes = Reloader::new(source, cfg.clone());
         let memory = hugepages::decide(
             cfg.dataplane.hugepages,
             &cfg.dataplane.eal,
@@ -80,6 +86,7 @@ impl Daemon {
             workers,
             ports,
             plane,
+            changes,
             pool,
             clock,
             started: Instant::now(),
@@ -111,9 +118,29 @@ impl Daemon {
         (now, backlog)
     }
 
-    /// Runs the control lcore until `stop` is set.
-    pub fn run(&mut self, requests: Receiver<Envelope>, stop: &AtomicBool) {
+    /// Port changes and reloads, through their owner.
+    fn change(&mut self, req: crate::control::Request) -> Result<serde_json::Value, String> {
+        let now = self.now();
+        let mut parts = Parts {
+            plane: &mut self.plane,
+            ports: &mut self.ports,
+            workers: &self.workers,
+            pool: &self.pool,
+        };
+        let r = self.changes.handle(req, now, &mut parts);
+        self.workers.inject(self.plane.take_outbox());
+        r
+    }
+
+    /// Runs the control lcore until `stop` is set; `hup` (SIGHUP) reloads
+    /// the configuration.
+    pub fn run(&mut self, requests: Receiver<Envelope>, stop: &AtomicBool, hup: &AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
+            if hup.swap(false, Ordering::Relaxed) {
+                tracing::info!("SIGHUP: reloading the configuration");
+                // The outcome is logged by the reload itself.
+                let _ = self.change(crate::control::Request::Reload);
+            }
             let (now, backlog) = self.step();
             let due = self.plane.next_deadline().min(self.ports.next_deadline());
             let wait = if backlog {
@@ -123,6 +150,13 @@ impl Daemon {
             };
             channel::select! {
                 recv(requests) -> msg => match msg {
+                    Ok((req, reply)) if Reloader::handles(&req) => {
+                        let resp = match self.change(req) {
+                            Ok(data) => crate::control::Response::ok(data),
+                            Err(e) => crate::control::Response::err(e),
+                        };
+                        let _ = reply.send(resp);
+                    }
                     Ok((req, reply)) => {
                         let now = self.now();
                         let views = Views {
@@ -131,6 +165,7 @@ impl Daemon {
                             mempool_available: self.pool.available() as u64,
                             tsc_hz: self.eal.tsc_hz(),
                             hugepages: self.hugepages,
+                            changes: self.changes.report(),
                         };
                         let resp = requests::handle(req, now, &mut self.plane, &views);
                         self.workers.inject(self.plane.take_outbox());

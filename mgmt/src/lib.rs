@@ -7,7 +7,8 @@
 //! the control plane, the only writer of switch state and of forwarding
 //! snapshots; `protocols` drives the sans-IO protocol node; `bindings`
 //! the run-time ARPless bindings; `requests` answers satctl from
-//! read-only views; [`daemon`] only assembles them and waits for the
+//! read-only views; `reload` owns run-time changes (ports added and
+//! removed through `port_changes`, configuration reloads); [`daemon`] only assembles them and waits for the
 //! earliest deadline. Management threads ([`server`], [`metrics`]) never
 //! touch switch state: they send requests to the control lcore and wait
 //! for its answer. [`table`] and [`topology`] are satctl's: column tables,
@@ -23,8 +24,10 @@ mod learn_refusals;
 mod link_state;
 pub mod metrics;
 mod plane;
+mod port_changes;
 mod ports;
 mod protocols;
+mod reload;
 mod requests;
 pub mod server;
 pub mod table;

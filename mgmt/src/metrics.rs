@@ -257,6 +257,30 @@ pub fn render(s: &StatsReport) -> String {
     .expect("valid");
     r.register(Box::new(up.clone())).expect("unique");
     up.with_label_values(&[]).set(s.uptime_secs);
+    let ports_changed = counter(
+        &r,
+        "satellite_port_changes_total",
+        "Ports added or removed at run time (satctl port add|del, reload).",
+        &["change"],
+    );
+    ports_changed
+        .with_label_values(&["added"])
+        .inc_by(s.changes.ports_added);
+    ports_changed
+        .with_label_values(&["removed"])
+        .inc_by(s.changes.ports_removed);
+    let reloads = counter(
+        &r,
+        "satellite_config_reloads_total",
+        "Configuration reloads (SIGHUP, satctl reload), applied or refused.",
+        &["result"],
+    );
+    reloads
+        .with_label_values(&["applied"])
+        .inc_by(s.changes.reloads);
+    reloads
+        .with_label_values(&["refused"])
+        .inc_by(s.changes.reloads_refused);
 
     if let Some(x) = &s.sstp {
         render_sstp(&r, x);

@@ -16,7 +16,10 @@ use tracing::{debug, info, warn};
 
 use satellite_dataplane::fdb::{Fdb, LearnOutcome};
 use satellite_dataplane::frame::PuntKind;
-use satellite_dataplane::snapshot::{Published, Publisher, SnapshotBuilder};
+use satellite_dataplane::snapshot::{
+    port_capacity, PortDevice, PortDevices, Published, Publisher, SnapshotBuilder,
+};
+use satellite_dataplane::storm::StormLimits;
 use satellite_dataplane::worker::{BindingEvent, LearnEvent};
 use satellite_dataplane::PortIndex;
 use satellite_filters::{Ipv4Binding, MacAddr};
@@ -41,6 +44,8 @@ pub(crate) struct PortSetup {
     pub(crate) cfg: PortConfig,
     pub(crate) carrier: bool,
     pub(crate) speed_mbps: u32,
+    /// The DPDK port behind it.
+    pub(crate) dpdk_port: u16,
 }
 
 /// One switch port as the control plane knows it.
@@ -66,11 +71,69 @@ pub(crate) struct SwitchPort {
     pub(crate) sstp_refused: u64,
     /// Hosts live here: configured edge, or auto and RSTP's operEdge.
     pub(crate) host_port: bool,
+    /// The slot of a port removed at run time: nothing is here, and the
+    /// index waits for the next port added (indexes never move).
+    pub(crate) vacant: bool,
 }
 
 impl SwitchPort {
     pub(crate) fn enabled(&self) -> bool {
-        self.carrier && self.admin_up
+        !self.vacant && self.carrier && self.admin_up
+    }
+
+    fn new(p: PortSetup, stp_on: bool) -> SwitchPort {
+        SwitchPort {
+            name: p.name,
+            mac: p.mac,
+            kind: p.cfg.kind,
+            cfg: p.cfg,
+            carrier: p.carrier,
+            speed_mbps: p.speed_mbps,
+            admin_up: true,
+            stp_learning: !stp_on,
+            stp_forwarding: !stp_on,
+            bpdu_guard_trips: 0,
+            guard_recovery_at: None,
+            sstp_refused: 0,
+            host_port: false, // set by refresh_port_views
+            vacant: false,
+        }
+    }
+
+    /// What a removed port leaves: no name, no carrier, a MAC that is
+    /// never the lowest (the ARPless responder is the lowest).
+    fn vacant_slot() -> SwitchPort {
+        let mut p = SwitchPort::new(
+            PortSetup {
+                name: String::new(),
+                mac: [0xFF; 6],
+                cfg: PortConfig::default(),
+                carrier: false,
+                speed_mbps: 0,
+                dpdk_port: 0,
+            },
+            false,
+        );
+        p.admin_up = false;
+        p.stp_learning = false;
+        p.stp_forwarding = false;
+        p.vacant = true;
+        p
+    }
+}
+
+/// A port's storm control (the worker applies it while the port is a host
+/// port): the configured limits unless the port opts out.
+fn storm_limits(cfg: &Config, port: &PortConfig) -> StormLimits {
+    let s = &cfg.storm_control;
+    if port.storm_control == Some(false) {
+        return StormLimits::default();
+    }
+    StormLimits {
+        broadcast_pps: s.broadcast_pps,
+        multicast_pps: s.multicast_pps,
+        unknown_unicast_pps: s.unknown_unicast_pps,
+        burst: s.burst,
     }
 }
 
@@ -127,6 +190,10 @@ pub(crate) struct ControlPlane {
     next_age: Duration,
     /// Learning refused by a limit, for rate-limited warnings.
     refusals: RefusalLog,
+    /// The DPDK port of each slot (see [`SwitchPort::vacant`]).
+    dpdk_ports: Vec<Option<u16>>,
+    /// Most port slots: the workers' counters have this many.
+    capacity: usize,
 }
 
 impl ControlPlane {
@@ -143,23 +210,10 @@ impl ControlPlane {
         } else {
             None
         };
+        let dpdk_ports: Vec<Option<u16>> = ports.iter().map(|p| Some(p.dpdk_port)).collect();
         let ports: Vec<SwitchPort> = ports
             .into_iter()
-            .map(|p| SwitchPort {
-                name: p.name,
-                mac: p.mac,
-                kind: p.cfg.kind,
-                cfg: p.cfg,
-                carrier: p.carrier,
-                speed_mbps: p.speed_mbps,
-                admin_up: true,
-                stp_learning: !stp_on,
-                stp_forwarding: !stp_on,
-                bpdu_guard_trips: 0,
-                guard_recovery_at: None,
-                sstp_refused: 0,
-                host_port: false, // set by refresh_port_views
-            })
+            .map(|p| SwitchPort::new(p, stp_on))
             .collect();
         let f = &cfg.fdb;
         let fdb = match f.hash_seed {
@@ -169,6 +223,20 @@ impl ControlPlane {
         let mut builder = SnapshotBuilder::new(ports.len());
         builder.max_frame_len = cfg.dataplane.max_frame_len;
         builder.refresh_after_secs = (cfg.fdb.aging_time / 4).max(1);
+        builder.devices = Arc::new(PortDevices {
+            generation: 1,
+            slots: ports
+                .iter()
+                .zip(&dpdk_ports)
+                .map(|(p, d)| {
+                    d.map(|dpdk_port| PortDevice {
+                        dpdk_port,
+                        storm: storm_limits(&cfg, &p.cfg),
+                    })
+                })
+                .collect(),
+        });
+        let capacity = port_capacity(ports.len());
         let publisher = Arc::new(Publisher::new(builder.build(0, fdb.view())));
         let live = builder.live.clone();
         let mut plane = ControlPlane {
@@ -189,6 +257,8 @@ impl ControlPlane {
             last_publish: Duration::ZERO,
             next_age: AGE_INTERVAL,
             refusals: RefusalLog::default(),
+            dpdk_ports,
+            capacity,
         };
         plane.rebuild_filters()?;
         let now = Duration::ZERO;
@@ -253,15 +323,124 @@ impl ControlPlane {
     pub(crate) fn port_index(&self, name: &str) -> Result<usize, String> {
         self.ports
             .iter()
-            .position(|p| p.name == name)
+            .position(|p| !p.vacant && p.name == name)
             .ok_or_else(|| {
-                let names: Vec<_> = self.ports.iter().map(|p| p.name.as_str()).collect();
+                let names: Vec<_> = self.present().map(|(_, p)| p.name.as_str()).collect();
                 format!("no port {name:?} (ports: {})", names.join(", "))
             })
     }
 
+    /// The ports there are, with their indexes (vacant slots left out).
+    pub(crate) fn present(&self) -> impl Iterator<Item = (usize, &SwitchPort)> {
+        self.ports.iter().enumerate().filter(|(_, p)| !p.vacant)
+    }
+
+    /// The generation of port devices the last publish carried: once every
+    /// worker runs on it, a device it dropped is no longer touched.
+    pub(crate) fn devices_generation(&self) -> u64 {
+        self.builder.devices.generation
+    }
+
+    /// The index the next added port takes: the first vacant slot, else a
+    /// new one, within the workers' counters.
+    pub(crate) fn next_slot(&self) -> Result<usize, String> {
+        match self.ports.iter().position(|p| p.vacant) {
+            Some(i) => Ok(i),
+            None if self.ports.len() < self.capacity => Ok(self.ports.len()),
+            None => Err(format!(
+                "no room for another port: a switch has at most {} ports",
+                self.capacity
+            )),
+        }
+    }
+
+    /// Adds a port at run time in [`ControlPlane::next_slot`]: the
+    /// protocols gain it, the filters compile with it, and the next
+    /// publish wires its device into the workers. Refused, changing
+    /// nothing, when its settings do not compile.
+    pub(crate) fn add_port(&mut self, now: Duration, setup: PortSetup) -> Result<usize, String> {
+        let i = self.next_slot()?;
+        if let Some(p) = self.protocols.as_mut() {
+            p.add_port(now, i as PortIndex, &setup.name, setup.mac, &setup.cfg)?;
+        }
+        let stp_on = self.protocols.is_some();
+        let dpdk_port = setup.dpdk_port;
+        let port = SwitchPort::new(setup, stp_on);
+        let fresh = i == self.ports.len();
+        if fresh {
+            self.ports.push(port);
+            self.dpdk_ports.push(Some(dpdk_port));
+            self.builder.push_port();
+        } else {
+            self.ports[i] = port;
+            self.dpdk_ports[i] = Some(dpdk_port);
+        }
+        self.cfg.ports.push(self.ports[i].cfg.clone());
+        if let Err(e) = self.rebuild_filters() {
+            if let Some(p) = self.protocols.as_mut() {
+                let _ = p.remove_port(now, i as PortIndex);
+            }
+            self.cfg.ports.pop();
+            self.ports[i] = SwitchPort::vacant_slot();
+            self.dpdk_ports[i] = None;
+            let _ = self.rebuild_filters();
+            self.refresh_port_views();
+            return Err(e);
+        }
+        self.sync_devices();
+        if self.ports[i].enabled() {
+            let speed = self.ports[i].speed_mbps;
+            if let Some(p) = self.protocols.as_mut() {
+                p.port_up(now, i as PortIndex, speed);
+            }
+        }
+        self.refresh_port_views();
+        self.ports_changed = true;
+        Ok(i)
+    }
+
+    /// Removes port `i` at run time: out of the protocols (SSTP tells the
+    /// neighbours), its FDB entries, MAC homes and run-time bindings gone,
+    /// and the next publish takes its device away from the workers. The
+    /// slot stays, vacant. The last port is not removed: a switch with no
+    /// port has nothing to do and could not be reached again.
+    pub(crate) fn remove_port(&mut self, now: Duration, i: usize) -> Result<(), String> {
+        if self.ports.get(i).is_none_or(|p| p.vacant) {
+            return Err(format!("no port at index {i}"));
+        }
+        if self.present().count() <= 1 {
+            return Err(format!(
+                "{} is the last port; a switch keeps at least one",
+                self.ports[i].name
+            ));
+        }
+        if let Some(p) = self.protocols.as_mut() {
+            p.remove_port(now, i as PortIndex)?;
+        }
+        let name = std::mem::take(&mut self.ports[i].name);
+        self.ports[i] = SwitchPort::vacant_slot();
+        self.dpdk_ports[i] = None;
+        self.cfg.ports.retain(|p| p.name != name);
+        self.link.set_live(i as PortIndex, false);
+        self.fdb.flush_port(i as PortIndex);
+        self.reconcile_homes(now);
+        self.bindings.forget_port(i);
+        if let Err(e) = self.rebuild_filters() {
+            warn!(port = %name, "filters after removing the port: {e}");
+        }
+        self.sync_devices();
+        self.apply_effects(now);
+        self.refresh_port_views();
+        self.ports_changed = true;
+        Ok(())
+    }
+
     /// A worker learned (or refreshed) a source.
     pub(crate) fn learn(&mut self, now: Duration, ev: LearnEvent) {
+        // A worker may report a source seen just before its port went.
+        if self.ports.get(ev.port as usize).is_none_or(|p| p.vacant) {
+            return;
+        }
         let host = self
             .ports
             .get(ev.port as usize)
@@ -331,7 +510,7 @@ impl ControlPlane {
             },
             origin: BindingOrigin::Learned,
         };
-        if b.port >= self.ports.len() || self.bindings.port_has_any(b.port) {
+        if self.ports.get(b.port).is_none_or(|p| p.vacant) || self.bindings.port_has_any(b.port) {
             return;
         }
         info!(port = %self.ports[b.port].name, ip = %ev.ip, mac = %MacAddr(ev.mac),
@@ -348,7 +527,7 @@ impl ControlPlane {
             return;
         };
         *self.control_frames.entry(h.label.into()).or_default() += 1;
-        if (port as usize) < self.ports.len() {
+        if self.ports.get(port as usize).is_some_and(|p| !p.vacant) {
             (h.handle)(self, now, port, frame);
         }
     }
@@ -465,6 +644,100 @@ impl ControlPlane {
         self.refresh_port_views();
     }
 
+    /// Gives the workers each port's device and storm limits as they are
+    /// now: a new [`PortDevices`] generation when anything differs.
+    fn sync_devices(&mut self) {
+        let slots: Vec<Option<PortDevice>> = self
+            .ports
+            .iter()
+            .zip(&self.dpdk_ports)
+            .map(|(p, d)| {
+                d.map(|dpdk_port| PortDevice {
+                    dpdk_port,
+                    storm: storm_limits(&self.cfg, &p.cfg),
+                })
+            })
+            .collect();
+        if slots != self.builder.devices.slots {
+            self.builder.devices = Arc::new(PortDevices {
+                generation: self.builder.devices.generation + 1,
+                slots,
+            });
+            self.ports_changed = true;
+        }
+    }
+
+    /// Takes a reloaded configuration's run-time settings (filters, FDB
+    /// limits, storm control, BPDU guard hold, frame length); the running
+    /// ports stay as they are. Refused, changing nothing, when the filters
+    /// do not compile with it.
+    pub(crate) fn replace_settings(&mut self, new: &Config) -> Result<(), String> {
+        let mut next = new.clone();
+        next.ports = self.cfg.ports.clone();
+        let old = std::mem::replace(&mut self.cfg, next);
+        if let Err(e) = self.rebuild_filters() {
+            self.cfg = old;
+            let _ = self.rebuild_filters();
+            return Err(e);
+        }
+        self.builder.max_frame_len = self.cfg.dataplane.max_frame_len;
+        self.sync_devices();
+        self.refresh_port_views();
+        self.ports_changed = true;
+        Ok(())
+    }
+
+    /// Gives port `i` a reloaded configuration of the same kind: path
+    /// cost, priority, filters, storm control. Refused, changing nothing,
+    /// when its filters do not compile.
+    pub(crate) fn retune_port(
+        &mut self,
+        now: Duration,
+        i: usize,
+        pc: PortConfig,
+    ) -> Result<(), String> {
+        let old = std::mem::replace(&mut self.ports[i].cfg, pc.clone());
+        let name = self.ports[i].name.clone();
+        let slot = self.cfg.ports.iter().position(|p| p.name == name);
+        if let Some(k) = slot {
+            self.cfg.ports[k] = pc.clone();
+        }
+        if let Err(e) = self.rebuild_filters() {
+            if let Some(k) = slot {
+                self.cfg.ports[k] = old.clone();
+            }
+            self.ports[i].cfg = old;
+            let _ = self.rebuild_filters();
+            return Err(e);
+        }
+        if let Some(p) = self.protocols.as_mut() {
+            if pc.path_cost != old.path_cost {
+                p.set_port_cost(now, i as PortIndex, pc.path_cost)?;
+            }
+            if pc.priority != old.priority {
+                let prio = pc
+                    .priority
+                    .unwrap_or(satellite_protocol::rstp::DEFAULT_PORT_PRIORITY);
+                p.set_port_priority(now, i as PortIndex, prio.into())?;
+            }
+        }
+        self.sync_devices();
+        self.ports_changed = true;
+        Ok(())
+    }
+
+    /// Changes the spanning tree's Hello Time, Max Age and Forward Delay.
+    pub(crate) fn set_bridge_times(
+        &mut self,
+        now: Duration,
+        hello_time: u16,
+        max_age: u16,
+        forward_delay: u16,
+    ) -> Result<(), String> {
+        self.protocols_mut()?
+            .set_bridge_times(now, hello_time, max_age, forward_delay)
+    }
+
     fn protocols_mut(&mut self) -> Result<&mut Protocols, String> {
         self.protocols
             .as_mut()
@@ -482,7 +755,7 @@ impl ControlPlane {
         cost: u32,
     ) -> Result<(), String> {
         self.protocols_mut()?
-            .set_port_cost(now, i as PortIndex, cost)
+            .set_port_cost(now, i as PortIndex, Some(cost))
     }
 
     pub(crate) fn set_port_priority(
@@ -760,6 +1033,7 @@ mod tests {
                     cfg: pc,
                     carrier: true,
                     speed_mbps: 10_000,
+                    dpdk_port: i as u16,
                 }
             })
             .collect();
@@ -975,6 +1249,7 @@ mod tests {
                     cfg: pc,
                     carrier: true,
                     speed_mbps: 10_000,
+                    dpdk_port: i as u16,
                 }
             })
             .collect();
@@ -1037,6 +1312,74 @@ mod tests {
             b.snapshot().fdb.get(vm).is_none(),
             "unreachable homes are withdrawn"
         );
+    }
+
+    fn new_port(name: &str, kind: PortKind, dpdk_port: u16) -> PortSetup {
+        let mut cfg = PortConfig::iface(name);
+        cfg.kind = kind;
+        PortSetup {
+            name: name.into(),
+            mac: [2, 0, 0, 0, 9, dpdk_port as u8],
+            cfg,
+            carrier: true,
+            speed_mbps: 10_000,
+            dpdk_port,
+        }
+    }
+
+    /// A port added at run time reaches the workers' port devices and
+    /// forwards (edge); removed, its slot is vacant, its entries gone,
+    /// late learn events for it ignored, and the next port takes the slot.
+    #[test]
+    fn ports_added_and_removed_keep_every_other_index() {
+        let mut p = setup(&["a", "b"], &[PortKind::Edge, PortKind::Edge], true);
+        let t = Duration::from_secs(1);
+        let g0 = p.devices_generation();
+        assert_eq!(p.next_slot(), Ok(2));
+        let i = p.add_port(t, new_port("c", PortKind::Edge, 7)).unwrap();
+        p.settle(t);
+        assert_eq!(i, 2);
+        let s = p.snapshot();
+        assert!(p.devices_generation() > g0);
+        assert_eq!(s.devices.slots[2].map(|d| d.dpdk_port), Some(7));
+        assert!(s.ports[2].forwarding, "an edge port forwards at once");
+        assert_eq!(p.port_index("c"), Ok(2));
+
+        let key = FdbKey::new(0, [2, 0, 0, 0, 0, 7]);
+        p.learn(t, LearnEvent { key, port: 1 });
+        let g1 = p.devices_generation();
+        p.remove_port(t, 1).unwrap();
+        p.settle(t);
+        let s = p.snapshot();
+        assert!(p.devices_generation() > g1);
+        assert_eq!(s.devices.slots[1], None);
+        assert!(!s.ports[1].forwarding);
+        assert!(s.fdb.get(key).is_none(), "its entries went with it");
+        assert_eq!(
+            s.devices.slots[2].map(|d| d.dpdk_port),
+            Some(7),
+            "c kept its index"
+        );
+        assert!(p.port_index("b").is_err());
+        p.learn(t, LearnEvent { key, port: 1 });
+        assert!(
+            p.fdb().get(key).is_none(),
+            "a late learn event for the slot is ignored"
+        );
+        let status = p.protocols().unwrap().status();
+        let numbers: Vec<u16> = status.ports.iter().map(|x| x.port).collect();
+        assert_eq!(numbers, vec![1, 3], "RSTP numbers stay index + 1");
+
+        assert_eq!(p.next_slot(), Ok(1), "the vacant slot is taken first");
+        assert_eq!(
+            p.add_port(t, new_port("d", PortKind::Fabric, 9)).unwrap(),
+            1
+        );
+        assert!(p.remove_port(t, 0).is_ok());
+        assert!(p.remove_port(t, 1).is_ok());
+        let e = p.remove_port(t, 2).unwrap_err();
+        assert!(e.contains("last port"), "{e}");
+        assert_eq!(p.port_index("c"), Ok(2));
     }
 
     #[test]

@@ -86,6 +86,8 @@ pub(crate) struct DevicePort {
     pub(crate) backend: &'static str,
     pub(crate) cfg: PortConfig,
     pub(crate) eth: EthPort,
+    /// The virtual device the daemon created for it (removed with it).
+    vdev: Option<String>,
     /// Frames discarded at start-up, before any worker polled the port
     /// (see [`EthPort::discard_rx`]).
     pub(crate) rx_before_start: u64,
@@ -102,11 +104,40 @@ impl DevicePort {
             .map(read_carrier)
             .unwrap_or_else(|| self.eth.link().up)
     }
+
+    /// What the control plane is told about the port.
+    fn setup(&self) -> PortSetup {
+        PortSetup {
+            name: self.name.clone(),
+            mac: self.eth.mac(),
+            cfg: self.cfg.clone(),
+            carrier: self.carrier,
+            speed_mbps: self.eth.link().speed_mbps,
+            dpdk_port: self.eth.id(),
+        }
+    }
+
+    /// Stops and closes the device, and removes the virtual device the
+    /// daemon made for it. Only once no worker polls it.
+    fn close(self) {
+        self.eth.stop();
+        if let Some(v) = &self.vdev {
+            port::destroy_vdev(v);
+        }
+    }
 }
 
-/// Every port's device, by port index.
+/// Every port's device, by port index; `None` where a port was removed
+/// at run time (the index stays, see `ControlPlane::next_slot`).
 pub(crate) struct Ports {
-    pub(crate) list: Vec<DevicePort>,
+    pub(crate) list: Vec<Option<DevicePort>>,
+    /// Queues per port (one per worker) and descriptors per queue.
+    queues: u16,
+    ring_size: u16,
+    /// Number of the next virtual device made (names are never reused).
+    next_vdev: usize,
+    /// The kernel's link events are heard.
+    watching: bool,
     next_carrier: Duration,
     /// Rung by the kernel on link changes (kernel interfaces).
     link_events: Receiver<()>,
@@ -131,6 +162,19 @@ fn bpffs_mounted() -> bool {
 fn read_carrier(iface: &str) -> bool {
     std::fs::read_to_string(format!("/sys/class/net/{iface}/carrier"))
         .is_ok_and(|s| s.trim() == "1")
+}
+
+/// Whether `name` can be a kernel interface's name (at most 15 bytes, no
+/// `/`, no white space, not `.` or `..`), and is safe inside a vdev's
+/// argument string (no `,` or `=`, which would add arguments).
+fn is_interface_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == ',' || c == '=' || c.is_whitespace() || c.is_control())
 }
 
 /// EAL arguments for this process: the memory [`hugepages::decide`] chose,
@@ -224,14 +268,14 @@ impl Ports {
             }
             let (vname, backend) = kernel_vdev(i, p, queues)?;
             let id = EthPort::id_by_name(&vname).map_err(|e| e.to_string())?;
-            specs.push((p.name.clone(), Some(p.name.clone()), backend, p.clone(), id));
+            specs.push((vname, Some(p.name.clone()), backend, p.clone(), id));
         }
         for id in 0..port::port_count() {
             if !specs.iter().any(|s| s.4 == id) {
                 let name = EthPort::name_of(id);
                 let mut pc = PortConfig::iface(&name);
                 pc.dpdk = true;
-                specs.push((name, None, "dpdk", pc, id));
+                specs.push((String::new(), None, "dpdk", pc, id));
             }
         }
         if specs.is_empty() {
@@ -245,7 +289,8 @@ impl Ports {
             return Err("too many ports".into());
         }
         let mut list = Vec::new();
-        for (name, iface, backend, pcfg, id) in specs {
+        for (vname, iface, backend, pcfg, id) in specs {
+            let name = pcfg.name.clone();
             let eth = EthPort::start(id, queues, queues, cfg.dataplane.ring_size, pool)
                 .map_err(|e| format!("port {name}: {e}"))?;
             let mut d = DevicePort {
@@ -254,6 +299,7 @@ impl Ports {
                 backend,
                 cfg: pcfg,
                 eth,
+                vdev: (!vname.is_empty() && backend != "dpdk").then_some(vname),
                 rx_before_start: 0,
                 carrier: false,
             };
@@ -273,18 +319,115 @@ impl Ports {
                       "discarded frames received before the port was bound");
             }
         }
-        let poll_every = if watcher.is_some() && list.iter().all(|p| p.iface.is_some()) {
+        let mut ports = Ports {
+            list: list.into_iter().map(Some).collect(),
+            queues,
+            ring_size: cfg.dataplane.ring_size,
+            next_vdev: cfg.ports.len(),
+            watching: watcher.is_some(),
+            next_carrier: CARRIER_POLL,
+            link_events: watcher.unwrap_or_else(crossbeam::channel::never),
+            poll_every: CARRIER_POLL,
+            announced: false,
+        };
+        ports.choose_poll();
+        ports.next_carrier = ports.poll_every;
+        Ok(ports)
+    }
+
+    /// Kernel events tell carrier when every port is a kernel interface
+    /// and they are heard; polling then is only a safety net.
+    fn choose_poll(&mut self) {
+        let all_kernel = self.list.iter().flatten().all(|p| p.iface.is_some());
+        self.poll_every = if self.watching && all_kernel {
             CARRIER_SAFETY_POLL
         } else {
             CARRIER_POLL
         };
-        Ok(Ports {
-            list,
-            next_carrier: poll_every,
-            link_events: watcher.unwrap_or_else(crossbeam::channel::never),
-            poll_every,
-            announced: false,
-        })
+    }
+
+    /// Opens a port on kernel interface `p.name` at run time, into index
+    /// `slot`, as start-up does (AF_XDP or AF_PACKET, a queue per worker),
+    /// and returns what the control plane needs. No worker polls it until
+    /// a snapshot names it. Refused when the interface does not exist or
+    /// the device cannot be made; then nothing is left behind.
+    pub(crate) fn open_kernel(
+        &mut self,
+        slot: usize,
+        p: &PortConfig,
+        pool: &Mempool,
+    ) -> Result<PortSetup, String> {
+        if p.dpdk {
+            return Err(format!(
+                "port {}: only kernel interfaces are added at run time;                  DPDK devices are given at start (dataplane.eal)",
+                p.name
+            ));
+        }
+        if !is_interface_name(&p.name)
+            || !std::path::Path::new(&format!("/sys/class/net/{}", p.name)).exists()
+        {
+            return Err(format!("port {}: no such network interface", p.name));
+        }
+        let n = self.next_vdev;
+        self.next_vdev += 1;
+        let (vname, backend) = kernel_vdev(n, p, self.queues)?;
+        let id = match EthPort::id_by_name(&vname) {
+            Ok(id) => id,
+            Err(e) => {
+                port::destroy_vdev(&vname);
+                return Err(e.to_string());
+            }
+        };
+        let eth = match EthPort::start(id, self.queues, self.queues, self.ring_size, pool) {
+            Ok(eth) => eth,
+            Err(e) => {
+                port::destroy_vdev(&vname);
+                return Err(format!("port {}: {e}", p.name));
+            }
+        };
+        let mut d = DevicePort {
+            name: p.name.clone(),
+            iface: Some(p.name.clone()),
+            backend,
+            cfg: p.clone(),
+            eth,
+            vdev: Some(vname),
+            rx_before_start: 0,
+            carrier: false,
+        };
+        // As at start: the af_packet ring caught frames of every interface
+        // before it was bound to this one.
+        if backend == "af_packet" {
+            d.rx_before_start = d.eth.discard_rx(self.queues, AF_PACKET_FRAMES);
+        }
+        d.carrier = d.read_carrier();
+        info!(port = %d.name, backend, dpdk_port = id, mac = %satellite_filters::MacAddr(d.eth.mac()),
+              carrier = d.carrier, discarded = d.rx_before_start, "port opened at run time");
+        let setup = d.setup();
+        if self.list.len() <= slot {
+            self.list.resize_with(slot + 1, || None);
+        }
+        self.list[slot] = Some(d);
+        self.choose_poll();
+        Ok(setup)
+    }
+
+    /// Closes the device of port `slot` (after every worker has left it).
+    pub(crate) fn close(&mut self, slot: usize) {
+        if let Some(d) = self.list.get_mut(slot).and_then(Option::take) {
+            info!(port = %d.name, dpdk_port = d.eth.id(), "port closed");
+            d.close();
+        }
+        self.choose_poll();
+    }
+
+    /// Forgets the device of port `slot` without closing it: a worker may
+    /// still touch it, and a device left open costs less than a crash.
+    pub(crate) fn abandon(&mut self, slot: usize) {
+        if let Some(d) = self.list.get_mut(slot).and_then(Option::take) {
+            tracing::error!(port = %d.name, dpdk_port = d.eth.id(),
+                "a worker did not leave the port in time: its device is left open");
+        }
     }
 
     /// Rung when the kernel announces a link change (the control loop
@@ -301,16 +444,7 @@ impl Ports {
 
     /// What the control plane is told about each port at start.
     pub(crate) fn setups(&self) -> Vec<PortSetup> {
-        self.list
-            .iter()
-            .map(|p| PortSetup {
-                name: p.name.clone(),
-                mac: p.eth.mac(),
-                cfg: p.cfg.clone(),
-                carrier: p.carrier,
-                speed_mbps: p.eth.link().speed_mbps,
-            })
-            .collect()
+        self.list.iter().flatten().map(DevicePort::setup).collect()
     }
 
     /// When carrier is next read.
@@ -332,6 +466,7 @@ impl Ports {
         }
         self.next_carrier = now + self.poll_every;
         for (i, p) in self.list.iter_mut().enumerate() {
+            let Some(p) = p else { continue };
             let up = p.read_carrier();
             if up != p.carrier {
                 p.carrier = up;
@@ -342,8 +477,32 @@ impl Ports {
 
     /// Stops every port.
     pub(crate) fn stop(self) {
-        for p in self.list {
+        for p in self.list.into_iter().flatten() {
             p.eth.stop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_names_that_could_reach_elsewhere_are_refused() {
+        for ok in ["eth0", "s1-eth3", "p2", "veth.10"] {
+            assert!(is_interface_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "eth0,qpairs=9",
+            "a=b",
+            "a b",
+            "sixteen-chars-xx",
+        ] {
+            assert!(!is_interface_name(bad), "{bad:?}");
         }
     }
 }

@@ -110,6 +110,22 @@ pub(crate) fn bridge_address(macs: impl IntoIterator<Item = [u8; 6]>) -> MacAddr
     )
 }
 
+/// A port's protocol settings from its configuration.
+fn node_port(i: PortIndex, mac: [u8; 6], pc: &PortConfig) -> NodePort {
+    let mut p = NodePort::new(i, MacAddr(mac));
+    if let Some(pr) = pc.priority {
+        p.rstp.priority = pr;
+    }
+    p.rstp.path_cost = pc.path_cost;
+    p.rstp.admin_edge = pc.kind == PortKind::Edge;
+    p.rstp.auto_edge = pc.kind == PortKind::Auto;
+    p.rstp.admin_point_to_point = AdminPointToPoint::Auto;
+    p.rstp.restricted_role = pc.root_guard;
+    // Hosts never speak SSTP: edge ports neither send nor accept it.
+    p.sstp = pc.kind != PortKind::Edge;
+    p
+}
+
 impl Protocols {
     /// `ports`: name, MAC and configuration of every port, by index.
     pub(crate) fn new(
@@ -121,21 +137,7 @@ impl Protocols {
         let list: Vec<NodePort> = ports
             .iter()
             .enumerate()
-            .map(|(i, (_, mac, pc))| {
-                let mut p = NodePort::new(i as PortIndex, MacAddr(*mac));
-                if let Some(pr) = pc.priority {
-                    p.rstp.priority = pr;
-                }
-                p.rstp.path_cost = pc.path_cost;
-                p.rstp.admin_edge = pc.kind == PortKind::Edge;
-                p.rstp.auto_edge = pc.kind == PortKind::Auto;
-                p.rstp.admin_point_to_point = AdminPointToPoint::Auto;
-                p.rstp.restricted_role = pc.root_guard;
-                // Hosts never speak SSTP: edge ports neither send nor
-                // accept it.
-                p.sstp = pc.kind != PortKind::Edge;
-                p
-            })
+            .map(|(i, (_, mac, pc))| node_port(i as PortIndex, *mac, pc))
             .collect();
         let node = if cfg.sstp.enabled {
             let sc = cfg.sstp_config(SystemId(address), session_nonce(), wall_clock_micros());
@@ -157,6 +159,57 @@ impl Protocols {
             overflow_logged: Default::default(),
             root_inconsistent: Default::default(),
         })
+    }
+
+    /// Adds port `i` at run time (down until [`Protocols::port_up`]).
+    pub(crate) fn add_port(
+        &mut self,
+        now: Duration,
+        i: PortIndex,
+        name: &str,
+        mac: [u8; 6],
+        pc: &PortConfig,
+    ) -> Result<(), String> {
+        self.node
+            .add_port(now, node_port(i, mac, pc), &mut self.actions)
+            .map_err(|e| format!("port {name}: {e}"))?;
+        let k = i as usize;
+        if self.names.len() <= k {
+            self.names.resize(k + 1, String::new());
+        }
+        self.names[k] = name.to_string();
+        info!(target: "sstp", port = %name, "port added to the spanning tree and the link state");
+        Ok(())
+    }
+
+    /// Removes port `i` at run time.
+    pub(crate) fn remove_port(&mut self, now: Duration, i: PortIndex) -> Result<(), String> {
+        self.node
+            .remove_port(now, i, &mut self.actions)
+            .map_err(|e| e.to_string())?;
+        info!(target: "sstp", port = %self.name(i), "port removed from the spanning tree and the link state");
+        self.root_inconsistent.remove(&i);
+        if let Some(n) = self.names.get_mut(i as usize) {
+            n.clear();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn set_bridge_times(
+        &mut self,
+        now: Duration,
+        hello_time: u16,
+        max_age: u16,
+        forward_delay: u16,
+    ) -> Result<(), String> {
+        self.event(
+            now,
+            NodeEvent::SetBridgeTimes {
+                hello_time,
+                max_age,
+                forward_delay,
+            },
+        )
     }
 
     fn event(&mut self, now: Duration, ev: NodeEvent<'_>) -> Result<(), String> {
@@ -267,15 +320,9 @@ impl Protocols {
         &mut self,
         now: Duration,
         i: PortIndex,
-        cost: u32,
+        cost: Option<u32>,
     ) -> Result<(), String> {
-        self.event(
-            now,
-            NodeEvent::SetPortPathCost {
-                port: i,
-                cost: Some(cost),
-            },
-        )
+        self.event(now, NodeEvent::SetPortPathCost { port: i, cost })
     }
 
     pub(crate) fn set_port_priority(

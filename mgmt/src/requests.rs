@@ -37,6 +37,8 @@ pub(crate) struct Views<'a> {
     pub(crate) tsc_hz: u64,
     /// The EAL runs on hugepages.
     pub(crate) hugepages: bool,
+    /// Ports added and removed, reloads, since start.
+    pub(crate) changes: crate::control::ChangesReport,
 }
 
 /// Answers one request at `now`. Settings take effect (and are published)
@@ -155,6 +157,9 @@ fn apply(req: Request, now: Duration, plane: &mut ControlPlane) -> Result<(), St
         | Request::ShowRoutes
         | Request::ShowFilters
         | Request::ArpShow => {}
+        Request::PortAdd { .. } | Request::PortDel { .. } | Request::Reload => {
+            return Err("run-time changes are answered by the reload owner".into())
+        }
     }
     Ok(())
 }
@@ -162,9 +167,7 @@ fn apply(req: Request, now: Duration, plane: &mut ControlPlane) -> Result<(), St
 fn filter_report(plane: &ControlPlane, views: &Views<'_>) -> serde_json::Value {
     let tallies = views.workers.tallies(plane.ports().len());
     let ports: Vec<_> = plane
-        .ports()
-        .iter()
-        .enumerate()
+        .present()
         .filter(|(i, _)| plane.has_policy(*i))
         .map(|(i, p)| {
             let verdicts: BTreeMap<&str, u64> = (0..FILTER_SLOTS)
@@ -179,10 +182,8 @@ fn filter_report(plane: &ControlPlane, views: &Views<'_>) -> serde_json::Value {
 fn port_infos(plane: &ControlPlane, views: &Views<'_>) -> Vec<PortInfo> {
     let snap = plane.snapshot();
     plane
-        .ports()
-        .iter()
-        .zip(&views.ports.list)
-        .enumerate()
+        .present()
+        .filter_map(|(i, p)| Some((i, (p, views.ports.list.get(i)?.as_ref()?))))
         .map(|(i, (p, d))| {
             let view = snap.ports[i];
             PortInfo {
@@ -238,7 +239,8 @@ fn port_stats(
     stp: Option<&satellite_protocol::rstp::BridgeStatus>,
 ) -> PortStats {
     let p = &plane.ports()[i];
-    let ps = stp.and_then(|s| s.ports.get(i));
+    let number = satellite_protocol::node::rstp_number(i as u16);
+    let ps = stp.and_then(|s| s.ports.iter().find(|ps| ps.port == number));
     let c = ps.map(|ps| ps.counters);
     PortStats {
         name: p.name.clone(),
@@ -285,11 +287,10 @@ pub(crate) fn stats(plane: &ControlPlane, views: &Views<'_>, now: Duration) -> S
     let (busy, learn_queue_full) = views.workers.load();
     let stp = plane.protocols().map(|p| p.status());
     let node = plane.protocols().map(|p| p.stats()).unwrap_or_default();
-    let ports = tallies
-        .iter()
-        .zip(&views.ports.list)
-        .enumerate()
-        .map(|(i, (t, d))| port_stats(plane, i, t, d, stp.as_ref()))
+    let ports = plane
+        .present()
+        .filter_map(|(i, _)| Some((i, views.ports.list.get(i)?.as_ref()?)))
+        .map(|(i, d)| port_stats(plane, i, &tallies[i], d, stp.as_ref()))
         .collect();
     let fs = plane.fdb().stats();
     StatsReport {
@@ -326,6 +327,7 @@ pub(crate) fn stats(plane: &ControlPlane, views: &Views<'_>, now: Duration) -> S
         control_tx_failed: views.workers.inject_failed(),
         sstp: sstp_stats(plane),
         memory: memory_report(views),
+        changes: views.changes.clone(),
     }
 }
 

@@ -10,35 +10,12 @@ use std::time::Duration;
 use tracing::{error, info};
 
 use satellite_dataplane::counters::PortTally;
+use satellite_dataplane::snapshot::port_capacity;
 use satellite_dataplane::snapshot::Publisher;
-use satellite_dataplane::storm::StormLimits;
 use satellite_dataplane::worker::{
-    self, CoarseClock, Doorbell, Injected, RxQueue, WorkerPlan, WorkerShared,
+    self, CoarseClock, Doorbell, Injected, WorkerPlan, WorkerShared,
 };
-use satellite_dataplane::{lcore, Mempool, PortIndex};
-
-/// Each port's storm control (the worker applies it while the port is a
-/// host port): the configured limits unless the port opts out.
-fn storm_limits(cfg: &Config, ports: &Ports) -> Vec<StormLimits> {
-    let s = &cfg.storm_control;
-    let on = StormLimits {
-        broadcast_pps: s.broadcast_pps,
-        multicast_pps: s.multicast_pps,
-        unknown_unicast_pps: s.unknown_unicast_pps,
-        burst: s.burst,
-    };
-    ports
-        .list
-        .iter()
-        .map(|p| {
-            if p.cfg.storm_control == Some(false) {
-                StormLimits::default()
-            } else {
-                on
-            }
-        })
-        .collect()
-}
+use satellite_dataplane::{lcore, Mempool};
 
 /// Events of one kind the control loop takes from one worker per pass: a
 /// learn costs the plane some microseconds (FDB, MAC home, LSP), so 1,024
@@ -63,7 +40,7 @@ pub(crate) struct Workers {
 
 impl Workers {
     /// Spawns one worker per configured lcore, each polling its own queue
-    /// of every port and pinned to its core.
+    /// of every port the published snapshot names, and pinned to its core.
     pub(crate) fn spawn(
         cfg: &Config,
         ports: &Ports,
@@ -76,8 +53,7 @@ impl Workers {
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
-        let dpdk_ports: Vec<u16> = ports.list.iter().map(|p| p.eth.id()).collect();
-        let storm = storm_limits(cfg, ports);
+        let capacity = port_capacity(ports.list.len());
         let (bell, doorbell) = Doorbell::new();
         let mut w = Workers {
             shared: Vec::new(),
@@ -96,24 +72,14 @@ impl Workers {
                 .or_else(|| Some(cpus.saturating_sub(1 + (i % cpus.max(1)))));
             let plan = WorkerPlan {
                 index: i,
+                workers: n as u32,
                 core,
-                rx: dpdk_ports
-                    .iter()
-                    .enumerate()
-                    .map(|(p, &id)| RxQueue {
-                        port: p as PortIndex,
-                        dpdk_port: id,
-                        queue: i as u16,
-                    })
-                    .collect(),
-                dpdk_ports: dpdk_ports.clone(),
                 tx_queue: i as u16,
                 max_idle_sleep: Duration::from_micros(cfg.dataplane.max_idle_sleep_us),
                 pool: pool.clone(),
-                storm: storm.iter().map(|l| l.share(n as u32)).collect(),
                 tsc_hz,
             };
-            let shared = Arc::new(WorkerShared::new(dpdk_ports.len(), 8192, bell.clone()));
+            let shared = Arc::new(WorkerShared::new(capacity, 8192, bell.clone()));
             let (s, p, c) = (shared.clone(), publisher.clone(), clock.clone());
             let t = std::thread::Builder::new()
                 .name(format!("worker{i}"))
@@ -135,6 +101,28 @@ impl Workers {
             w.threads.push(t);
         }
         Ok(w)
+    }
+
+    /// Waits, at most `timeout`, until every worker runs on port devices
+    /// of `generation` or later; true when they do. Workers look once per
+    /// poll iteration, so this takes an idle sleep at most
+    /// (`dataplane.max_idle_sleep_us`). False means a worker is stuck or
+    /// gone: a device it may still touch must then be left open.
+    pub(crate) fn wait_for_devices(&self, generation: u64, timeout: Duration) -> bool {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            let behind = self
+                .shared
+                .iter()
+                .any(|w| w.devices_generation.load(Ordering::Acquire) < generation);
+            if !behind {
+                return true;
+            }
+            if std::time::Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
     }
 
     /// What workers ring when they queue something.

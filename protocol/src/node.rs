@@ -95,6 +95,15 @@ pub enum NodeEvent<'a> {
     },
     /// Change the RSTP Bridge Priority (a multiple of 4096).
     SetBridgePriority(u16),
+    /// Change the RSTP Bridge Hello Time, Max Age and Forward Delay.
+    SetBridgeTimes {
+        /// Seconds between BPDUs.
+        hello_time: u16,
+        /// Seconds root information lives.
+        max_age: u16,
+        /// Seconds of each of listening and learning.
+        forward_delay: u16,
+    },
     /// Change a port's RSTP path cost (`None`: from link speed).
     SetPortPathCost {
         /// The port.
@@ -340,6 +349,64 @@ impl Node {
         Self::build(*self.rstp.config(), sstp, &ports).expect("the configuration was valid")
     }
 
+    /// Adds a port at run time (disabled until [`NodeEvent::PortUp`]): an
+    /// RSTP port numbered from its index and, when `port.sstp`, an SSTP
+    /// port. Refused, changing nothing, when the index is taken or the
+    /// port's settings are out of range.
+    pub fn add_port(
+        &mut self,
+        now: Duration,
+        port: NodePort,
+        out: &mut Vec<NodeAction>,
+    ) -> Result<(), ConfigError> {
+        if port.index == PortIndex::MAX {
+            return Err(ConfigError::PortNumber(port.index));
+        }
+        let mut pc = port.rstp;
+        pc.number = rstp_number(port.index);
+        self.rstp.add_port(pc)?;
+        self.macs.insert(port.index, port.mac);
+        if port.sstp {
+            self.sstp_ports.push(port.index);
+            if let Some(e) = self.sstp.as_mut() {
+                e.add_port(port.index, port.mac);
+            }
+        }
+        let _ = self.rstp.try_handle(now, Event::Tick, &mut self.actions);
+        self.translate(out);
+        Ok(())
+    }
+
+    /// Removes a port at run time: SSTP takes its adjacency down (the
+    /// neighbours hear of it) and forgets it, RSTP reselects roles
+    /// without it. Refused when there is no such port.
+    pub fn remove_port(
+        &mut self,
+        now: Duration,
+        index: PortIndex,
+        out: &mut Vec<NodeAction>,
+    ) -> Result<(), ConfigError> {
+        self.rstp.remove_port(rstp_number(index))?;
+        if let Some(e) = self.sstp.as_mut() {
+            e.remove_port(now, index, &mut self.sstp_actions);
+            for a in self.sstp_actions.drain(..) {
+                out.push(match a {
+                    sstp::Action::Transmit { port, frame, pdu } => NodeAction::Transmit {
+                        port,
+                        frame,
+                        what: Sent::Sstp(pdu),
+                    },
+                    a => NodeAction::Sstp(a),
+                });
+            }
+        }
+        self.sstp_ports.retain(|&p| p != index);
+        self.macs.remove(&index);
+        let _ = self.rstp.try_handle(now, Event::Tick, &mut self.actions);
+        self.translate(out);
+        Ok(())
+    }
+
     /// Processes one event at `now` (any monotonic clock) and appends what
     /// to do to `out`. An invalid setting is refused with the reason and
     /// changes nothing.
@@ -403,6 +470,15 @@ impl Node {
                 }
             },
             NodeEvent::SetBridgePriority(p) => Event::SetBridgePriority(p),
+            NodeEvent::SetBridgeTimes {
+                hello_time,
+                max_age,
+                forward_delay,
+            } => Event::SetBridgeTimes {
+                hello_time,
+                max_age,
+                forward_delay,
+            },
             NodeEvent::SetPortPathCost { port, cost } => Event::SetPortPathCost {
                 port: rstp_number(port),
                 cost,
@@ -608,6 +684,58 @@ mod tests {
             })
             .collect();
         Node::new(BridgeConfig::new(base), &list).unwrap()
+    }
+
+    /// Ports come and go at run time by index; the others keep their
+    /// numbers, and a removed index can be taken again.
+    #[test]
+    fn ports_are_added_and_removed_at_run_time() {
+        let mut n = node(1, 2);
+        let mut out = Vec::new();
+        let t = Duration::from_secs(1);
+        n.add_port(t, NodePort::new(2, MacAddr([2, 0, 0, 0, 1, 3])), &mut out)
+            .unwrap();
+        let numbers =
+            |n: &Node| -> Vec<u16> { n.rstp_status().ports.iter().map(|p| p.port).collect() };
+        assert_eq!(numbers(&n), vec![1, 2, 3]);
+        assert!(
+            n.add_port(t, NodePort::new(2, MacAddr([2, 0, 0, 0, 1, 3])), &mut out)
+                .is_err(),
+            "an index in use is refused"
+        );
+        n.remove_port(t, 1, &mut out).unwrap();
+        assert_eq!(numbers(&n), vec![1, 3]);
+        assert!(n.remove_port(t, 1, &mut out).is_err());
+        assert_eq!(n.port_mac(1), None);
+        n.add_port(t, NodePort::new(1, MacAddr([2, 0, 0, 0, 1, 9])), &mut out)
+            .unwrap();
+        assert_eq!(numbers(&n), vec![1, 2, 3]);
+    }
+
+    /// Bridge times change at run time within 17.14's rules; a refused
+    /// change leaves the times in force.
+    #[test]
+    fn bridge_times_change_at_run_time_and_bad_ones_are_refused() {
+        let mut n = node(1, 1);
+        let mut out = Vec::new();
+        let t = Duration::from_secs(1);
+        let set = |n: &mut Node, out: &mut Vec<NodeAction>, f: u16| {
+            n.handle(
+                t,
+                NodeEvent::SetBridgeTimes {
+                    hello_time: 2,
+                    max_age: 20,
+                    forward_delay: f,
+                },
+                out,
+            )
+        };
+        assert!(set(&mut n, &mut out, 10).is_err(), "2 x (10 - 1) < 20");
+        assert_eq!(n.rstp_config().forward_delay, 15);
+        set(&mut n, &mut out, 12).unwrap();
+        assert_eq!(n.rstp_config().forward_delay, 12);
+        // Alone, this bridge is root: its root times are its own.
+        assert_eq!(n.rstp_status().root_times.forward_delay, 12);
     }
 
     /// Two nodes joined port 0 to port 0 agree on a root, frames crossing

@@ -383,10 +383,23 @@ pub struct StarLab {
 
 impl StarLab {
     pub fn new(n: usize, extra_args: &[&str]) -> StarLab {
+        Self::new_with(n, extra_args, |_| ()).0
+    }
+
+    /// As [`StarLab::new`], with `before` run once the hosts are cabled and
+    /// before the daemon starts, given the switch's namespace: to cable
+    /// more ports (and start what is behind them). What it returns (guards
+    /// of what it made) comes back with the lab.
+    pub fn new_with<T>(
+        n: usize,
+        extra_args: &[&str],
+        before: impl FnOnce(&Netns) -> T,
+    ) -> (StarLab, T) {
         let tag = unique("s");
         let scratch = Scratch::new(&tag);
         let sw = Netns::new(&format!("{tag}sw"));
         let (hosts, links) = star_hosts(&tag, &sw, n);
+        let extra = before(&sw);
         let socket = scratch.join("ctl.sock");
         let metrics_port = free_port();
         let metrics = format!("127.0.0.1:{metrics_port}");
@@ -433,7 +446,7 @@ impl StarLab {
             "ports never reached forwarding:\n{}",
             lab.daemon.log_text()
         );
-        lab
+        (lab, extra)
     }
 
     pub fn satctl(&self, args: &str) -> serde_json::Value {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use satellite::config::{Config, PortConfig};
+use satellite::config::{ConfigSource, Overrides};
 use satellite::daemon::Daemon;
 use satellite::{metrics, server};
 
@@ -49,46 +49,38 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
-    let mut cfg = match &args.config {
-        Some(path) => match Config::load(path) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("satellited: {e}");
-                return ExitCode::from(2);
-            }
+    let source = ConfigSource {
+        file: args.config.clone(),
+        overrides: Overrides {
+            ifaces: args.ifaces.clone(),
+            eal: args
+                .eal
+                .iter()
+                .flat_map(|e| e.split_whitespace().map(str::to_owned))
+                .collect(),
+            name: args.name.clone(),
+            socket: args.socket.clone(),
+            metrics: args.metrics.clone(),
+            workers: args.workers,
         },
-        None => Config::default(),
     };
-    for i in &args.ifaces {
-        if !cfg.ports.iter().any(|p| &p.name == i) {
-            cfg.ports.push(PortConfig::iface(i));
+    let cfg = match source.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("satellited: {e}");
+            return ExitCode::from(2);
         }
-    }
-    if let Some(e) = &args.eal {
-        cfg.dataplane
-            .eal
-            .extend(e.split_whitespace().map(str::to_owned));
-    }
-    if let Some(n) = args.name {
-        cfg.bridge.name = Some(n);
-    }
-    if let Some(s) = args.socket {
-        cfg.control.socket = Some(s);
-    }
-    if let Some(m) = args.metrics {
-        cfg.metrics.listen = Some(m);
-    }
-    if let Some(w) = args.workers {
-        cfg.dataplane.workers = w;
-    }
-    if let Err((key, msg)) = cfg.validate() {
-        eprintln!("satellited: {key}: {msg}");
-        return ExitCode::from(2);
-    }
+    };
 
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
+    // SIGHUP re-reads the configuration file (docs/runtime-changes.md).
+    let hup = Arc::new(AtomicBool::new(false));
+    for (sig, flag) in [
+        (signal_hook::consts::SIGTERM, &stop),
+        (signal_hook::consts::SIGINT, &stop),
+        (signal_hook::consts::SIGHUP, &hup),
+    ] {
+        if let Err(e) = signal_hook::flag::register(sig, flag.clone()) {
             eprintln!("satellited: cannot handle signal {sig}: {e}");
             return ExitCode::FAILURE;
         }
@@ -97,7 +89,7 @@ fn main() -> ExitCode {
     let socket = cfg.socket_path();
     let metrics_addr = cfg.metrics.addr();
     let socket_group = cfg.control.group.clone();
-    let mut daemon = match Daemon::start(cfg) {
+    let mut daemon = match Daemon::start(cfg, source) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("satellited: {e}");
@@ -120,7 +112,7 @@ fn main() -> ExitCode {
     }
     drop(tx);
     tracing::info!("satellited running");
-    daemon.run(rx, &stop);
+    daemon.run(rx, &stop, &hup);
     daemon.shutdown();
     let _ = std::fs::remove_file(&socket);
     ExitCode::SUCCESS

@@ -851,6 +851,67 @@ impl Config {
     }
 }
 
+/// What satellited's command line sets over the file. Applied at start
+/// and again at every reload, so a reload reads what a restart would.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// `--iface`: ports on these kernel interfaces (settings from the file
+    /// when it lists them too).
+    pub ifaces: Vec<String>,
+    /// `--eal`, split at whitespace.
+    pub eal: Vec<String>,
+    pub name: Option<String>,
+    pub socket: Option<PathBuf>,
+    pub metrics: Option<String>,
+    pub workers: Option<u16>,
+}
+
+impl Overrides {
+    pub fn apply(&self, cfg: &mut Config) {
+        for i in &self.ifaces {
+            if !cfg.ports.iter().any(|p| &p.name == i) {
+                cfg.ports.push(PortConfig::iface(i));
+            }
+        }
+        cfg.dataplane.eal.extend(self.eal.iter().cloned());
+        if let Some(n) = &self.name {
+            cfg.bridge.name = Some(n.clone());
+        }
+        if let Some(s) = &self.socket {
+            cfg.control.socket = Some(s.clone());
+        }
+        if let Some(m) = &self.metrics {
+            cfg.metrics.listen = Some(m.clone());
+        }
+        if let Some(w) = self.workers {
+            cfg.dataplane.workers = w;
+        }
+    }
+}
+
+/// Where the daemon's configuration comes from: a file (or none: every
+/// default) and the command line over it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigSource {
+    pub file: Option<PathBuf>,
+    pub overrides: Overrides,
+}
+
+impl ConfigSource {
+    /// Reads the file, applies the command line and checks the result; a
+    /// bad file is named with its line and key.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let mut cfg = match &self.file {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        self.overrides.apply(&mut cfg);
+        cfg.validate()
+            .map_err(|(key, msg)| ConfigError::Other(format!("{key}: {msg}")))?;
+        Ok(cfg)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

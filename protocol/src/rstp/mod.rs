@@ -307,6 +307,17 @@ pub enum Event {
     },
     /// Change the Bridge Priority (multiple of 4096).
     SetBridgePriority(u16),
+    /// Change Bridge Hello Time, Max Age and Forward Delay (seconds, the
+    /// ranges and relation of 17.14). A root bridge sends the new times at
+    /// once; a non-root bridge keeps relaying its root's, as 17.13 has it.
+    SetBridgeTimes {
+        /// Bridge Hello Time.
+        hello_time: u16,
+        /// Bridge Max Age.
+        max_age: u16,
+        /// Bridge Forward Delay.
+        forward_delay: u16,
+    },
     /// Change a port's path cost (`None`: from link speed).
     SetPortPathCost {
         /// The port.
@@ -691,6 +702,24 @@ impl Bridge {
                 self.bridge_identifier = id;
                 self.bridge_priority.root_bridge_id = id;
                 self.bridge_priority.designated_bridge_id = id;
+                self.reselect_all();
+            }
+            Event::SetBridgeTimes {
+                hello_time,
+                max_age,
+                forward_delay,
+            } => {
+                let cfg = BridgeConfig {
+                    hello_time,
+                    max_age,
+                    forward_delay,
+                    ..self.cfg
+                };
+                cfg.validate()?;
+                self.cfg = cfg;
+                self.bridge_times.hello_time = hello_time;
+                self.bridge_times.max_age = max_age;
+                self.bridge_times.forward_delay = forward_delay;
                 self.reselect_all();
             }
             Event::SetPortPathCost { port, cost } => {

@@ -448,6 +448,24 @@ impl Sstp {
         });
     }
 
+    /// Removes a port at run time: its adjacency goes down as if the
+    /// administrator disabled it (neighbours are told, our LSP loses the
+    /// link), then the port is forgotten.
+    pub fn remove_port(&mut self, now: Duration, port: PortIndex, out: &mut Vec<Action>) {
+        self.handle(
+            now,
+            Event::PortDown {
+                port,
+                reason: FailReason::AdminDown,
+            },
+            out,
+        );
+        if self.ports.remove(&port).is_some() {
+            self.readvertise(now);
+            self.run_due(now, out);
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &SstpConfig {
         &self.cfg

@@ -19,13 +19,15 @@ use satellite::topology::{render_svg, Topology, View};
     long_about = "Show and change a running satellited switch.\n\nsatctl talks to one running satellited over its control socket \
 (/run/satellite/NAME.sock, or -s PATH). `show` commands print a table, or the \
 daemon's JSON with --json; `set`, `port` and `arp` change the running switch \
-at once (nothing is written to its configuration file).",
+at once (nothing is written to its configuration file); `reload` re-reads that file.",
     after_help = "Examples:
   satctl show ports                       ports, link and forwarding state
   satctl -n s1 show stp                   spanning tree of switch s1
   satctl -s /tmp/s1.sock show lsdb --json the link-state database as JSON
   satctl show topology --format svg > fabric.svg
   satctl set priority 4096                make this switch the root
+  satctl port add eth3 --kind edge        a port on the running switch
+  satctl reload                           re-read the configuration file
   satctl completions bash > /etc/bash_completion.d/satctl"
 )]
 struct Args {
@@ -62,15 +64,38 @@ enum Cmd {
         #[command(subcommand)]
         what: Arp,
     },
-    /// Take a port administratively down, or bring it back up.
-    #[command(after_help = "Example:\n  satctl port eth1 down")]
+    /// Add a port to the running switch, remove one, or take a port
+    /// administratively down or up.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
+        after_help = "Examples:\n  satctl port eth1 down\n  satctl port add eth3 --kind edge\n  \
+        satctl port del eth3\n\n\
+        `port add` and `port del` change the running switch only; list the port in \
+        the configuration file to keep it across a restart (docs/runtime-changes.md)."
+    )]
     Port {
+        #[command(subcommand)]
+        change: Option<PortChange>,
         /// Port name (see `show ports`).
-        port: String,
+        #[arg(required = true)]
+        port: Option<String>,
         /// up or down.
-        #[arg(value_enum)]
-        state: AdminState,
+        #[arg(value_enum, required = true)]
+        state: Option<AdminState>,
     },
+    /// Re-read the configuration file and apply what changed (as SIGHUP does).
+    ///
+    /// Applies bridge priority and timers, port costs and priorities,
+    /// filters, storm control, ports added and removed; other ports keep
+    /// forwarding. An invalid file is refused (file, line, key), exit status
+    /// 1, and the running configuration stays. Settings only a restart
+    /// changes (EAL, workers, memory, [sstp], ...) are named and keep their
+    /// running values.
+    #[command(after_help = "Examples:\n  satctl reload\n  \
+        satctl -s /run/satellite/s1.sock reload --json\n  \
+        kill -HUP $(pidof satellited)        the same, by signal (outcome in the log)")]
+    Reload,
     /// Print a shell completion script for satctl.
     #[command(
         after_help = "Examples:\n  satctl completions bash > /etc/bash_completion.d/satctl\n  \
@@ -82,6 +107,45 @@ enum Cmd {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum PortChange {
+    /// Add a port on a kernel interface (AF_XDP or AF_PACKET, as at start).
+    #[command(after_help = "Examples:\n  satctl port add eth3\n  \
+        satctl -s /run/satellite/s1.sock port add s1-eth3 --kind fabric")]
+    Add {
+        /// Kernel interface.
+        iface: String,
+        /// edge (hosts), fabric (switches) or auto (decided by what the port
+        /// hears); default: the configuration file's for this interface,
+        /// else auto.
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+    },
+    /// Remove a port; the other ports keep forwarding.
+    #[command(after_help = "Example:\n  satctl port del eth3")]
+    Del {
+        /// Port name (see `show ports`).
+        iface: String,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum KindArg {
+    Edge,
+    Fabric,
+    Auto,
+}
+
+impl From<KindArg> for satellite::config::PortKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Edge => Self::Edge,
+            KindArg::Fabric => Self::Fabric,
+            KindArg::Auto => Self::Auto,
+        }
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -296,10 +360,28 @@ fn main() -> ExitCode {
             port: port.clone(),
             priority: *priority,
         },
-        Cmd::Port { port, state } => Request::PortAdmin {
-            port: port.clone(),
-            up: matches!(state, AdminState::Up),
+        Cmd::Port {
+            change: Some(PortChange::Add { iface, kind }),
+            ..
+        } => Request::PortAdd {
+            port: iface.clone(),
+            kind: kind.map(Into::into),
         },
+        Cmd::Port {
+            change: Some(PortChange::Del { iface }),
+            ..
+        } => Request::PortDel {
+            port: iface.clone(),
+        },
+        Cmd::Port {
+            change: None,
+            port,
+            state,
+        } => Request::PortAdmin {
+            port: port.clone().unwrap_or_default(),
+            up: matches!(state, Some(AdminState::Up)),
+        },
+        Cmd::Reload => Request::Reload,
     };
     let data = match ask(&socket, &req) {
         Ok(d) => d,
@@ -348,6 +430,8 @@ fn untyped(req: &Request) -> Option<fn(&mut String, &serde_json::Value)> {
         Request::ShowSstp => show::sstp,
         Request::ShowLsdb => show::lsdb,
         Request::ShowRoutes => show::routes,
+        Request::Reload => show::reload,
+        Request::PortAdd { .. } => show::port_added,
         _ => return None,
     })
 }
@@ -484,6 +568,45 @@ mod tests {
     }
 
     #[test]
+    fn port_takes_add_del_and_the_admin_state() {
+        let parse = |line: &str| Args::try_parse_from(line.split_whitespace());
+        let a = parse("satctl -s /tmp/x.sock port add s1-eth3 --kind edge").unwrap();
+        assert!(matches!(
+            a.cmd,
+            Cmd::Port {
+                change: Some(PortChange::Add {
+                    kind: Some(KindArg::Edge),
+                    ..
+                }),
+                ..
+            }
+        ));
+        let d = parse("satctl -s /tmp/x.sock port del s1-eth3").unwrap();
+        assert!(matches!(
+            d.cmd,
+            Cmd::Port {
+                change: Some(PortChange::Del { .. }),
+                ..
+            }
+        ));
+        let u = parse("satctl port eth1 down").unwrap();
+        assert!(matches!(
+            u.cmd,
+            Cmd::Port {
+                change: None,
+                state: Some(AdminState::Down),
+                ..
+            }
+        ));
+        assert!(parse("satctl port eth1").is_err(), "the state is required");
+        assert!(
+            parse("satctl port add").is_err(),
+            "the interface is required"
+        );
+        assert!(parse("satctl port add eth3 --kind wild").is_err());
+    }
+
+    #[test]
     fn completions_cover_every_subcommand() {
         for shell in [
             clap_complete::Shell::Bash,
@@ -493,7 +616,15 @@ mod tests {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Args::command(), "satctl", &mut buf);
             let text = String::from_utf8(buf).unwrap();
-            for word in ["topology", "lsdb", "port-cost", "completions", "--from"] {
+            for word in [
+                "topology",
+                "lsdb",
+                "port-cost",
+                "completions",
+                "--from",
+                "reload",
+                "kind",
+            ] {
                 assert!(text.contains(word), "{shell:?} completion lacks {word}");
             }
         }

@@ -340,6 +340,67 @@ pub fn arp(o: &mut String, v: &Value) {
     o.push_str(&t.render());
 }
 
+/// `port add`: where the port went.
+pub fn port_added(o: &mut String, v: &Value) {
+    let _ = writeln!(
+        o,
+        "port {} added (index {}, kind {})",
+        cell(&v["port"]),
+        cell(&v["index"]),
+        cell(&v["kind"])
+    );
+}
+
+/// `reload`: what changed, and what waits for a restart.
+pub fn reload(o: &mut String, v: &Value) {
+    let _ = writeln!(o, "reloaded {}", cell(&v["file"]));
+    let list =
+        |k: &str| -> Vec<String> { v[k].as_array().into_iter().flatten().map(cell).collect() };
+    let mut any = false;
+    for (key, what) in [
+        ("ports_added", "ports added"),
+        ("ports_removed", "ports removed"),
+        ("ports_changed", "ports changed"),
+        ("ports_replaced", "ports replaced"),
+    ] {
+        let l = list(key);
+        if !l.is_empty() {
+            any = true;
+            let _ = writeln!(o, "  {what}: {}", l.join(", "));
+        }
+    }
+    if !v["bridge_priority"].is_null() {
+        any = true;
+        let _ = writeln!(o, "  bridge priority: {}", cell(&v["bridge_priority"]));
+    }
+    let t = &v["stp_times"];
+    if !t.is_null() {
+        any = true;
+        let _ = writeln!(
+            o,
+            "  stp times: hello {} s, max age {} s, forward delay {} s",
+            cell(&t["hello_time"]),
+            cell(&t["max_age"]),
+            cell(&t["forward_delay"])
+        );
+    }
+    if v["settings_changed"].as_bool() == Some(true) {
+        any = true;
+        let _ = writeln!(o, "  filters, limits or storm control changed");
+    }
+    if !any {
+        let _ = writeln!(o, "  nothing changed");
+    }
+    let later = list("restart_needed");
+    if !later.is_empty() {
+        let _ = writeln!(
+            o,
+            "  not applied until a restart (running values kept): {}",
+            later.join(", ")
+        );
+    }
+}
+
 /// `show topology` as text: the bridges, then every link with both ends.
 pub fn topology(o: &mut String, t: &Topology) {
     let name = |id: &str| {
