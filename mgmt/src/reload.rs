@@ -27,7 +27,7 @@ use crate::port_changes::{Parts, PortChanges};
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Changes {
     /// Keys that differ but take effect only at a restart.
-    pub(crate) restart_only: Vec<&'static str>,
+    pub(crate) restart_only: Vec<String>,
     /// A new bridge priority.
     pub(crate) priority: Option<u16>,
     /// New hello time, max age and forward delay.
@@ -61,7 +61,7 @@ pub(crate) fn diff(running: &Config, new: &Config) -> (Changes, Config) {
     macro_rules! restart_only {
         ($($key:literal => $($field:ident).+;)*) => {$(
             if running.$($field).+ != new.$($field).+ {
-                c.restart_only.push($key);
+                c.restart_only.push($key.to_string());
                 applied.$($field).+ = running.$($field).+.clone();
             }
         )*};
@@ -103,9 +103,17 @@ pub(crate) fn diff(running: &Config, new: &Config) -> (Changes, Config) {
         || running.stp.bpdu_guard_recovery != applied.stp.bpdu_guard_recovery
         || running.dataplane.max_frame_len != applied.dataplane.max_frame_len;
     for old in &running.ports {
-        match applied.ports.iter().find(|p| p.name == old.name) {
+        match new.ports.iter().find(|p| p.name == old.name) {
             None => c.removed.push(old.name.clone()),
             Some(p) if p == old => {}
+            // A DPDK device is opened at start only: it could not be
+            // added back after a removal.
+            Some(p) if p.dpdk || old.dpdk => {
+                c.restart_only.push(format!("port.{}", p.name));
+                if let Some(a) = applied.ports.iter_mut().find(|a| a.name == p.name) {
+                    *a = old.clone();
+                }
+            }
             Some(p)
                 if (p.kind, p.backend, p.dpdk, p.root_guard)
                     != (old.kind, old.backend, old.dpdk, old.root_guard) =>
@@ -395,6 +403,14 @@ mod tests {
         assert_eq!(applied.dataplane.workers, 1);
         assert_eq!(applied.sstp, cfg(BASE).sstp);
         assert!(c.priority.is_none() && !c.settings);
+        let dpdk = "[[port]]\nname = \"0000:03:00.0\"\ndpdk = true\n";
+        let (c, kept) = diff(&cfg(dpdk), &cfg(&format!("{dpdk}path_cost = 9\n")));
+        assert_eq!(c.restart_only, vec!["port.0000:03:00.0"]);
+        assert!(c.retuned.is_empty() && c.replaced.is_empty());
+        assert_eq!(
+            kept.ports[0].path_cost, None,
+            "the running port's settings stay"
+        );
     }
 
     #[test]
