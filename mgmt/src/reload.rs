@@ -12,8 +12,10 @@
 //! What cannot change while the switch runs (EAL arguments, workers,
 //! memory, the FDB's size, the link state's timers, ...) keeps its running
 //! value; the reload names those keys in its answer and in a warning, and
-//! a restart applies them. Ports added with `satctl port add` are not the
-//! file's: a reload leaves them alone unless the file names them.
+//! a restart applies them. After a reload every port the file lists runs
+//! (one removed with `satctl port del` comes back); ports added with
+//! `satctl port add` are not the file's: a reload leaves them alone unless
+//! the file names them.
 
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -224,7 +226,18 @@ impl Reloader {
                 ));
             }
         };
-        let (changes, mut applied) = diff(&self.applied, &new);
+        let (mut changes, mut applied) = diff(&self.applied, &new);
+        // A port of the file removed with `satctl port del` comes back, as
+        // it would at a restart (a DPDK device cannot: it is named).
+        for p in applied.ports.iter().filter(|p| !p.dpdk) {
+            let planned = changes.added.iter().chain(&changes.replaced);
+            if parts.plane.port_index(&p.name).is_err()
+                && !planned.clone().any(|a| a.name == p.name)
+            {
+                changes.retuned.retain(|r| r.name != p.name);
+                changes.added.push(p.clone());
+            }
+        }
         if !changes.restart_only.is_empty() {
             warn!(keys = %changes.restart_only.join(", "),
                   "reload: these settings change only at a restart; their running values stay");
