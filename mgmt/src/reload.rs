@@ -12,8 +12,10 @@
 //! What cannot change while the switch runs (EAL arguments, workers,
 //! memory, the FDB's size, the link state's timers, ...) keeps its running
 //! value; the reload names those keys in its answer and in a warning, and
-//! a restart applies them. Ports added with `satctl port add` are not the
-//! file's: a reload leaves them alone unless the file names them.
+//! a restart applies them. After a reload every port the file lists runs
+//! (one removed with `satctl port del` comes back); ports added with
+//! `satctl port add` are not the file's: a reload leaves them alone unless
+//! the file names them.
 
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -27,7 +29,7 @@ use crate::port_changes::{Parts, PortChanges};
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Changes {
     /// Keys that differ but take effect only at a restart.
-    pub(crate) restart_only: Vec<&'static str>,
+    pub(crate) restart_only: Vec<String>,
     /// A new bridge priority.
     pub(crate) priority: Option<u16>,
     /// New hello time, max age and forward delay.
@@ -61,7 +63,7 @@ pub(crate) fn diff(running: &Config, new: &Config) -> (Changes, Config) {
     macro_rules! restart_only {
         ($($key:literal => $($field:ident).+;)*) => {$(
             if running.$($field).+ != new.$($field).+ {
-                c.restart_only.push($key);
+                c.restart_only.push($key.to_string());
                 applied.$($field).+ = running.$($field).+.clone();
             }
         )*};
@@ -103,9 +105,17 @@ pub(crate) fn diff(running: &Config, new: &Config) -> (Changes, Config) {
         || running.stp.bpdu_guard_recovery != applied.stp.bpdu_guard_recovery
         || running.dataplane.max_frame_len != applied.dataplane.max_frame_len;
     for old in &running.ports {
-        match applied.ports.iter().find(|p| p.name == old.name) {
+        match new.ports.iter().find(|p| p.name == old.name) {
             None => c.removed.push(old.name.clone()),
             Some(p) if p == old => {}
+            // A DPDK device is opened at start only: it could not be
+            // added back after a removal.
+            Some(p) if p.dpdk || old.dpdk => {
+                c.restart_only.push(format!("port.{}", p.name));
+                if let Some(a) = applied.ports.iter_mut().find(|a| a.name == p.name) {
+                    *a = old.clone();
+                }
+            }
             Some(p)
                 if (p.kind, p.backend, p.dpdk, p.root_guard)
                     != (old.kind, old.backend, old.dpdk, old.root_guard) =>
@@ -216,7 +226,18 @@ impl Reloader {
                 ));
             }
         };
-        let (changes, mut applied) = diff(&self.applied, &new);
+        let (mut changes, mut applied) = diff(&self.applied, &new);
+        // A port of the file removed with `satctl port del` comes back, as
+        // it would at a restart (a DPDK device cannot: it is named).
+        for p in applied.ports.iter().filter(|p| !p.dpdk) {
+            let planned = changes.added.iter().chain(&changes.replaced);
+            if parts.plane.port_index(&p.name).is_err()
+                && !planned.clone().any(|a| a.name == p.name)
+            {
+                changes.retuned.retain(|r| r.name != p.name);
+                changes.added.push(p.clone());
+            }
+        }
         if !changes.restart_only.is_empty() {
             warn!(keys = %changes.restart_only.join(", "),
                   "reload: these settings change only at a restart; their running values stay");
@@ -395,6 +416,14 @@ mod tests {
         assert_eq!(applied.dataplane.workers, 1);
         assert_eq!(applied.sstp, cfg(BASE).sstp);
         assert!(c.priority.is_none() && !c.settings);
+        let dpdk = "[[port]]\nname = \"0000:03:00.0\"\ndpdk = true\n";
+        let (c, kept) = diff(&cfg(dpdk), &cfg(&format!("{dpdk}path_cost = 9\n")));
+        assert_eq!(c.restart_only, vec!["port.0000:03:00.0"]);
+        assert!(c.retuned.is_empty() && c.replaced.is_empty());
+        assert_eq!(
+            kept.ports[0].path_cost, None,
+            "the running port's settings stay"
+        );
     }
 
     #[test]

@@ -425,4 +425,15 @@ fn reload_adds_and_removes_the_ports_the_file_lists_without_loss_elsewhere() {
         "host 0 -> host 1 across ports reloaded in and out",
         &lab.daemon.log_text(),
     );
+
+    // A port of the file removed by hand comes back with the next reload,
+    // as at a restart.
+    let del = satctl(&lab.socket, "port del p1");
+    assert!(del.status.success(), "port del p1: {}", text(&del));
+    let o = satctl(&lab.socket, "reload --json");
+    assert!(o.status.success(), "reload: {}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["ports_added"], serde_json::json!(["p1"]), "{v}");
+    assert_eq!(port_names(&lab.socket), vec!["p0", "p1"]);
+    assert!(lab.ping(0, 1), "host 1 is not back after the reload");
 }
