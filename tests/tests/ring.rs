@@ -387,6 +387,16 @@ fn ring8_switch_down_up_outage() {
             r.summary(),
             b.summary()
         );
+        if r.lost + b.lost > 0 {
+            // What the switches on the flow's paths counted, for the
+            // failure report (drops by reason, SSTP state).
+            for i in 0..4 {
+                eprintln!(
+                    "s{i} after the loss: {}",
+                    ring.satctl(i, "show stats --json")
+                );
+            }
+        }
         assert_eq!(
             r.lost + b.lost,
             0,
