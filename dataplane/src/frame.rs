@@ -429,11 +429,9 @@ impl Prepared<'_> {
 
     /// Records the unicast tag the worker took off the frame.
     #[inline(always)]
-    pub fn set_arrival_tag(&mut self, tag: Option<sstp::forward::Tag>) {
-        if let Some(t) = tag {
-            self.arrival_word = unicast_tag_word(t);
-            self.tagged = true;
-        }
+    pub fn set_arrival_tag(&mut self, tag: sstp::forward::Tag) {
+        self.arrival_word = unicast_tag_word(tag);
+        self.tagged = true;
     }
 
     /// The unicast tag the frame came with from a neighbour, if any.
@@ -1210,7 +1208,7 @@ mod tests {
         let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
         let ingress = Ingress::new(s, in_port);
         let mut prep = prepare(f, &ingress, s);
-        prep.set_arrival_tag(Some(tag));
+        prep.set_arrival_tag(tag);
         classify_prepared(f, f.len() as u32, &ingress, s, 0, &mut reply, &prep).verdict
     }
 

@@ -28,7 +28,7 @@ use crate::storm::StormControl;
 use crate::PortIndex;
 use crate::{Mbuf, MbufBatch, Mempool};
 use satellite_filters::{TagAction, REPLY_BUF_LEN};
-use satellite_protocol::wire::{decode_unicast_tag, encode_unicast_tag, unicast_tag_from_word};
+use satellite_protocol::wire::{decode_unicast_tag, unicast_tag_bytes};
 
 /// Frames per RX/TX burst.
 pub const BURST: usize = 32;
@@ -267,12 +267,7 @@ impl Egress<'_> {
             self.tally[p].drops[DropReason::TxFull as usize] += 1;
             return;
         };
-        let ok = match action {
-            TagAction::Push(tag) => m.push_vlan(tag),
-            TagAction::Pop => m.pop_vlan(),
-            TagAction::None => true,
-        };
-        if ok {
+        if rewrite_vlan(&mut m, action) {
             self.push(p, m);
         } else {
             self.tally[p].drops[DropReason::TagRewrite as usize] += 1;
@@ -448,12 +443,7 @@ impl Egress<'_> {
         let Some(action) = self.egress_rewrite(snap, p, &d.facts, prep) else {
             return;
         };
-        let rewritten = match action {
-            TagAction::None => true,
-            TagAction::Push(v) => m.push_vlan(v),
-            TagAction::Pop => m.pop_vlan(),
-        };
-        if rewritten && m.push_unicast_tag(encode_unicast_tag(unicast_tag_from_word(tag))) {
+        if rewrite_vlan(&mut m, action) && m.push_unicast_tag(unicast_tag_bytes(tag)) {
             self.push(p, m);
         } else {
             self.tally[p].drops[DropReason::TagRewrite as usize] += 1;
@@ -684,6 +674,17 @@ impl<'a> Worker<'a> {
     }
 }
 
+/// Applies an egress VLAN rewrite to an unshared frame; false when it
+/// cannot be done (no headroom).
+#[inline(always)]
+fn rewrite_vlan(m: &mut Mbuf, action: TagAction) -> bool {
+    match action {
+        TagAction::Push(tag) => m.push_vlan(tag),
+        TagAction::Pop => m.pop_vlan(),
+        TagAction::None => true,
+    }
+}
+
 /// Takes the SSTP unicast tag off a frame from a fabric port, and parses
 /// the frame again without it. A tag that cannot be taken off (a shared
 /// buffer) stays, and the frame is dropped as a stray tag. Out of line, so
@@ -701,7 +702,7 @@ fn untag_and_prepare<'s>(
     };
     if m.pop_unicast_tag() {
         *p = prepare(m.data(), ingress, snap);
-        p.set_arrival_tag(Some(tag));
+        p.set_arrival_tag(tag);
     }
 }
 

@@ -37,8 +37,8 @@ pub use sstp::{
     TLV_IPV4_BINDINGS, TLV_LSP_ENTRIES, TLV_MAC_HOMES, TLV_MANDATORY, TLV_SYSTEM,
 };
 pub use unicast_tag::{
-    decode_unicast_tag, encode_unicast_tag, unicast_tag_from_word, unicast_tag_word,
-    UNICAST_TAG_ETHERTYPE, UNICAST_TAG_LEN, UNICAST_TAG_OFFSET,
+    decode_unicast_tag, encode_unicast_tag, unicast_tag_bytes, unicast_tag_from_word,
+    unicast_tag_word, UNICAST_TAG_ETHERTYPE, UNICAST_TAG_LEN, UNICAST_TAG_OFFSET,
 };
 
 /// Why a byte string is not a valid frame, header or BPDU.

@@ -28,9 +28,14 @@ const REPAIRED: u32 = 1 << 30;
 
 /// The tag's six octets.
 pub fn encode_unicast_tag(tag: Tag) -> [u8; UNICAST_TAG_LEN] {
+    unicast_tag_bytes(unicast_tag_word(tag))
+}
+
+/// The six octets of the tag whose [`unicast_tag_word`] is `word`.
+pub fn unicast_tag_bytes(word: u32) -> [u8; UNICAST_TAG_LEN] {
     let mut out = [0; UNICAST_TAG_LEN];
     out[..2].copy_from_slice(&UNICAST_TAG_ETHERTYPE.to_be_bytes());
-    out[2..].copy_from_slice(&unicast_tag_word(tag).to_be_bytes());
+    out[2..].copy_from_slice(&word.to_be_bytes());
     out
 }
 
