@@ -40,13 +40,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 # Root without sudo (Debian's minimal image has none), else through sudo.
-if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || {
-        echo "$(basename "$0"): needs root: run it as root (su -), or install sudo" >&2
-        exit 1
-    }
-    exec sudo -E "$0" "$@"
-fi
+source scripts/lib/as-root.sh
+as_root "$@"
 
 MACS_LIST=${BENCH_MACS:-"1024 65536 1048576"}
 MIXES=${BENCH_MIXES:-"untagged triple"}

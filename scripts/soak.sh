@@ -11,13 +11,9 @@
 # daemon outlives it; Mininet's `mn -c` is never needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || {
-        echo "$(basename "$0"): needs root: run it as root (su -), or install sudo" >&2
-        exit 1
-    }
-    exec sudo -E "$0" "$@"
-fi
+# Root without sudo (Debian's minimal image has none), else through sudo.
+source scripts/lib/as-root.sh
+as_root "$@"
 for a in "$@"; do
     [[ "$a" == -h || "$a" == --help ]] && { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 done

@@ -11,13 +11,9 @@
 # `mn` runs by itself when something fails, touches nothing outside.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || {
-        echo "$(basename "$0"): needs root: run it as root (su -), or install sudo" >&2
-        exit 1
-    }
-    exec sudo -E "$0" "$@"
-fi
+# Root without sudo (Debian's minimal image has none), else through sudo.
+source scripts/lib/as-root.sh
+as_root "$@"
 [[ -x /usr/bin/mn ]] || dpdk-build/install-deps.sh --lab
 cargo build --release --workspace --bins
 status=0
