@@ -289,14 +289,11 @@ pub fn candidates(route: &BridgeRoute, from: Arrival, live: u64) -> PortSet {
     let mut set = PortSet::default();
     match next_hop(route, 0, from, live) {
         NextHop::Port(_) => {
-            // Whichever member the hash picks, the same filter applies: a
-            // wrapped frame's U-turn port is never among them.
-            let except = match from {
-                Arrival::Tagged(q, t) if t.repair_hop && route.is_ecmp_member(q) => Some(q),
-                _ => None,
-            };
+            // The port the frame came in on is never among them: it is
+            // not a member (else a U-turn), or a wrapped frame's U-turn
+            // port, which `wrap_onward` leaves out.
             for &p in route.ecmp() {
-                if is_live(live, p) && Some(p) != except {
+                if is_live(live, p) && Some(p) != from.in_port() {
                     set.push(p);
                 }
             }
