@@ -12,7 +12,7 @@ use crate::{
     Veth,
 };
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The Debian python3 with scapy (a pyenv `python3` on PATH may lack it).
 pub const PYTHON: &str = "/usr/bin/python3";
@@ -489,35 +489,9 @@ pub struct Capture {
 impl Capture {
     /// Captures on `iface` in `ns` (inbound only when `inbound_only`).
     pub fn start(lab: &FilterLab, ns: &Netns, iface: &str, inbound_only: bool) -> Capture {
-        let id = unique("cap");
-        let file = lab.scratch.join(&format!("{id}.pcap"));
-        let log = lab.scratch.join(&format!("{id}.log"));
-        let fs = file.display().to_string();
-        let mut args = vec![
-            "-Z",
-            "root",
-            "--immediate-mode",
-            "-U",
-            "-n",
-            "-i",
-            iface,
-            "-w",
-            &fs,
-        ];
-        if inbound_only {
-            args.extend(["-Q", "in"]);
-        }
-        let tcpdump = PathBuf::from(sh("command -v tcpdump").trim());
-        let mut proc = ns.spawn(&tcpdump, &args, &log);
-        let end = Instant::now() + Duration::from_secs(10);
-        while !proc.log_text().contains("listening on") {
-            assert!(
-                proc.alive() && Instant::now() < end,
-                "tcpdump did not start: {}",
-                proc.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let file = lab.scratch.join(&format!("{}.pcap", unique("cap")));
+        let extra: &[&str] = if inbound_only { &["-Q", "in"] } else { &[] };
+        let proc = ns.tcpdump(iface, &file, extra, &[]);
         Capture { proc, file }
     }
 

@@ -158,6 +158,42 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// Starts `tcpdump -w pcap` on `iface` and returns once it is capturing
+    /// (its "listening on" line): a capture started by a fixed sleep misses
+    /// the first frames on a loaded machine. `extra` goes before the filter
+    /// words (e.g. `["-Q", "in"]`).
+    pub fn tcpdump(&self, iface: &str, pcap: &Path, extra: &[&str], filter: &[&str]) -> Proc {
+        let log = pcap.with_extension("log");
+        let pcap_s = pcap.display().to_string();
+        let mut args = vec![
+            "-Z",
+            "root",
+            "--immediate-mode",
+            "-U",
+            "-n",
+            "-i",
+            iface,
+            "-w",
+            &pcap_s,
+        ];
+        args.extend(extra);
+        args.extend(filter);
+        let tcpdump = PathBuf::from(sh("command -v tcpdump").trim());
+        let mut proc = self.spawn(&tcpdump, &args, &log);
+        let end = Instant::now() + Duration::from_secs(10);
+        while !proc.log_text().contains("listening on") {
+            if !proc.alive() || Instant::now() > end {
+                let text = proc.log_text();
+                proc.stop();
+                panic!("tcpdump on {}/{iface} did not start: {text}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        proc
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = run(&format!("ip netns del {}", self.name));

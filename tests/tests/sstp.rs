@@ -171,12 +171,7 @@ fn a_ring_of_eight_routes_every_switch_at_its_distance_with_both_ways_to_the_far
     // (FAIL, LSPs, PSNPs, CSNPs and HELLOs all pass there).
     let pcap = f.scratch.join("ring.pcap");
     let pcap_s = pcap.display().to_string();
-    let mut dump = f.sw[3].spawn(
-        std::path::Path::new("/usr/bin/tcpdump"),
-        &["-i", "f0", "-U", "-w", &pcap_s, "ether", "proto", "0x88b5"],
-        &f.scratch.join("tcpdump.log"),
-    );
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut dump = f.sw[3].tcpdump("f0", &pcap, &[], &["ether", "proto", "0x88b5"]);
     f.link_down(5);
     std::thread::sleep(Duration::from_millis(1500));
     f.link_up(5);
@@ -539,27 +534,10 @@ fn routed_frames_carry_the_unicast_tag_between_switches_and_never_reach_a_host()
         f.json(0, "show stats")["sstp"]["mac_homes_routed"].as_u64() >= Some(1)
     });
     assert!(routed, "s0 does not route h2's MAC home");
-    let tcpdump = std::path::Path::new("/usr/bin/tcpdump");
     let fabric_pcap = f.scratch.join("tagged.pcap");
     let host_pcap = f.scratch.join("host.pcap");
-    let mut on_link = f.sw[1].spawn(
-        tcpdump,
-        &[
-            "-i",
-            "f0",
-            "-U",
-            "-w",
-            &fabric_pcap.display().to_string(),
-            "icmp or ether proto 0x88b6",
-        ],
-        &f.scratch.join("tcpdump-link.log"),
-    );
-    let mut at_host = f.hosts[2].spawn(
-        tcpdump,
-        &["-i", "eth0", "-U", "-w", &host_pcap.display().to_string()],
-        &f.scratch.join("tcpdump-host.log"),
-    );
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut on_link = f.sw[1].tcpdump("f0", &fabric_pcap, &[], &["icmp or ether proto 0x88b6"]);
+    let mut at_host = f.hosts[2].tcpdump("eth0", &host_pcap, &[], &[]);
     let out = f.hosts[0].sh(&format!(
         "ping -c 20 -i 0.05 -W 1 {} 2>&1 || true",
         satellite_e2e::fabric::host_ip(2)
@@ -592,7 +570,8 @@ fn routed_frames_carry_the_unicast_tag_between_switches_and_never_reach_a_host()
     let requests = fields(&fabric_pcap, "satuc && icmp.type == 8", "satuc.distance");
     assert!(
         requests.len() >= 20,
-        "tagged echo requests on s1/f0: {requests:?}"
+        "tagged echo requests on s1/f0: {requests:?}; tcpdump: {}; ping: {out}",
+        on_link.log_text()
     );
     let want = (2 * cost).to_string();
     assert!(
