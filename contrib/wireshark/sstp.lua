@@ -36,6 +36,7 @@ local tlv_types = {
     [0x0005] = "MAC_HOMES",
     [0x0006] = "IPV4_BINDINGS",
     [0x0007] = "LSP_ENTRIES",
+    [0x0008] = "MAC_MOVES",
     [0x8001] = "SYSTEM",
 }
 
@@ -105,6 +106,9 @@ local f = {
     adj_cost = ProtoField.uint32("satsstp.adj.cost", "Cost", base.DEC),
     mac_home_vid = ProtoField.uint16("satsstp.mac_home.vid", "VID", base.DEC),
     mac_home_mac = ProtoField.ether("satsstp.mac_home.mac", "MAC"),
+    mac_move_vid = ProtoField.uint16("satsstp.mac_move.vid", "VID", base.DEC),
+    mac_move_mac = ProtoField.ether("satsstp.mac_move.mac", "MAC"),
+    mac_move_sequence = ProtoField.uint32("satsstp.mac_move.sequence", "Move sequence", base.DEC),
     binding_vid = ProtoField.uint16("satsstp.binding.vid", "VID", base.DEC),
     binding_ip = ProtoField.ipv4("satsstp.binding.ip", "IPv4 address"),
     binding_mac = ProtoField.ether("satsstp.binding.mac", "MAC"),
@@ -259,6 +263,12 @@ local function dissect_tlvs(tvb, tree, off, pdu_end)
                 t:add(f.entry_sequence, tvb(o + 8, 8))
                 t:add(f.entry_lifetime, tvb(o + 16, 2))
                 t:add(f.entry_checksum, tvb(o + 18, 4))
+            end)
+        elseif ttype == 0x0008 then
+            add_entries(tt, tvb, v, tlen, 12, "MAC move", function(t, o)
+                t:add(f.mac_move_vid, tvb(o, 2))
+                t:add(f.mac_move_mac, tvb(o + 2, 6))
+                t:add(f.mac_move_sequence, tvb(o + 6, 4))
             end)
         else
             tt:add(f.tlv_value, tvb(v, tlen))

@@ -297,6 +297,10 @@ pub struct SstpStatsReport {
     pub stale_roots_aged: u64,
     /// Times the routes or MAC homes changed.
     pub route_changes: u64,
+    /// Hosts that moved from this switch to another (outranked by a
+    /// higher move sequence) and were withdrawn here.
+    #[serde(default)]
+    pub mac_moves_away: u64,
 }
 
 /// What memory the data path runs on.

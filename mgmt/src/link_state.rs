@@ -39,6 +39,9 @@ pub(crate) struct LinkState {
     /// same word (the snapshot builder's), so a bit cleared here stops the
     /// workers at once.
     live: Arc<AtomicU64>,
+    /// Hosts that moved from here to another switch (their advertisement
+    /// outranked ours).
+    moves_away: u64,
 }
 
 impl LinkState {
@@ -80,14 +83,26 @@ impl LinkState {
 
     /// Writes the link state's MAC homes of other switches into the FDB,
     /// and takes out those gone. A host the FDB has on one of our host
-    /// ports stays ours (it moved here; the other switch withdraws it).
-    /// Returns whether the FDB changed.
+    /// ports stays ours (it moved here; the other switch withdraws it),
+    /// unless another switch outranks our advertisement: then it moved
+    /// there, and its FDB entry points there from now on. Returns whether
+    /// the FDB changed, and the homes that moved away, for the caller to
+    /// withdraw ([`LinkState::withdraw_moved`]).
     pub(crate) fn install_homes(
         &mut self,
         e: &Sstp,
         fdb: &mut Fdb,
         host_port: impl Fn(PortIndex) -> bool,
-    ) -> bool {
+    ) -> (bool, Vec<FdbKey>) {
+        let moved: Vec<FdbKey> = self
+            .homes
+            .keys()
+            .filter(|k| e.home_moved_away(&home(**k)).is_some())
+            .copied()
+            .collect();
+        for k in &moved {
+            self.homes.remove(k);
+        }
         let db = e.lsdb();
         let me = db.my_slot();
         let mut want: HashMap<FdbKey, u32> = HashMap::with_capacity(self.installed.len());
@@ -105,9 +120,10 @@ impl LinkState {
             if self.installed.get(&k) == Some(&slot) {
                 continue;
             }
-            let ours = fdb
-                .get(k)
-                .is_some_and(|x| x.home().is_none() && host_port(x.port));
+            let ours = !moved.contains(&k)
+                && fdb
+                    .get(k)
+                    .is_some_and(|x| x.home().is_none() && host_port(x.port));
             if ours {
                 self.installed.remove(&k);
                 continue;
@@ -117,7 +133,25 @@ impl LinkState {
                 changed = true;
             }
         }
-        changed
+        (changed, moved)
+    }
+
+    /// Withdraws the homes [`LinkState::install_homes`] found moved away.
+    pub(crate) fn withdraw_moved(
+        &mut self,
+        now: Duration,
+        moved: Vec<FdbKey>,
+        protocols: &mut Protocols,
+    ) {
+        for k in moved {
+            self.moves_away += 1;
+            protocols.mac_home(now, home(k), false);
+        }
+    }
+
+    /// Hosts that moved from here to another switch.
+    pub(crate) fn moves_away(&self) -> u64 {
+        self.moves_away
     }
 
     /// A source was learned (or moved) on `port`; `host_port` says whether

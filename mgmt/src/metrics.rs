@@ -347,6 +347,11 @@ fn render_sstp(r: &Registry, x: &crate::control::SstpStatsReport) {
     }
     for (name, help, v) in [
         (
+            "satellite_sstp_mac_moves_away_total",
+            "Hosts that moved from this switch to another and were withdrawn here.",
+            x.mac_moves_away,
+        ),
+        (
             "satellite_sstp_lsps_originated_total",
             "LSP fragments this switch originated.",
             x.lsps_originated,

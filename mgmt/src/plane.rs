@@ -969,6 +969,7 @@ impl ControlPlane {
                 }
             }
         }
+        let mut moved = Vec::new();
         if let Some(e) = self.protocols.as_ref().and_then(|p| p.sstp()) {
             if routes {
                 self.builder.set_routes(e.routes());
@@ -977,10 +978,17 @@ impl ControlPlane {
             if homes {
                 let ports = &self.ports;
                 let host = |i: PortIndex| ports.get(i as usize).is_some_and(|p| p.host_port);
-                if self.link.install_homes(e, &mut self.fdb, host) {
-                    self.ports_changed = true;
-                }
+                let (fdb_changed, away) = self.link.install_homes(e, &mut self.fdb, host);
+                self.ports_changed |= fdb_changed;
+                moved = away;
             }
+        }
+        if !moved.is_empty() {
+            if let Some(p) = self.protocols.as_mut() {
+                self.link.withdraw_moved(now, moved, p);
+            }
+            // The withdrawal's LSP goes out now, not at the next poll.
+            self.apply_effects(now);
         }
         if flushed {
             self.reconcile_homes(now);

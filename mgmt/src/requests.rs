@@ -385,5 +385,6 @@ fn sstp_stats(plane: &ControlPlane) -> Option<SstpStatsReport> {
         stale_root_bpdus: node.stale_root_bpdus,
         stale_roots_aged: node.stale_roots_aged,
         route_changes: plane.route_changes(),
+        mac_moves_away: plane.link_state().moves_away(),
     })
 }

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use satellite_protocol::wire::{
     decode_sstp_frame, encode_sstp_frame, Adjacency, BindingEntry, BridgeId, Csnp, FailNotice,
     FailReason, Hello, HelloNeighbour, Hostname, Lsp, LspEntry, LspFlags, LspId, MacAddr, MacHome,
-    Psnp, RawTlv, SstpError, SstpPacket, SstpPdu, SystemId, SystemInfo, KNOWN_TLV_TYPES,
+    MacMove, Psnp, RawTlv, SstpError, SstpPacket, SstpPdu, SystemId, SystemInfo, KNOWN_TLV_TYPES,
     MAX_PDU_LEN, SSTP_ETHERTYPE, SSTP_GROUP_ADDRESS, TLV_MANDATORY,
 };
 use std::net::Ipv4Addr;
@@ -119,10 +119,22 @@ fn lsp() -> impl Strategy<Value = Lsp> {
         vec(adjacency(), 0..24),
         vec(mac_home(), 0..48),
         vec(binding(), 0..24),
+        vec(
+            (mac_home(), any::<u32>()).prop_map(|(home, sequence)| MacMove { home, sequence }),
+            0..8,
+        ),
         other_tlvs(),
     )
         .prop_map(
-            |((id, sequence, lifetime, flags, bridge_id, sys_flags), hostname, adj, macs, b, o)| {
+            |(
+                (id, sequence, lifetime, flags, bridge_id, sys_flags),
+                hostname,
+                adj,
+                macs,
+                b,
+                moves,
+                o,
+            )| {
                 Lsp {
                     id,
                     sequence,
@@ -136,6 +148,7 @@ fn lsp() -> impl Strategy<Value = Lsp> {
                     adjacencies: adj,
                     mac_homes: macs,
                     bindings: b,
+                    mac_moves: moves,
                     other_tlvs: o,
                 }
             },

@@ -594,3 +594,197 @@ fn routed_frames_carry_the_unicast_tag_between_switches_and_never_reach_a_host()
         at_h2.len()
     );
 }
+
+/// The largest gap between two consecutive replies of a `ping -D` run
+/// whose span ends in `[from, to]` (epoch seconds): (echoes missing in a
+/// row, milliseconds between the two replies).
+fn largest_gap(out: &str, from: f64, to: f64) -> (u64, f64) {
+    let replies: Vec<(f64, u64)> = out
+        .lines()
+        .filter_map(|l| {
+            let ts = l
+                .strip_prefix('[')?
+                .split(']')
+                .next()?
+                .parse::<f64>()
+                .ok()?;
+            let seq = l
+                .split("icmp_seq=")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((ts, seq))
+        })
+        .collect();
+    replies
+        .windows(2)
+        .filter(|w| w[1].0 >= from && w[1].0 <= to)
+        .map(|w| (w[1].1.saturating_sub(w[0].1 + 1), (w[1].0 - w[0].0) * 1e3))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or((0, 0.0))
+}
+
+/// The echoes a `ping` run got no reply to, of `sent`.
+fn missing(out: &str, sent: u64) -> Vec<u64> {
+    let got: BTreeSet<u64> = out
+        .lines()
+        .filter_map(|l| l.split("icmp_seq=").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    (1..=sent).filter(|s| !got.contains(s)).collect()
+}
+
+/// Packets transmitted and received, from ping's summary.
+fn ping_counts(out: &str) -> (u64, u64) {
+    let line = out
+        .lines()
+        .find(|l| l.contains("packets transmitted"))
+        .unwrap_or("");
+    let num = |word: &str| -> u64 {
+        line.split(", ")
+            .find(|p| p.contains(word))
+            .and_then(|p| p.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    (num("transmitted"), num("received"))
+}
+
+/// A host moves from s0 to s2 while s0's port toward it stays up (it sat
+/// behind a bridge that has other members, as a VM behind a hypervisor's
+/// bridge does), and announces itself at s2 with one frame. s0 keeps a
+/// stale entry for it until aging, and s0 has the lowest SystemId: without
+/// move sequences every switch would keep sending the host's traffic to
+/// s0. With them, s2 outranks s0's advertisement, every switch follows at
+/// once and s0 withdraws. Flows to the moved host lose what was in flight
+/// to the old place; other flows lose nothing.
+#[test]
+fn a_host_that_moves_to_another_switch_is_followed_by_every_switch_at_once() {
+    require_root!();
+    let f = Fabric::new(Topology::ring(4), "");
+    converge(&f);
+    const MAC: &str = "02:00:00:04:00:99";
+    const IP: &str = "10.0.1.99";
+    // h0's namespace becomes a hypervisor's bridge: s0's host port stays up
+    // whether the mover is there or not.
+    let hv = &f.hosts[0];
+    hv.sh("ip addr flush dev eth0 && ip link add br0 type bridge && ip link set eth0 master br0 && ip link set br0 up");
+    let mover = satellite_e2e::Netns::new(&format!("{}mv", f.tag));
+    let _at_s0 = satellite_e2e::Veth::new("eth0", Some(&mover), "mv", Some(hv));
+    hv.sh("ip link set mv master br0");
+    let _at_s2 = satellite_e2e::Veth::new("eth1", Some(&mover), "mover", Some(&f.sw[2]));
+    let add = f.text(2, "port add mover --kind edge");
+    assert!(!add.contains("rror"), "port add: {add}");
+    let neigh = |dev: &str| {
+        [1, 3]
+            .iter()
+            .map(|&j| {
+                format!(
+                    "ip neigh replace {} lladdr {} dev {dev} nud permanent",
+                    satellite_e2e::fabric::host_ip(j),
+                    satellite_e2e::fabric::host_mac(j)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" && ")
+    };
+    mover.sh(&format!(
+        "ip link set eth0 address {MAC} && ip link set eth1 address {MAC} && ip addr add {IP}/16 dev eth0 && {}",
+        neigh("eth0")
+    ));
+    for j in [1, 3] {
+        f.hosts[j].sh(&format!(
+            "ip neigh replace {IP} lladdr {MAC} dev eth0 nud permanent"
+        ));
+    }
+    let h1 = satellite_e2e::fabric::host_ip(1);
+    // The mover is heard at s0, advertised, and routed there by s1.
+    let has = |i: usize, port: &str| {
+        f.text(i, "show fdb")
+            .lines()
+            .any(|l| l.contains(MAC) && l.split_whitespace().nth(2) == Some(port))
+    };
+    let routed = wait_until(Duration::from_secs(20), || {
+        mover.sh(&format!("ping -c 1 -W 1 {h1} >/dev/null 2>&1 || true"));
+        has(0, "host") && f.text(1, "show fdb").contains(MAC)
+    });
+    let homes_at_s0 = f.json(0, "show stats")["sstp"]["mac_homes_local"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        routed,
+        "the mover is not routed to s0: port add: {add}\ns0 {}\ns1 {}\ns0 fdb {}\ns2 {}",
+        f.json(0, "show stats")["sstp"],
+        f.json(1, "show stats")["sstp"],
+        f.text(0, "show fdb"),
+        f.text(2, "show ports")
+    );
+    // h1 pings the mover every millisecond; h3 pings h1 (a flow the move
+    // does not touch).
+    let pinger = |ns: &satellite_e2e::Netns, dst: &str, name: &str| {
+        ns.spawn(
+            std::path::Path::new("/bin/ping"),
+            &["-D", "-i", "0.001", "-c", "3000", "-W", "1", dst],
+            &f.scratch.join(name),
+        )
+    };
+    let mut to_mover = pinger(&f.hosts[1], IP, "to-mover.log");
+    let mut other = pinger(&f.hosts[3], &h1, "other.log");
+    std::thread::sleep(Duration::from_millis(1000));
+    let move_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    // The move: gone from the bridge, its address on the new port, one
+    // frame out of it (a migrated VM's announcement).
+    mover.sh(&format!(
+        "ip link set eth0 down && ip addr del {IP}/16 dev eth0 && ip addr add {IP}/16 dev eth1 && {} && (ping -c 1 -W 1 {h1} >/dev/null || true)",
+        neigh("eth1")
+    ));
+    let done = wait_until(Duration::from_secs(30), || {
+        !to_mover.alive() && !other.alive()
+    });
+    assert!(done, "pings did not end");
+    let (to_text, other_text) = (to_mover.log_text(), other.log_text());
+    let (sent, got) = ping_counts(&to_text);
+    // The outage: the longest silence that ends within 2 s of the move's
+    // start (it includes the move's own shell commands).
+    let (gap, gap_ms) = largest_gap(&to_text, move_at, move_at + 2.0);
+    let (ogap, ogap_ms) = largest_gap(&other_text, move_at, move_at + 2.0);
+    let (osent, ogot) = ping_counts(&other_text);
+    let s0 = f.json(0, "show stats");
+    let downs: Vec<u64> = (0..4)
+        .map(|i| {
+            f.json(i, "show stats")["sstp"]["adjacency_downs"]
+                .as_u64()
+                .unwrap_or(0)
+        })
+        .collect();
+    eprintln!(
+        "relocation (load {}): to the mover {sent} sent, {got} received, outage at the move {gap} echoes / {gap_ms:.1} ms; \
+         other flow {osent} sent, {ogot} received, longest silence at the move {ogap} echoes / {ogap_ms:.1} ms; \
+         missing to the mover {:?}, in the other flow {:?}; s0 moves away {}; adjacency downs {downs:?}",
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
+        missing(&to_text, sent),
+        missing(&other_text, osent),
+        s0["sstp"]["mac_moves_away"]
+    );
+    assert!(sent > 0 && osent > 0, "{to_text}\n{other_text}");
+    // Followed: the last echoes reach the mover at its new place, and
+    // s0 no longer claims it.
+    assert!(
+        to_text.contains("icmp_seq=2999 ") || to_text.contains("icmp_seq=3000 "),
+        "the mover is unreachable after its move (s1 routes: {})\n{to_text}",
+        f.text(1, "show fdb")
+    );
+    assert!(gap_ms < 1000.0, "outage {gap_ms:.1} ms");
+    assert_eq!(s0["sstp"]["mac_moves_away"].as_u64(), Some(1), "{s0}");
+    assert_eq!(
+        s0["sstp"]["mac_homes_local"].as_u64(),
+        Some(homes_at_s0 - 1),
+        "{s0}"
+    );
+    to_mover.stop();
+    other.stop();
+}

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use super::spf::{Advertisement, GraphBuilder, Slot};
 use crate::wire::BridgeId;
-use crate::wire::{Lsp, LspEntry, LspId, MacHome, SystemId};
+use crate::wire::{Lsp, LspEntry, LspId, MacHome, MacMove, SystemId};
 use crate::PortIndex;
 
 /// How long a purged LSP (remaining lifetime 0) is kept and flooded before
@@ -218,11 +218,29 @@ impl Origin {
     }
 }
 
+/// One switch's advertisement of a MAC home: where it is, and its move
+/// sequence (0 unless the fragment lists it in MAC_MOVES).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Advert {
+    slot: Slot,
+    fragment: u16,
+    sequence: u32,
+}
+
 /// Advertisers of one MAC home (almost always one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Advertisers {
-    One(Slot, u16),
-    Many(Vec<(Slot, u16)>),
+    One(Advert),
+    Many(Vec<Advert>),
+}
+
+impl Advertisers {
+    fn all(&self) -> &[Advert] {
+        match self {
+            Advertisers::One(a) => std::slice::from_ref(a),
+            Advertisers::Many(v) => v,
+        }
+    }
 }
 
 /// What installing a copy did.
@@ -461,18 +479,29 @@ impl Lsdb {
             l.map_or((&[], None), |l| (&l.adjacencies[..], l.system))
         }
         let topology_changed = topo(old_l) != topo(new_l);
-        let empty: &[MacHome] = &[];
-        let old_h = old_l.map_or(empty, |l| &l.mac_homes[..]);
-        let new_h = new_l.map_or(empty, |l| &l.mac_homes[..]);
-        let homes_changed = old_h != new_h;
+        fn homes(l: Option<&Lsp>) -> (&[MacHome], &[MacMove]) {
+            l.map_or((&[], &[]), |l| (&l.mac_homes[..], &l.mac_moves[..]))
+        }
+        let homes_changed = homes(old_l) != homes(new_l);
         if homes_changed {
-            let old_h = old_h.to_vec();
+            let old_h = homes(old_l).0.to_vec();
+            let (new_h, new_m) = homes(new_l);
             let new_h = new_h.to_vec();
+            // Moves are few (hosts that moved): a map only when there are some.
+            let moves: HashMap<MacHome, u32> = new_m.iter().map(|m| (m.home, m.sequence)).collect();
             for h in &old_h {
                 self.remove_home(slot, fragment, h);
             }
             for h in &new_h {
-                self.add_home(slot, fragment, h);
+                let sequence = moves.get(h).copied().unwrap_or(0);
+                self.add_home(
+                    h,
+                    Advert {
+                        slot,
+                        fragment,
+                        sequence,
+                    },
+                );
             }
         }
         Installed {
@@ -482,7 +511,8 @@ impl Lsdb {
         }
     }
 
-    fn add_home(&mut self, slot: Slot, fragment: u16, h: &MacHome) {
+    fn add_home(&mut self, h: &MacHome, advert: Advert) {
+        let slot = advert.slot;
         let total = self.homes.len();
         let o = self.slots[slot as usize].as_mut().expect("slot in use");
         if o.homes_in_table >= self.limits.max_mac_homes_per_bridge {
@@ -496,15 +526,14 @@ impl Lsdb {
                     self.stats.overflow_mac_homes += 1;
                     return;
                 }
-                self.homes.insert(k, Advertisers::One(slot, fragment));
+                self.homes.insert(k, Advertisers::One(advert));
             }
             Some(a) => {
-                let list = match a {
-                    Advertisers::One(s, f) => vec![(*s, *f)],
+                let mut list = match a {
+                    Advertisers::One(x) => vec![*x],
                     Advertisers::Many(v) => std::mem::take(v),
                 };
-                let mut list = list;
-                list.push((slot, fragment));
+                list.push(advert);
                 *a = Advertisers::Many(list);
             }
         }
@@ -516,17 +545,18 @@ impl Lsdb {
         let Some(a) = self.homes.get_mut(&k) else {
             return;
         };
+        let ours = |x: &Advert| (x.slot, x.fragment) == (slot, fragment);
         let removed = match a {
-            Advertisers::One(s, f) if (*s, *f) == (slot, fragment) => {
+            Advertisers::One(x) if ours(x) => {
                 self.homes.remove(&k);
                 true
             }
             Advertisers::One(..) => false,
-            Advertisers::Many(v) => match v.iter().position(|e| *e == (slot, fragment)) {
+            Advertisers::Many(v) => match v.iter().position(ours) {
                 Some(i) => {
                     v.swap_remove(i);
                     if v.len() == 1 {
-                        *a = Advertisers::One(v[0].0, v[0].1);
+                        *a = Advertisers::One(v[0]);
                     }
                     true
                 }
@@ -540,22 +570,58 @@ impl Lsdb {
         }
     }
 
-    /// The switch a MAC home belongs to: among its advertisers the
-    /// reachable one with the lowest SystemId (a host heard at two switches
-    /// at once is moving; every switch picks the same one), else `None`.
+    /// The switch a MAC home belongs to: among its reachable advertisers
+    /// the one with the highest move sequence (the host moved there last),
+    /// at equal sequence the lowest SystemId (every switch picks the same
+    /// one), else `None`.
     pub fn home(&self, h: &MacHome) -> Option<Slot> {
         self.home_by_key(home_key(h))
     }
 
+    /// The order advertisements win in: higher sequence, then lower
+    /// SystemId.
+    fn rank(&self, slot: Slot, sequence: u32) -> (u32, std::cmp::Reverse<Option<SystemId>>) {
+        (sequence, std::cmp::Reverse(self.system_of(slot)))
+    }
+
     fn home_by_key(&self, k: u64) -> Option<Slot> {
         match self.homes.get(&k)? {
-            Advertisers::One(s, _) => self.is_reachable(*s).then_some(*s),
+            Advertisers::One(a) => self.is_reachable(a.slot).then_some(a.slot),
             Advertisers::Many(v) => v
                 .iter()
-                .map(|e| e.0)
-                .filter(|s| self.is_reachable(*s))
-                .min_by_key(|s| self.system_of(*s)),
+                .filter(|a| self.is_reachable(a.slot))
+                .max_by_key(|a| self.rank(a.slot, a.sequence))
+                .map(|a| a.slot),
         }
+    }
+
+    /// The highest move sequence any other switch advertises `h` with
+    /// (reachable or not: one that comes back must not outrank a later
+    /// move), or `None` if no other switch advertises it.
+    pub fn others_sequence(&self, h: &MacHome) -> Option<u32> {
+        let me = self.my_slot();
+        self.homes
+            .get(&home_key(h))?
+            .all()
+            .iter()
+            .filter(|a| a.slot != me)
+            .map(|a| a.sequence)
+            .max()
+    }
+
+    /// The reachable switch whose advertisement of `h` beats this switch
+    /// advertising it with `sequence`, if any: the host has moved there.
+    pub fn outranked(&self, h: &MacHome, sequence: u32) -> Option<Slot> {
+        let me = self.my_slot();
+        let mine = self.rank(me, sequence);
+        self.homes
+            .get(&home_key(h))?
+            .all()
+            .iter()
+            .filter(|a| a.slot != me && self.is_reachable(a.slot))
+            .filter(|a| self.rank(a.slot, a.sequence) > mine)
+            .max_by_key(|a| self.rank(a.slot, a.sequence))
+            .map(|a| a.slot)
     }
 
     /// Every MAC home with the switch it belongs to (see [`Lsdb::home`]),
@@ -825,6 +891,49 @@ mod tests {
         db.set_reachability(Duration::ZERO, |_| true);
         assert_eq!(db.home(&home(7)), Some(sx));
         assert_eq!(db.home_count(), 1);
+    }
+
+    #[test]
+    fn a_home_that_moved_belongs_to_the_higher_move_sequence_and_outranks_ours() {
+        let mut db = Lsdb::new(sys(1), Limits::default());
+        // sys(2) had the host; sys(3) learned it and outranks with 1.
+        let mut old = lsp(2, 1, 1);
+        old.mac_homes.push(home(7));
+        let mut new = lsp(3, 1, 1);
+        new.mac_homes.push(home(7));
+        new.mac_moves.push(MacMove {
+            home: home(7),
+            sequence: 1,
+        });
+        let s2 = db.install(Duration::ZERO, old).unwrap().slot;
+        db.set_reachability(Duration::ZERO, |_| true);
+        assert_eq!(db.home(&home(7)), Some(s2));
+        assert_eq!(db.others_sequence(&home(7)), Some(0));
+        let i = db.install(Duration::ZERO, new).unwrap();
+        assert!(i.homes_changed);
+        db.set_reachability(Duration::ZERO, |_| true);
+        assert_eq!(
+            db.home(&home(7)),
+            Some(i.slot),
+            "the move wins over the lower SystemId"
+        );
+        assert_eq!(db.others_sequence(&home(7)), Some(1));
+        // At equal sequence the lower SystemId wins: ours, sys(1).
+        assert_eq!(db.outranked(&home(7), 1), None);
+        assert_eq!(db.outranked(&home(7), 0), Some(i.slot));
+        // An unreachable advertiser outranks nobody.
+        db.set_reachability(Duration::ZERO, |s| s != i.slot);
+        assert_eq!(db.outranked(&home(7), 0), None);
+        assert_eq!(db.home(&home(7)), Some(s2));
+        // A sequence change alone (same homes) is a homes change.
+        let mut again = lsp(3, 1, 2);
+        again.mac_homes.push(home(7));
+        again.mac_moves.push(MacMove {
+            home: home(7),
+            sequence: 5,
+        });
+        assert!(db.install(Duration::ZERO, again).unwrap().homes_changed);
+        assert_eq!(db.others_sequence(&home(7)), Some(5));
     }
 
     #[test]

@@ -476,6 +476,15 @@ impl Sstp {
         &self.lsdb
     }
 
+    /// The switch a host this switch advertises has moved to: one whose
+    /// advertisement outranks ours (a higher move sequence). The caller
+    /// withdraws the home ([`Event::MacHomeRemoved`]) and sends the host's
+    /// traffic there. `None` when the host is still ours, or not ours.
+    pub fn home_moved_away(&self, h: &MacHome) -> Option<Slot> {
+        let sequence = self.orig.home_sequence(h)?;
+        self.lsdb.outranked(h, sequence)
+    }
+
     /// The routes of the last SPF run, by LSDB slot.
     pub fn routes(&self) -> &Routes {
         &self.routes
@@ -587,7 +596,15 @@ impl Sstp {
             }
             Event::Frame { port, frame } => self.receive(now, port, frame, out),
             Event::MacHomeAdded(h) => {
-                if self.orig.add_home(h).is_err() {
+                // A host another switch advertises has moved here: outrank
+                // its advertisement (RFC 7432 section 15's rule). A host
+                // only we advertise keeps its sequence.
+                let ours = self.orig.home_sequence(&h).unwrap_or(0);
+                let sequence = match self.lsdb.others_sequence(&h) {
+                    Some(theirs) if theirs >= ours => theirs.saturating_add(1),
+                    _ => ours,
+                };
+                if self.orig.add_home(h, sequence).is_err() {
                     self.overflow("own_mac_homes", out);
                 }
                 self.lsp_gen.trigger(now);

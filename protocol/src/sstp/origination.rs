@@ -19,8 +19,8 @@ use std::net::Ipv4Addr;
 
 use crate::wire::BridgeId;
 use crate::wire::{
-    Adjacency, BindingEntry, Hostname, Lsp, LspId, MacHome, SystemId, SystemInfo, BINDING_LEN,
-    LSP_TLV_ROOM, MAC_HOME_LEN, SYSTEM_TLV_LEN, TLV_HEADER_LEN,
+    Adjacency, BindingEntry, Hostname, Lsp, LspId, MacHome, MacMove, SystemId, SystemInfo,
+    BINDING_LEN, LSP_TLV_ROOM, MAC_HOME_LEN, MAC_MOVE_LEN, SYSTEM_TLV_LEN, TLV_HEADER_LEN,
 };
 
 /// What fragments 1.. hold.
@@ -28,12 +28,31 @@ use crate::wire::{
 struct Entries {
     homes: Vec<MacHome>,
     bindings: Vec<BindingEntry>,
+    /// The move sequences of the homes above that moved (always in the
+    /// fragment of their home, so a receiver reads one fragment).
+    moves: Vec<MacMove>,
 }
 
 impl Entries {
     /// TLV octets these entries take.
     fn octets(&self) -> usize {
-        list_octets(self.homes.len(), MAC_HOME_LEN) + list_octets(self.bindings.len(), BINDING_LEN)
+        list_octets(self.homes.len(), MAC_HOME_LEN)
+            + list_octets(self.bindings.len(), BINDING_LEN)
+            + list_octets(self.moves.len(), MAC_MOVE_LEN)
+    }
+
+    /// Octets one more entry of `each` octets takes in a list that is
+    /// `empty` now.
+    fn cost(each: usize, empty: bool) -> usize {
+        each + if empty { TLV_HEADER_LEN } else { 0 }
+    }
+
+    /// The move sequence of `h` (0 when it has no entry).
+    fn sequence(&self, h: &MacHome) -> u32 {
+        self.moves
+            .iter()
+            .find(|m| m.home == *h)
+            .map_or(0, |m| m.sequence)
     }
 }
 
@@ -153,20 +172,58 @@ impl Origination {
         &self.adjacencies
     }
 
-    /// Advertises a MAC home (no-op if already advertised).
-    pub fn add_home(&mut self, h: MacHome) -> Result<(), Overflow> {
-        if self.home_at.contains_key(&h) {
+    /// Advertises a MAC home with move sequence `sequence`, or changes the
+    /// sequence of one advertised. A home whose sequence becomes nonzero
+    /// stays in its fragment when the move entry fits there, else it moves
+    /// with it to a fragment with room for both.
+    pub fn add_home(&mut self, h: MacHome, sequence: u32) -> Result<(), Overflow> {
+        if let Some(&f) = self.home_at.get(&h) {
+            let e = &mut self.frags[usize::from(f) - 1];
+            let i = e.moves.iter().position(|m| m.home == h);
+            match (i, sequence) {
+                (None, 0) => return Ok(()),
+                (Some(i), 0) => {
+                    e.moves.swap_remove(i);
+                }
+                (Some(i), _) if e.moves[i].sequence == sequence => return Ok(()),
+                (Some(i), _) => e.moves[i].sequence = sequence,
+                (None, _) => {
+                    if e.octets() + Entries::cost(MAC_MOVE_LEN, e.moves.is_empty()) > LSP_TLV_ROOM {
+                        self.remove_home(&h);
+                        return self.add_home(h, sequence);
+                    }
+                    e.moves.push(MacMove { home: h, sequence });
+                }
+            }
+            self.dirty.insert(f);
             return Ok(());
         }
         if self.home_at.len() >= self.max_homes {
             self.overload = true;
             return Err(Overflow::TooManyHomes);
         }
-        let f = self.room_for(MAC_HOME_LEN, |e| e.homes.is_empty())?;
-        self.frags[usize::from(f) - 1].homes.push(h);
+        let f = self.room_for(|e| {
+            Entries::cost(MAC_HOME_LEN, e.homes.is_empty())
+                + if sequence > 0 {
+                    Entries::cost(MAC_MOVE_LEN, e.moves.is_empty())
+                } else {
+                    0
+                }
+        })?;
+        let e = &mut self.frags[usize::from(f) - 1];
+        e.homes.push(h);
+        if sequence > 0 {
+            e.moves.push(MacMove { home: h, sequence });
+        }
         self.home_at.insert(h, f);
         self.dirty.insert(f);
         Ok(())
+    }
+
+    /// The move sequence `h` is advertised with, `None` when it is not.
+    pub fn home_sequence(&self, h: &MacHome) -> Option<u32> {
+        let f = *self.home_at.get(h)?;
+        Some(self.frags[usize::from(f) - 1].sequence(h))
     }
 
     /// Withdraws a MAC home.
@@ -174,6 +231,7 @@ impl Origination {
         if let Some(f) = self.home_at.remove(h) {
             let e = &mut self.frags[usize::from(f) - 1];
             e.homes.retain(|x| x != h);
+            e.moves.retain(|m| m.home != *h);
             self.dirty.insert(f);
         }
     }
@@ -194,7 +252,7 @@ impl Origination {
             }
             return Ok(());
         }
-        let f = self.room_for(BINDING_LEN, |e| e.bindings.is_empty())?;
+        let f = self.room_for(|e| Entries::cost(BINDING_LEN, e.bindings.is_empty()))?;
         self.frags[usize::from(f) - 1].bindings.push(b);
         self.binding_at.insert((b.vid, b.ip), f);
         self.dirty.insert(f);
@@ -210,14 +268,10 @@ impl Origination {
         }
     }
 
-    /// The lowest fragment (1..) with room for one more entry of `each`
-    /// octets; a new fragment if none has room and the limit allows.
-    fn room_for(
-        &mut self,
-        each: usize,
-        list_empty: impl Fn(&Entries) -> bool,
-    ) -> Result<u16, Overflow> {
-        let need = |e: &Entries| each + if list_empty(e) { TLV_HEADER_LEN } else { 0 };
+    /// The lowest fragment (1..) with room for what `need` says one more
+    /// entry costs there; a new fragment if none has room and the limit
+    /// allows.
+    fn room_for(&mut self, need: impl Fn(&Entries) -> usize) -> Result<u16, Overflow> {
         if let Some(i) = self
             .frags
             .iter()
@@ -294,6 +348,7 @@ impl Origination {
             let e = &self.frags[usize::from(f) - 1];
             l.mac_homes = e.homes.clone();
             l.bindings = e.bindings.clone();
+            l.mac_moves = e.moves.clone();
         }
         debug_assert!(l.fits(), "fragment {f} overflows");
         l
@@ -326,7 +381,7 @@ mod tests {
         assert!(first[0].system.is_some());
         // 182 homes fill fragment 1 exactly; the 183rd opens fragment 2.
         for i in 0..183 {
-            o.add_home(home(i)).unwrap();
+            o.add_home(home(i), 0).unwrap();
         }
         let lsps = o.take_due(1200);
         assert_eq!(
@@ -337,7 +392,7 @@ mod tests {
         assert!(lsps.iter().all(Lsp::fits));
         // Removing one from fragment 1 and adding another touches fragment 1 only.
         o.remove_home(&home(5));
-        o.add_home(home(1000)).unwrap();
+        o.add_home(home(1000), 0).unwrap();
         let lsps = o.take_due(1200);
         assert_eq!(lsps.len(), 1);
         assert_eq!(lsps[0].id.fragment, 1);
@@ -349,7 +404,7 @@ mod tests {
     fn adjacency_and_identity_changes_touch_fragment_zero_only() {
         let mut o = Origination::new(me(), BridgeId::default(), 0, 128, 10);
         o.take_due(1200);
-        o.add_home(home(1)).unwrap();
+        o.add_home(home(1), 0).unwrap();
         o.take_due(1200);
         let a = Adjacency {
             neighbour: SystemId(MacAddr([2, 0, 0, 0, 0, 2])),
@@ -375,16 +430,16 @@ mod tests {
     fn limits_overload_the_lsp_instead_of_growing() {
         let mut o = Origination::new(me(), BridgeId::default(), 0, 2, 1000);
         for i in 0..182 {
-            o.add_home(home(i)).unwrap();
+            o.add_home(home(i), 0).unwrap();
         }
-        assert_eq!(o.add_home(home(999)), Err(Overflow::NoRoom));
+        assert_eq!(o.add_home(home(999), 0), Err(Overflow::NoRoom));
         let l = o.take_due(1200);
         assert!(l[0].flags.overload(), "fragment 0 carries the overload bit");
         let mut o = Origination::new(me(), BridgeId::default(), 0, 8, 3);
         for i in 0..3 {
-            o.add_home(home(i)).unwrap();
+            o.add_home(home(i), 0).unwrap();
         }
-        assert_eq!(o.add_home(home(3)), Err(Overflow::TooManyHomes));
+        assert_eq!(o.add_home(home(3), 0), Err(Overflow::TooManyHomes));
     }
 
     #[test]
@@ -396,7 +451,7 @@ mod tests {
             ip: Ipv4Addr::new(10, 0, 0, 1),
             mac: MacAddr([2, 0, 0, 0, 0, mac]),
         };
-        o.add_home(home(1)).unwrap();
+        o.add_home(home(1), 0).unwrap();
         o.add_binding(b(1)).unwrap();
         let l = o.take_due(1200);
         assert_eq!(
@@ -408,6 +463,46 @@ mod tests {
         assert_eq!(l[0].bindings, vec![b(2)]);
         o.remove_binding(0, Ipv4Addr::new(10, 0, 0, 1));
         assert!(o.take_due(1200)[0].bindings.is_empty());
+    }
+
+    #[test]
+    fn a_move_sequence_rides_in_its_homes_fragment_and_goes_with_it() {
+        let mut o = Origination::new(me(), BridgeId::default(), 0, 8, 10_000);
+        o.take_due(1200);
+        o.add_home(home(1), 0).unwrap();
+        assert_eq!(o.home_sequence(&home(1)), Some(0));
+        o.add_home(home(1), 3).unwrap();
+        let l = o.take_due(1200);
+        assert_eq!(l.len(), 1, "one fragment changed");
+        assert_eq!(l[0].mac_homes, vec![home(1)]);
+        assert_eq!(
+            l[0].mac_moves,
+            vec![MacMove {
+                home: home(1),
+                sequence: 3
+            }]
+        );
+        // The same sequence again changes nothing.
+        o.add_home(home(1), 3).unwrap();
+        assert!(!o.is_dirty());
+        o.remove_home(&home(1));
+        let l = o.take_due(1200);
+        assert!(l[0].mac_homes.is_empty() && l[0].mac_moves.is_empty());
+        assert_eq!(o.home_sequence(&home(1)), None);
+        // A full fragment: a home that gains a move entry with no room for
+        // it goes to a fragment that has room for both.
+        let mut i = 10;
+        while o.fragment_count() < 3 {
+            o.add_home(home(i), 0).unwrap();
+            i += 1;
+        }
+        let first = home(10);
+        o.take_due(1200);
+        o.add_home(first, 1).unwrap();
+        let l = o.take_due(1200);
+        let with = l.iter().find(|l| l.mac_homes.contains(&first)).unwrap();
+        assert_eq!(with.mac_moves.len(), 1);
+        assert!(l.iter().all(|l| l.fits()));
     }
 
     #[test]

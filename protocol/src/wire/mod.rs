@@ -29,12 +29,12 @@ pub use mac::MacAddr;
 pub use sstp::{
     decode_sstp_frame, emit_sstp_frame, encode_sstp_frame, sstp_frame_len, Adjacency, BindingEntry,
     Csnp, FailNotice, FailReason, Hello, HelloNeighbour, Hostname, Lsp, LspEntry, LspFlags, LspId,
-    MacHome, PduType, Psnp, RawTlv, SstpError, SstpFrame, SstpPacket, SstpPdu, SystemId,
+    MacHome, MacMove, PduType, Psnp, RawTlv, SstpError, SstpFrame, SstpPacket, SstpPdu, SystemId,
     SystemInfo, Tlv, TlvIter, ADJACENCY_LEN, BINDING_LEN, BRIDGE_ID_TLV_LEN, CSNP_FIXED_LEN,
     FAIL_FIXED_LEN, HELLO_FIXED_LEN, KNOWN_TLV_TYPES, LSP_ENTRY_LEN, LSP_FIXED_LEN, LSP_TLV_ROOM,
-    MAC_HOME_LEN, MAX_PDU_LEN, SSTP_ETHERTYPE, SSTP_GROUP_ADDRESS, SSTP_HEADER_LEN, SSTP_VERSION,
-    SYSTEM_TLV_LEN, TLV_ADJACENCIES, TLV_BRIDGE_ID, TLV_HEADER_LEN, TLV_HOSTNAME,
-    TLV_IPV4_BINDINGS, TLV_LSP_ENTRIES, TLV_MAC_HOMES, TLV_MANDATORY, TLV_SYSTEM,
+    MAC_HOME_LEN, MAC_MOVE_LEN, MAX_PDU_LEN, SSTP_ETHERTYPE, SSTP_GROUP_ADDRESS, SSTP_HEADER_LEN,
+    SSTP_VERSION, SYSTEM_TLV_LEN, TLV_ADJACENCIES, TLV_BRIDGE_ID, TLV_HEADER_LEN, TLV_HOSTNAME,
+    TLV_IPV4_BINDINGS, TLV_LSP_ENTRIES, TLV_MAC_HOMES, TLV_MAC_MOVES, TLV_MANDATORY, TLV_SYSTEM,
 };
 pub use unicast_tag::{
     decode_unicast_tag, encode_unicast_tag, unicast_tag_bytes, unicast_tag_from_word,

@@ -95,6 +95,8 @@ pub const MAC_HOME_LEN: usize = 8;
 pub const BINDING_LEN: usize = 12;
 /// Octets of one LSP_ENTRIES entry.
 pub const LSP_ENTRY_LEN: usize = 22;
+/// Octets of one MAC_MOVES entry.
+pub const MAC_MOVE_LEN: usize = 12;
 
 /// TLV type: HOSTNAME (HELLO, LSP), UTF-8, at most [`Hostname::MAX_LEN`].
 pub const TLV_HOSTNAME: u16 = 0x0002;
@@ -108,6 +110,9 @@ pub const TLV_MAC_HOMES: u16 = 0x0005;
 pub const TLV_IPV4_BINDINGS: u16 = 0x0006;
 /// TLV type: LSP_ENTRIES (CSNP, PSNP), entries of [`LSP_ENTRY_LEN`].
 pub const TLV_LSP_ENTRIES: u16 = 0x0007;
+/// TLV type: MAC_MOVES (LSP), entries of [`MAC_MOVE_LEN`]: the move
+/// sequence of a MAC home of the same fragment that has moved.
+pub const TLV_MAC_MOVES: u16 = 0x0008;
 /// TLV type: SYSTEM (LSP fragment 0 only). Mandatory: a receiver that did
 /// not know it could not use the LSP at all.
 pub const TLV_SYSTEM: u16 = 0x8001;
@@ -127,6 +132,7 @@ pub const KNOWN_TLV_TYPES: &[u16] = &[
     TLV_MAC_HOMES,
     TLV_IPV4_BINDINGS,
     TLV_LSP_ENTRIES,
+    TLV_MAC_MOVES,
 ];
 
 /// Byte offsets of the PDU fields, from the version octet (smoltcp's
@@ -1129,6 +1135,21 @@ pub struct MacHome {
     pub mac: MacAddr,
 }
 
+/// The move sequence of a MAC home (the MAC mobility sequence of RFC 7432
+/// section 15, per switch fabric instead of per BGP route): a switch that
+/// learns a host another switch advertises advertises it with a higher
+/// sequence, and every switch gives the host to the highest. A home with
+/// no entry has sequence 0, so hosts that never moved cost nothing.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct MacMove {
+    /// The home that moved.
+    pub home: MacHome,
+    /// How many moves its owners have counted; higher is more recent.
+    pub sequence: u32,
+}
+
 /// An IPv4-to-MAC binding the originator owns (ARPless).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct BindingEntry {
@@ -1145,7 +1166,7 @@ pub struct BindingEntry {
 /// The canonical encoding, the only one emitted or accepted: after the
 /// fixed part, the TLVs ordered by type code (the type without its
 /// mandatory bit): SYSTEM (fragment 0 only), HOSTNAME, ADJACENCIES,
-/// MAC_HOMES, IPV4_BINDINGS, with [`Lsp::other_tlvs`] in their places by
+/// MAC_HOMES, IPV4_BINDINGS, MAC_MOVES, with [`Lsp::other_tlvs`] in their places by
 /// code; each known list in one TLV, left out when empty; reserved octets
 /// zero. Entries keep their order (the originator chooses it; sorting them
 /// is the engine's business).
@@ -1173,6 +1194,8 @@ pub struct Lsp {
     pub mac_homes: Vec<MacHome>,
     /// IPV4_BINDINGS TLV.
     pub bindings: Vec<BindingEntry>,
+    /// MAC_MOVES TLV.
+    pub mac_moves: Vec<MacMove>,
     /// Optional TLVs of types this codec does not know, kept in order.
     pub other_tlvs: Vec<RawTlv>,
 }
@@ -1197,6 +1220,7 @@ impl Lsp {
             + list_len(self.adjacencies.len(), ADJACENCY_LEN)
             + list_len(self.mac_homes.len(), MAC_HOME_LEN)
             + list_len(self.bindings.len(), BINDING_LEN)
+            + list_len(self.mac_moves.len(), MAC_MOVE_LEN)
             + self
                 .other_tlvs
                 .iter()
@@ -1321,6 +1345,15 @@ impl Lsp {
                 out.mac(b.mac);
             }
         }
+        put_raw_before(out, &mut others, TLV_MAC_MOVES);
+        if !self.mac_moves.is_empty() {
+            out.tlv_header(TLV_MAC_MOVES, self.mac_moves.len() * MAC_MOVE_LEN);
+            for m in &self.mac_moves {
+                out.u16(m.home.vid);
+                out.mac(m.home.mac);
+                out.u32(m.sequence);
+            }
+        }
         for t in others {
             t.emit(out);
         }
@@ -1412,6 +1445,22 @@ impl Lsp {
                                     vid: e.u16()?,
                                     ip: Ipv4Addr::from(e.array::<4>()?),
                                     mac: e.mac()?,
+                                })
+                            })()
+                            .ok_or(bad_len)?,
+                        );
+                    }
+                }
+                TLV_MAC_MOVES => {
+                    for mut e in entries(&t, MAC_MOVE_LEN)? {
+                        lsp.mac_moves.push(
+                            (|| {
+                                Some(MacMove {
+                                    home: MacHome {
+                                        vid: e.u16()?,
+                                        mac: e.mac()?,
+                                    },
+                                    sequence: e.u32()?,
                                 })
                             })()
                             .ok_or(bad_len)?,
