@@ -268,7 +268,7 @@ local function dissect_tlvs(tvb, tree, off, pdu_end)
             add_entries(tt, tvb, v, tlen, 12, "MAC move", function(t, o)
                 t:add(f.mac_move_vid, tvb(o, 2))
                 t:add(f.mac_move_mac, tvb(o + 2, 6))
-                t:add(f.mac_move_sequence, tvb(o + 6, 4))
+                t:add(f.mac_move_sequence, tvb(o + 8, 4))
             end)
         else
             tt:add(f.tlv_value, tvb(v, tlen))

@@ -301,6 +301,10 @@ pub struct SstpStatsReport {
     /// higher move sequence) and were withdrawn here.
     #[serde(default)]
     pub mac_moves_away: u64,
+    /// Hosts heard here but not advertised: duplicate MACs (moved away
+    /// too often).
+    #[serde(default)]
+    pub mac_duplicates: u64,
 }
 
 /// What memory the data path runs on.

@@ -21,6 +21,46 @@ use std::sync::Arc;
 
 use crate::protocols::Protocols;
 
+/// Moves away from this switch within [`DUPLICATE_WINDOW`] after which a
+/// host heard here again is taken for a duplicate MAC (RFC 7432 section
+/// 15.1's defaults: 5 moves in 180 s).
+const DUPLICATE_MOVES: u32 = 5;
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(180);
+
+/// Duplicate-MAC detection. Two hosts with one MAC on two switches would
+/// outrank each other's advertisement at every frame, and every LSP of the
+/// fight floods the fabric. A host that has moved away from here
+/// [`DUPLICATE_MOVES`] times in [`DUPLICATE_WINDOW`] is still delivered to
+/// locally when heard here again, but no longer advertised until the
+/// window has passed: the fabric keeps following the last move.
+#[derive(Debug, Default)]
+struct MoveDamping {
+    /// Moves away per host: (count, start of the window).
+    away: HashMap<FdbKey, (u32, Duration)>,
+}
+
+impl MoveDamping {
+    fn moved_away(&mut self, now: Duration, k: FdbKey) {
+        let e = self.away.entry(k).or_insert((0, now));
+        if now.saturating_sub(e.1) > DUPLICATE_WINDOW {
+            *e = (0, now);
+        }
+        e.0 += 1;
+    }
+
+    /// Whether `k`, heard here, is a duplicate not to advertise.
+    fn is_duplicate(&mut self, now: Duration, k: FdbKey) -> bool {
+        match self.away.get(&k) {
+            Some(&(_, since)) if now.saturating_sub(since) > DUPLICATE_WINDOW => {
+                self.away.remove(&k);
+                false
+            }
+            Some(&(n, _)) => n >= DUPLICATE_MOVES,
+            None => false,
+        }
+    }
+}
+
 fn home(key: FdbKey) -> MacHome {
     MacHome {
         vid: key.vid(),
@@ -42,6 +82,9 @@ pub(crate) struct LinkState {
     /// Hosts that moved from here to another switch (their advertisement
     /// outranked ours).
     moves_away: u64,
+    damping: MoveDamping,
+    /// Times a host heard here was not advertised as a duplicate MAC.
+    duplicates: u64,
 }
 
 impl LinkState {
@@ -145,8 +188,14 @@ impl LinkState {
     ) {
         for k in moved {
             self.moves_away += 1;
+            self.damping.moved_away(now, k);
             protocols.mac_home(now, home(k), false);
         }
+    }
+
+    /// Hosts heard here but not advertised: duplicate MACs.
+    pub(crate) fn duplicates(&self) -> u64 {
+        self.duplicates
     }
 
     /// Hosts that moved from here to another switch.
@@ -165,6 +214,17 @@ impl LinkState {
         protocols: &mut Protocols,
     ) {
         match (host_port, self.homes.get(&key).copied()) {
+            (true, None) if self.damping.is_duplicate(now, key) => {
+                if self.duplicates == 0 || self.duplicates.is_power_of_two() {
+                    tracing::warn!(
+                        mac = %MacAddr(key.mac()), vlan = key.vid(),
+                        "duplicate MAC: moved away from this switch {DUPLICATE_MOVES} times in {} s; \
+                         delivered here but not advertised",
+                        DUPLICATE_WINDOW.as_secs()
+                    );
+                }
+                self.duplicates += 1;
+            }
             (true, None) => {
                 self.homes.insert(key, port);
                 protocols.mac_home(now, home(key), true);
@@ -332,6 +392,24 @@ pub(crate) fn routes_report(e: &Sstp, names: PortNames<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_that_keeps_moving_away_is_a_duplicate_until_the_window_passes() {
+        let mut d = MoveDamping::default();
+        let k = FdbKey::new(0, [2, 0, 0, 0, 0, 9]);
+        let t = |s: u64| Duration::from_secs(s);
+        for i in 0..DUPLICATE_MOVES {
+            assert!(!d.is_duplicate(t(u64::from(i)), k), "move {i}");
+            d.moved_away(t(u64::from(i)), k);
+        }
+        assert!(d.is_duplicate(t(10), k));
+        assert!(!d.is_duplicate(t(10), FdbKey::new(0, [2, 0, 0, 0, 0, 8])));
+        // After the window the host is advertised again, and counting
+        // starts over.
+        assert!(!d.is_duplicate(t(200), k));
+        d.moved_away(t(201), k);
+        assert!(!d.is_duplicate(t(202), k));
+    }
 
     #[test]
     fn liveness_bits_follow_the_engine_and_ignore_ports_beyond_the_word() {

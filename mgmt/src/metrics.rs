@@ -352,6 +352,11 @@ fn render_sstp(r: &Registry, x: &crate::control::SstpStatsReport) {
             x.mac_moves_away,
         ),
         (
+            "satellite_sstp_mac_duplicates_total",
+            "Hosts heard here but not advertised: their MAC moved away too often (a duplicate).",
+            x.mac_duplicates,
+        ),
+        (
             "satellite_sstp_lsps_originated_total",
             "LSP fragments this switch originated.",
             x.lsps_originated,

@@ -386,5 +386,6 @@ fn sstp_stats(plane: &ControlPlane) -> Option<SstpStatsReport> {
         stale_roots_aged: node.stale_roots_aged,
         route_changes: plane.route_changes(),
         mac_moves_away: plane.link_state().moves_away(),
+        mac_duplicates: plane.link_state().duplicates(),
     })
 }

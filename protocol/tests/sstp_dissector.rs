@@ -8,8 +8,8 @@
 
 use satellite_protocol::wire::{
     encode_sstp_frame, Adjacency, BindingEntry, BridgeId, Csnp, FailNotice, FailReason, Hello,
-    HelloNeighbour, Hostname, Lsp, LspEntry, LspFlags, LspId, MacAddr, MacHome, Psnp, RawTlv,
-    SstpPdu, SystemId, SystemInfo,
+    HelloNeighbour, Hostname, Lsp, LspEntry, LspFlags, LspId, MacAddr, MacHome, MacMove, Psnp,
+    RawTlv, SstpPdu, SystemId, SystemInfo,
 };
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -78,6 +78,9 @@ const FIELDS: &[&str] = &[
     "satsstp.binding.vid",
     "satsstp.binding.ip",
     "satsstp.binding.mac",
+    "satsstp.mac_move.vid",
+    "satsstp.mac_move.mac",
+    "satsstp.mac_move.sequence",
     "satsstp.entry.origin",
     "satsstp.entry.fragment",
     "satsstp.entry.sequence",
@@ -146,6 +149,13 @@ fn lsp() -> Lsp {
                 mac: MacAddr([0x52, 0x54, 0, 0, 0, 2]),
             },
         ],
+        mac_moves: vec![MacMove {
+            home: MacHome {
+                vid: 100,
+                mac: MacAddr([0x52, 0x54, 0, 0, 0, 2]),
+            },
+            sequence: 3_000_000_000,
+        }],
         other_tlvs: vec![RawTlv {
             tlv_type: 0x0100,
             value: vec![0xde, 0xad],
@@ -366,6 +376,12 @@ fn expected(pdu: &SstpPdu, frame: &[u8]) -> BTreeMap<&'static str, String> {
                 put("satsstp.binding.vid", b.vid.to_string());
                 put("satsstp.binding.ip", b.ip.to_string());
                 put("satsstp.binding.mac", b.mac.to_string());
+            }
+            tlv(&mut put, 0x0008, 12 * l.mac_moves.len());
+            for m in &l.mac_moves {
+                put("satsstp.mac_move.vid", m.home.vid.to_string());
+                put("satsstp.mac_move.mac", m.home.mac.to_string());
+                put("satsstp.mac_move.sequence", m.sequence.to_string());
             }
             for t in &l.other_tlvs {
                 tlv(&mut put, t.tlv_type, t.value.len());

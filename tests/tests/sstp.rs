@@ -664,6 +664,17 @@ fn a_host_that_moves_to_another_switch_is_followed_by_every_switch_at_once() {
     require_root!();
     let f = Fabric::new(Topology::ring(4), "");
     converge(&f);
+    // The spanning tree too: the other flow's first replies are flooded
+    // on it (h3 is not yet known at s1).
+    let root = system_id(0).replace(':', "");
+    let tree = wait_until(Duration::from_secs(30), || {
+        (0..4).all(|i| f.stp_root(i, &root).0.ends_with(&root))
+    });
+    assert!(
+        tree,
+        "the tree has no single root:\n{}",
+        f.text(1, "show stp")
+    );
     const MAC: &str = "02:00:00:04:00:99";
     const IP: &str = "10.0.1.99";
     // h0's namespace becomes a hypervisor's bridge: s0's host port stays up

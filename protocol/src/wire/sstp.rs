@@ -2341,14 +2341,14 @@ mod tests {
             Err(SstpError::UnknownMandatoryTlv { tlv_type: 0x8099 })
         );
         // Unknown optional in an LSP: kept, and re-emitted in place.
-        let b = with(&LSP, &[0x00, 0x08, 0, 1, 0x5a]);
+        let b = with(&LSP, &[0x00, 0x09, 0, 1, 0x5a]);
         let SstpPdu::Lsp(l) = parse(&b).unwrap() else {
             panic!()
         };
         assert_eq!(
             l.other_tlvs,
             vec![RawTlv {
-                tlv_type: 8,
+                tlv_type: 9,
                 value: vec![0x5a]
             }]
         );
@@ -2534,6 +2534,27 @@ mod tests {
     }
 
     #[test]
+    fn mac_moves_follow_the_bindings_as_twelve_octet_entries() {
+        let mut l = lsp();
+        let home = MacHome {
+            vid: 10,
+            mac: MacAddr([2, 0, 0, 0, 0, 0x99]),
+        };
+        l.mac_moves.push(MacMove {
+            home,
+            sequence: 0x0102_0304,
+        });
+        let b = SstpPdu::Lsp(l.clone()).to_vec(A, 0).unwrap();
+        let tail = [
+            0x00, 0x08, 0x00, 0x0c, 0x00, 0x0a, 2, 0, 0, 0, 0, 0x99, 1, 2, 3, 4,
+        ];
+        assert!(b.ends_with(&tail), "{b:02x?}");
+        assert_eq!(parse(&b).unwrap(), SstpPdu::Lsp(l));
+        // Cut short, it is an error, not a panic.
+        assert!(parse(&b[..b.len() - 1]).is_err());
+    }
+
+    #[test]
     fn only_canonical_lsps() {
         let id = lsp().id;
         // Reserved octet set.
@@ -2560,10 +2581,10 @@ mod tests {
         let b = with(&LSP, &[0, 6, 0, 0]);
         assert_eq!(parse(&b), Err(SstpError::NonCanonical(id)));
         // Unknown TLVs out of order, on the wire and on emit.
-        let b = with(&LSP, &[0, 9, 0, 0, 0, 8, 0, 0]);
+        let b = with(&LSP, &[0, 10, 0, 0, 0, 9, 0, 0]);
         assert_eq!(parse(&b), Err(SstpError::NonCanonical(id)));
         let mut l = lsp();
-        for t in [9, 8] {
+        for t in [10, 9] {
             l.other_tlvs.push(RawTlv {
                 tlv_type: t,
                 value: vec![],
