@@ -15,6 +15,8 @@ pub(crate) enum BindingOrigin {
     Config,
     Api,
     Learned,
+    /// Another switch advertises it (SSTP).
+    Fabric,
 }
 
 /// A binding added at run time.
@@ -33,10 +35,16 @@ pub(crate) struct CompiledFilters {
     pub(crate) tables: Option<Arc<FilterTables>>,
 }
 
-/// The run-time bindings, by port index.
+/// The run-time bindings, by port index, and those of other switches.
 #[derive(Default)]
 pub(crate) struct Bindings {
     runtime: Vec<RuntimeBinding>,
+    /// Other switches' bindings, from the link state: sorted, no repeats.
+    remote: Vec<Ipv4Binding>,
+}
+
+fn binding_order(b: &Ipv4Binding) -> (u16, std::net::Ipv4Addr, [u8; 6]) {
+    (b.vid, b.ip, b.mac.0)
 }
 
 impl Bindings {
@@ -49,7 +57,12 @@ impl Bindings {
         ports: &[(&str, &PortConfig)],
         responder: [u8; 6],
     ) -> Result<CompiledFilters, String> {
-        let extra: Vec<Ipv4Binding> = self.runtime.iter().map(|b| b.binding).collect();
+        let extra: Vec<Ipv4Binding> = self
+            .runtime
+            .iter()
+            .map(|b| b.binding)
+            .chain(self.remote.iter().copied())
+            .collect();
         let mut policies = Vec::with_capacity(ports.len());
         for (i, (name, pc)) in ports.iter().enumerate() {
             let mine: Vec<Ipv4Binding> = self
@@ -71,6 +84,31 @@ impl Bindings {
             None
         };
         Ok(CompiledFilters { policies, tables })
+    }
+
+    /// Sets the bindings other switches advertise; true when they changed
+    /// (the filters must be rebuilt).
+    pub(crate) fn set_remote(&mut self, mut v: Vec<Ipv4Binding>) -> bool {
+        v.sort_unstable_by_key(binding_order);
+        v.dedup();
+        if v == self.remote {
+            return false;
+        }
+        self.remote = v;
+        true
+    }
+
+    /// The bindings of this switch's own ports, configured and run-time:
+    /// what it advertises to the others.
+    pub(crate) fn local(&self, ports: &[(&str, &PortConfig)]) -> Vec<Ipv4Binding> {
+        let mut v: Vec<Ipv4Binding> = ports
+            .iter()
+            .flat_map(|(_, pc)| filters::config_bindings(pc).unwrap_or_default())
+            .chain(self.runtime.iter().map(|b| b.binding))
+            .collect();
+        v.sort_unstable_by_key(binding_order);
+        v.dedup();
+        v
     }
 
     /// Adds `b`, replacing a run-time binding of the same IP and VLAN on
@@ -145,6 +183,9 @@ impl Bindings {
         for b in &self.runtime {
             let name = ports.get(b.port).map(|p| p.0);
             rows.push(row(name, &b.binding, b.origin));
+        }
+        for b in &self.remote {
+            rows.push(row(None, b, BindingOrigin::Fabric));
         }
         serde_json::Value::Array(rows)
     }

@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use satellite_dataplane::fdb::{Fdb, FdbKey, MAX_HOME_SLOT};
 use satellite_dataplane::PortIndex;
+use satellite_filters::Ipv4Binding;
 use satellite_protocol::sstp::{routes::BridgeRoute, AdjacencyStatus, Sstp};
-use satellite_protocol::wire::{MacAddr, MacHome, SystemId};
+use satellite_protocol::wire::{BindingEntry, MacAddr, MacHome, SystemId};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -83,6 +84,8 @@ pub(crate) struct LinkState {
     /// outranked ours).
     moves_away: u64,
     damping: MoveDamping,
+    /// Bindings of our ports advertised in our LSP.
+    advertised_bindings: std::collections::HashSet<BindingEntry>,
     /// Times a host heard here was not advertised as a duplicate MAC.
     duplicates: u64,
 }
@@ -191,6 +194,31 @@ impl LinkState {
             self.damping.moved_away(now, k);
             protocols.mac_home(now, home(k), false);
         }
+    }
+
+    /// Advertises the bindings of our own ports (`local`), withdrawing
+    /// those gone.
+    pub(crate) fn sync_bindings(
+        &mut self,
+        now: Duration,
+        local: &[Ipv4Binding],
+        protocols: &mut Protocols,
+    ) {
+        let want: std::collections::HashSet<BindingEntry> = local
+            .iter()
+            .map(|b| BindingEntry {
+                vid: b.vid,
+                ip: b.ip,
+                mac: MacAddr(b.mac.0),
+            })
+            .collect();
+        for b in self.advertised_bindings.difference(&want) {
+            protocols.binding(now, *b, false);
+        }
+        for b in want.difference(&self.advertised_bindings) {
+            protocols.binding(now, *b, true);
+        }
+        self.advertised_bindings = want;
     }
 
     /// Hosts heard here but not advertised: duplicate MACs.

@@ -175,6 +175,9 @@ pub(crate) struct ControlPlane {
     publisher: Arc<Publisher>,
     epoch: u64,
     bindings: Bindings,
+    /// The filters were rebuilt: our ports' bindings may have changed and
+    /// are advertised again at the next [`ControlPlane::apply_effects`].
+    bindings_dirty: bool,
     protocols: Option<Protocols>,
     link: LinkState,
     /// Times SSTP's routes or homes changed (they reach the snapshot with
@@ -247,6 +250,7 @@ impl ControlPlane {
             publisher,
             epoch: 0,
             bindings: Bindings::default(),
+            bindings_dirty: true,
             protocols,
             link: LinkState::new(live),
             route_changes: 0,
@@ -828,6 +832,7 @@ impl ControlPlane {
             .compile(&self.cfg, &self.port_configs(), responder)?;
         self.builder.policies = c.policies;
         self.builder.filters = c.tables;
+        self.bindings_dirty = true;
         Ok(())
     }
 
@@ -936,10 +941,20 @@ impl ControlPlane {
         let Some(p) = self.protocols.as_mut() else {
             return;
         };
+        if std::mem::take(&mut self.bindings_dirty) {
+            let local = self.bindings.local(
+                &self
+                    .ports
+                    .iter()
+                    .map(|p| (p.name.as_str(), &p.cfg))
+                    .collect::<Vec<_>>(),
+            );
+            self.link.sync_bindings(now, &local, p);
+        }
         p.drain(&mut self.effects);
         let mut changed = false;
         let mut flushed = false;
-        let (mut routes, mut homes) = (false, false);
+        let (mut routes, mut homes, mut remote_bindings) = (false, false, false);
         for e in self.effects.drain(..) {
             match e {
                 Effect::Send { port, frame } => self.outbox.push(Outgoing { port, frame }),
@@ -967,6 +982,7 @@ impl ControlPlane {
                     self.route_changes += 1;
                     homes = true;
                 }
+                Effect::BindingsChanged => remote_bindings = true,
             }
         }
         let mut moved = Vec::new();
@@ -981,6 +997,23 @@ impl ControlPlane {
                 let (fdb_changed, away) = self.link.install_homes(e, &mut self.fdb, host);
                 self.ports_changed |= fdb_changed;
                 moved = away;
+            }
+            if remote_bindings {
+                let remote = e
+                    .lsdb()
+                    .remote_bindings()
+                    .map(|b| satellite_filters::Ipv4Binding {
+                        vid: b.vid,
+                        ip: b.ip,
+                        mac: satellite_filters::MacAddr(b.mac.0),
+                    })
+                    .collect();
+                if self.bindings.set_remote(remote) {
+                    match self.rebuild_filters() {
+                        Ok(()) => changed = true,
+                        Err(e) => warn!("filters with the fabric's bindings: {e}"),
+                    }
+                }
             }
         }
         if !moved.is_empty() {

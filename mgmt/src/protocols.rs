@@ -11,7 +11,7 @@ use satellite_dataplane::PortIndex;
 use satellite_protocol::node::{Node, NodeAction, NodeEvent, NodePort, NodeStats};
 use satellite_protocol::rstp::{AdminPointToPoint, BridgeStatus, PortRole, PortState};
 use satellite_protocol::sstp::{self, Sstp};
-use satellite_protocol::wire::{FailReason, MacAddr, MacHome, SystemId};
+use satellite_protocol::wire::{BindingEntry, FailReason, MacAddr, MacHome, SystemId};
 
 use crate::config::{Config, PortConfig, PortKind};
 
@@ -34,6 +34,8 @@ pub(crate) enum Effect {
     RoutesChanged,
     /// The MAC homes known from other switches changed.
     HomesChanged,
+    /// The ARPless bindings of other switches changed.
+    BindingsChanged,
 }
 
 static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
@@ -252,6 +254,17 @@ impl Protocols {
         &self.spf_times
     }
 
+    /// A binding of one of our ports: SSTP advertises it, so every
+    /// switch's responder answers for the host.
+    pub(crate) fn binding(&mut self, now: Duration, b: BindingEntry, present: bool) {
+        let ev = if present {
+            NodeEvent::BindingAdded(b)
+        } else {
+            NodeEvent::BindingRemoved(b)
+        };
+        let _ = self.event(now, ev);
+    }
+
     /// A host was learned on an edge port: SSTP advertises it.
     pub(crate) fn mac_home(&mut self, now: Duration, home: MacHome, present: bool) {
         let ev = if present {
@@ -422,6 +435,7 @@ impl Protocols {
                 out.push(Effect::RoutesChanged);
             }
             A::HomesChanged => out.push(Effect::HomesChanged),
+            A::BindingsChanged => out.push(Effect::BindingsChanged),
             A::Dropped { port, reason } => {
                 debug!(target: "sstp", port = %self.name(port), reason, "SSTP PDU dropped");
             }

@@ -766,3 +766,56 @@ fn edge_ports_forward_at_once() {
     let lab = FilterLab::new(&[""], hosts);
     assert!(lab.ping("x", "10.0.0.2"), "{}", lab.logs());
 }
+
+/// FILTERS.md: bindings are "distributed to all Satellite switches in
+/// SSTP LSPs so any switch can answer for any VM". Neither switch's
+/// configuration lists the other's VMs: each learns them from the other's
+/// LSP, answers its own VMs' ARP for them, and no ARP crosses the fabric.
+#[test]
+fn bindings_reach_every_switch_in_the_link_state_and_the_nearest_switch_answers_arp() {
+    require_root!();
+    let lab = FilterLab::new(&["", ""], tenant_hosts([0, 1, 0, 1]));
+    let cap = Capture::start(&lab, &lab.sw[0], "f0", true);
+    let fabric_rows = |sw: usize| -> Vec<(String, String)> {
+        lab.satctl(sw, "arp show")
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["origin"] == "fabric")
+            .map(|r| {
+                (
+                    r["ip"].as_str().unwrap_or("").to_string(),
+                    r["mac"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let learned = wait_until(std::time::Duration::from_secs(30), || {
+        fabric_rows(0).contains(&("10.0.0.2".into(), a2()))
+            && fabric_rows(1).contains(&("10.0.0.1".into(), a1()))
+    });
+    assert!(
+        learned,
+        "bindings did not cross: s0 {:?}, s1 {:?}\n{}",
+        fabric_rows(0),
+        fabric_rows(1),
+        lab.logs()
+    );
+    // Each switch has exactly the other's two VMs from the fabric.
+    assert_eq!(fabric_rows(0).len(), 2, "{:?}", fabric_rows(0));
+    assert!(
+        lab.ping("a1", "10.0.0.2"),
+        "a1 cannot ping a2 across the fabric\n{}",
+        lab.logs()
+    );
+    assert!(lab.ping("b2", "10.0.0.3"), "b2 cannot ping b1");
+    assert_eq!(lab.neigh("a1", "10.0.0.2"), Some(a2()));
+    // Tenants stay apart: a1 gets no answer for b2's address.
+    assert!(!lab.ping_once("a1", "10.0.0.4"), "a1 reached b2");
+    let seen = cap.finish();
+    let arp: Vec<&str> = seen
+        .lines()
+        .filter(|l| l.contains("ARP") && l.contains("Request"))
+        .collect();
+    assert!(arp.is_empty(), "ARP requests on the fabric: {arp:#?}");
+}

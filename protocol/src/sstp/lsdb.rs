@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use super::spf::{Advertisement, GraphBuilder, Slot};
 use crate::wire::BridgeId;
-use crate::wire::{Lsp, LspEntry, LspId, MacHome, MacMove, SystemId};
+use crate::wire::{BindingEntry, Lsp, LspEntry, LspId, MacHome, MacMove, SystemId};
 use crate::PortIndex;
 
 /// How long a purged LSP (remaining lifetime 0) is kept and flooded before
@@ -252,6 +252,8 @@ pub struct Installed {
     pub topology_changed: bool,
     /// The MAC homes changed.
     pub homes_changed: bool,
+    /// The ARPless bindings changed.
+    pub bindings_changed: bool,
 }
 
 /// Why a copy was not stored.
@@ -483,6 +485,9 @@ impl Lsdb {
             l.map_or((&[], &[]), |l| (&l.mac_homes[..], &l.mac_moves[..]))
         }
         let homes_changed = homes(old_l) != homes(new_l);
+        let empty: &[BindingEntry] = &[];
+        let bindings_changed =
+            old_l.map_or(empty, |l| &l.bindings[..]) != new_l.map_or(empty, |l| &l.bindings[..]);
         if homes_changed {
             let old_h = homes(old_l).0.to_vec();
             let (new_h, new_m) = homes(new_l);
@@ -508,6 +513,7 @@ impl Lsdb {
             slot,
             topology_changed,
             homes_changed,
+            bindings_changed,
         }
     }
 
@@ -622,6 +628,19 @@ impl Lsdb {
             .filter(|a| self.rank(a.slot, a.sequence) > mine)
             .max_by_key(|a| self.rank(a.slot, a.sequence))
             .map(|a| a.slot)
+    }
+
+    /// The ARPless bindings of every other reachable switch: what this
+    /// switch's responder may answer for hosts elsewhere (FILTERS.md).
+    pub fn remote_bindings(&self) -> impl Iterator<Item = &BindingEntry> + '_ {
+        let me = self.my_slot();
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(move |(i, o)| *i as Slot != me && o.as_ref().is_some_and(|o| o.reachable))
+            .flat_map(|(_, o)| o.iter().flat_map(|o| o.fragments.values()))
+            .filter(|f| !f.purged)
+            .flat_map(|f| &f.lsp.bindings)
     }
 
     /// Every MAC home with the switch it belongs to (see [`Lsdb::home`]),

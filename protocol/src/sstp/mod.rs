@@ -282,6 +282,9 @@ pub enum Action {
     RoutesChanged,
     /// The MAC homes changed: read [`Sstp::lsdb`].
     HomesChanged,
+    /// Other switches' ARPless bindings changed: read
+    /// [`Lsdb::remote_bindings`].
+    BindingsChanged,
     /// A received PDU was dropped.
     Dropped {
         /// The port.
@@ -387,6 +390,8 @@ pub struct Sstp {
     stats: SstpStats,
     /// Homes changed since the last [`Action::HomesChanged`].
     homes_changed: bool,
+    /// Bindings changed since the last [`Action::BindingsChanged`].
+    bindings_changed: bool,
 }
 
 impl Sstp {
@@ -432,6 +437,7 @@ impl Sstp {
             failed: Vec::new(),
             stats: SstpStats::default(),
             homes_changed: false,
+            bindings_changed: false,
             cfg,
         })
     }
@@ -742,6 +748,7 @@ impl Sstp {
                 if i.homes_changed {
                     self.homes_changed = true;
                 }
+                self.bindings_changed |= i.bindings_changed;
                 if id.fragment == 0 {
                     // The origin's own word replaces FAIL notices about it.
                     // Lifting one changes the graph even when the LSP
@@ -1051,6 +1058,9 @@ impl Sstp {
         if std::mem::take(&mut self.homes_changed) {
             out.push(Action::HomesChanged);
         }
+        if std::mem::take(&mut self.bindings_changed) {
+            out.push(Action::BindingsChanged);
+        }
         self.transmit_due(now, out);
     }
 
@@ -1061,6 +1071,7 @@ impl Sstp {
                     self.spf_throttle.trigger(now);
                 }
                 self.homes_changed |= i.homes_changed;
+                self.bindings_changed |= i.bindings_changed;
                 for p in self.ports.values_mut() {
                     if let Some(f) = p.flood.as_mut() {
                         f.send(id);
@@ -1071,6 +1082,7 @@ impl Sstp {
         if self.lsdb.sweep(now, self.cfg.unreachable_hold) {
             self.spf_throttle.trigger(now);
             self.homes_changed = true;
+            self.bindings_changed = true;
         }
         let known = &self.lsdb;
         self.fails_seen.retain(|s, _| known.slot_of(*s).is_some());
@@ -1098,6 +1110,7 @@ impl Sstp {
         let reach_changed = self.lsdb.set_reachability(now, |s| routes.is_reachable(s));
         if reach_changed {
             self.homes_changed = true;
+            self.bindings_changed = true;
         }
         if reach_changed || before != self.routes {
             out.push(Action::RoutesChanged);
