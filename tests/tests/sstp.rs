@@ -740,6 +740,10 @@ fn a_host_that_moves_to_another_switch_is_followed_by_every_switch_at_once() {
             &f.scratch.join(name),
         )
     };
+    // At the new place: the announcement going out and the first echo
+    // request coming in, on one clock.
+    let pcap = f.scratch.join("new-place.pcap");
+    let mut at_new = mover.tcpdump("eth1", &pcap, &[], &["icmp"]);
     let mut to_mover = pinger(&f.hosts[1], IP, "to-mover.log");
     let mut other = pinger(&f.hosts[3], &h1, "other.log");
     std::thread::sleep(Duration::from_millis(1000));
@@ -757,6 +761,19 @@ fn a_host_that_moves_to_another_switch_is_followed_by_every_switch_at_once() {
         !to_mover.alive() && !other.alive()
     });
     assert!(done, "pings did not end");
+    at_new.stop();
+    let dump = satellite_e2e::sh(&format!(
+        "tcpdump -tt -nn -r {} 2>/dev/null",
+        pcap.display()
+    ));
+    let when = |pat: &str| -> Option<f64> {
+        dump.lines()
+            .find(|l| l.contains(pat))
+            .and_then(|l| l.split(' ').next()?.parse().ok())
+    };
+    let announced = when(&format!("{IP} > {h1}: ICMP echo request"));
+    let first_in = when(&format!("{h1} > {IP}: ICMP echo request"));
+    let follow_ms = announced.zip(first_in).map(|(a, b)| (b - a) * 1e3);
     let (to_text, other_text) = (to_mover.log_text(), other.log_text());
     let (sent, got) = ping_counts(&to_text);
     // The outage: the longest silence that ends within 2 s of the move's
@@ -773,7 +790,8 @@ fn a_host_that_moves_to_another_switch_is_followed_by_every_switch_at_once() {
         })
         .collect();
     eprintln!(
-        "relocation (load {}): to the mover {sent} sent, {got} received, outage at the move {gap} echoes / {gap_ms:.1} ms; \
+        "relocation (load {}): announcement to the first echo at the new place {follow_ms:.1?} ms; \
+         to the mover {sent} sent, {got} received, outage at the move {gap} echoes / {gap_ms:.1} ms; \
          other flow {osent} sent, {ogot} received, longest silence at the move {ogap} echoes / {ogap_ms:.1} ms; \
          missing to the mover {:?}, in the other flow {:?}; s0 moves away {}; adjacency downs {downs:?}",
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
@@ -790,6 +808,10 @@ fn a_host_that_moves_to_another_switch_is_followed_by_every_switch_at_once() {
         f.text(1, "show fdb")
     );
     assert!(gap_ms < 1000.0, "outage {gap_ms:.1} ms");
+    assert!(
+        follow_ms.is_some(),
+        "no announcement or echo at the new place:\n{dump}"
+    );
     assert_eq!(s0["sstp"]["mac_moves_away"].as_u64(), Some(1), "{s0}");
     assert_eq!(
         s0["sstp"]["mac_homes_local"].as_u64(),
