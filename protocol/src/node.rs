@@ -25,6 +25,13 @@
 //!   loop: the port becomes designated, and a designated port forwards
 //!   only after its neighbour agrees or after the forward delay. This ends
 //!   count-to-infinity after a root failure in a Satellite domain.
+//!   "Unreachable" means lost: reachable once, not now. A switch never yet
+//!   reachable is joining (its links are advertised one way until the
+//!   databases sync, as every switch's are for a moment at start-up), and
+//!   dropping its BPDUs would only delay the tree by a hello time. The
+//!   cost: a switch that died before this one ever reached it is not
+//!   treated as a dead root here; its neighbours, which did reach it, age
+//!   its information.
 //! - **Identity**: a change of bridge priority reaches SSTP's SYSTEM TLV,
 //!   so every switch knows each Satellite switch's RSTP bridge ID.
 
@@ -559,7 +566,7 @@ impl Node {
         let me = db.me();
         let dead: Vec<MacAddr> = db
             .origins()
-            .filter(|&(slot, sys)| sys != me && !db.is_reachable(slot))
+            .filter(|&(slot, sys)| sys != me && db.is_lost(slot))
             .map(|(_, sys)| sys.0)
             .collect();
         let newly: Vec<MacAddr> = dead

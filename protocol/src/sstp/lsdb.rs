@@ -207,6 +207,8 @@ struct Origin {
     /// From SPF: reachable from this switch (always true for `me`).
     reachable: bool,
     unreachable_since: Option<Duration>,
+    /// SPF has found it reachable at least once.
+    was_reachable: bool,
     /// MAC homes of this origin in the home table.
     homes_in_table: usize,
 }
@@ -351,6 +353,14 @@ impl Lsdb {
         self.origin(slot).is_some_and(|o| o.reachable)
     }
 
+    /// Whether the origin was reachable once and is not now: gone, as
+    /// opposed to not yet joined (a switch whose links are not yet
+    /// advertised both ways, as every switch is for a moment at start-up).
+    pub fn is_lost(&self, slot: Slot) -> bool {
+        self.origin(slot)
+            .is_some_and(|o| o.was_reachable && !o.reachable)
+    }
+
     /// Origins (slot, system) in slot order.
     pub fn origins(&self) -> impl Iterator<Item = (Slot, SystemId)> + '_ {
         self.slots
@@ -419,6 +429,7 @@ impl Lsdb {
             fragments: Fragments::default(),
             reachable: system == self.me,
             unreachable_since: None,
+            was_reachable: false,
             homes_in_table: 0,
         };
         let slot = match self.free.pop_front() {
@@ -695,6 +706,7 @@ impl Lsdb {
                 changed = true;
                 o.reachable = r;
             }
+            o.was_reachable |= r;
             o.unreachable_since = if r {
                 None
             } else {
