@@ -118,7 +118,8 @@ pub(crate) fn diff(running: &Config, new: &Config) -> (Changes, Config) {
             }
             Some(p)
                 if (p.kind, p.backend, p.dpdk, p.root_guard)
-                    != (old.kind, old.backend, old.dpdk, old.root_guard) =>
+                    != (old.kind, old.backend, old.dpdk, old.root_guard)
+                    || (&p.socket, p.vhost_client) != (&old.socket, old.vhost_client) =>
             {
                 c.replaced.push(p.clone())
             }
