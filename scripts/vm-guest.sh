@@ -134,6 +134,7 @@ while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); 
 ip link set lo up
 ip link set eth0 up
 echo "SATGUEST eth0 $(cat /sys/class/net/eth0/address) up $(cut -d' ' -f1 /proc/uptime)"
+echo "SATGUEST queues $(ls /sys/class/net/eth0/queues | tr "\n" " ")"
 if [ "$(arg dhcp)" = 1 ]; then
     # Hook for the switch's DHCP responder (issue 18 item 2).
     udhcpc -i eth0 -n -q -t 10 -T 1 -s /bin/simple.script || echo "SATGUEST dhcp failed"
