@@ -11,10 +11,13 @@
 # seconds; CI runs the same port against dpdk-testpmd instead
 # (tests/tests/vhost.rs). See docs/ports-and-backends.md "vhost-user".
 #
-#   scripts/vm-guest.sh [--tcg] [--count N] [--queues N]
+#   scripts/vm-guest.sh [--tcg] [--count N] [--queues N] [--pair]
 #     --tcg       software emulation even when /dev/kvm is usable
 #     --count N   pings from the guest (default 20)
 #     --queues N  switch workers = vhost queue pairs = guest queues (default 1)
+#     --pair      a second guest on a second vhost port (vm2, 10.77.0.3); the
+#                 two measure TCP throughput with iperf3 (Debian's, with its
+#                 libraries, put into the initramfs) through the switch
 #
 # Environment: SATELLITED (default target/release/satellited), and
 # VM_GUEST_CACHE (default /var/cache/satellite-vm-guest): where the kernel
@@ -30,9 +33,11 @@ as_root "$@"
 accel=auto
 count=20
 queues=1
+pair=0
 while (($#)); do
     case "$1" in
         --tcg) accel=tcg ;;
+        --pair) pair=1 ;;
         --count) count="$2"; shift ;;
         --queues) queues="$2"; shift ;;
         *) echo "vm-guest: unknown argument $1" >&2; exit 2 ;;
@@ -120,6 +125,29 @@ add_mod() {
 add_mod virtio_pci
 add_mod virtio_net
 printf '%s\n' "${order[@]}" >"$initrd/lib/modules/order"
+# iperf3 for --pair: Debian's packages unpacked into the cache (not
+# installed on the host), the binary and every library ldd names copied.
+if ((pair)); then
+    iroot="$cache/iperf3-root"
+    if [[ ! -x $iroot/usr/bin/iperf3 ]]; then
+        rm -rf "$cache/debs" "$iroot.tmp"
+        mkdir -p "$cache/debs" "$iroot.tmp"
+        (cd "$cache/debs" && apt-get download iperf3 libiperf0 libsctp1 2>/dev/null)
+        for d in "$cache"/debs/*.deb; do dpkg-deb -x "$d" "$iroot.tmp"; done
+        rm -rf "$cache/debs" "$iroot"
+        mv "$iroot.tmp" "$iroot"
+    fi
+    cp "$iroot/usr/bin/iperf3" "$initrd/bin/iperf3"
+    for lib in $(LD_LIBRARY_PATH="$iroot/usr/lib/x86_64-linux-gnu" ldd "$iroot/usr/bin/iperf3" \
+        | grep -o '/[^ ]*'); do
+        case $lib in
+            "$iroot"/*) dest=${lib#"$iroot"} ;;
+            *) dest=$lib ;;
+        esac
+        mkdir -p "$initrd$(dirname "$dest")"
+        cp -L "$lib" "$initrd$dest"
+    done
+fi
 cat >"$initrd/init" <<'EOF'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -142,8 +170,23 @@ else
     ip addr add "$(arg ip)" dev eth0
 fi
 echo "SATGUEST address $(ip -4 -o addr show eth0 | awk '{print $4}') $(cut -d' ' -f1 /proc/uptime)"
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
+role=$(arg role)
+if [ "$role" = iperf-server ]; then
+    timeout 600 iperf3 -s -1 >/tmp/iperf 2>&1 &
+    iperf=$!
+fi
 ping -c "$(arg count)" -i 0.2 -W 2 "$(arg peer)" >/tmp/ping 2>&1
 sed 's/^/SATGUEST ping: /' /tmp/ping
+if [ "$role" = iperf-server ]; then
+    wait $iperf
+elif [ "$role" = iperf-client ]; then
+    n=0
+    until iperf3 -c "$(arg server)" -t 10 -f m >/tmp/iperf 2>&1 || [ $n -ge 60 ]; do
+        sleep 1; n=$((n+1))
+    done
+    sed 's/^/SATGUEST iperf: /' /tmp/iperf
+fi
 echo "SATGUEST done $(cut -d' ' -f1 /proc/uptime)"
 poweroff -f
 EOF
@@ -186,6 +229,15 @@ kind = "edge"
 backend = "vhost_user"
 socket = "$socket"
 EOF
+if ((pair)); then
+    cat >>"$work/satellited.toml" <<EOF
+[[port]]
+name = "vm2"
+kind = "edge"
+backend = "vhost_user"
+socket = "$work/run/vm2.sock"
+EOF
+fi
 ctl="$work/ctl.sock"
 ip netns exec "$sw" "$satellited" -c "$work/satellited.toml" --socket "$ctl" >"$work/satellited.log" 2>&1 &
 pids+=($!)
@@ -219,24 +271,38 @@ else
     ((queues == 1)) || nicopts="mq=on,vectors=0"
 fi
 echo "vm-guest: booting $(basename "$kernel") under $accel, $queues queue pair(s)"
-timeout=$([[ $accel == kvm ]] && echo 120 || echo 900)
+timeout=$([[ $accel == kvm ]] && echo 300 || echo 900)
 t0=$(date +%s.%N)
-timeout -s KILL "$timeout" qemu-system-x86_64 \
-    -accel "$accel" -cpu max -smp "$queues" -m 256M \
-    -object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
-    -kernel "$kernel" -initrd "$work/initrd.gz" \
-    -append "console=ttyS0 quiet panic=-1 satellite.ip=10.77.0.2/24 satellite.peer=10.77.0.1 satellite.count=$count satellite.dhcp=0" \
-    -chardev socket,id=chr0,path="$socket" \
-    -netdev vhost-user,id=net0,chardev=chr0,queues="$queues" \
-    -device virtio-net-pci,netdev=net0,mac=52:54:00:77:00:02,"$nicopts" \
-    -display none -serial file:"$work/console.log" -no-reboot -nodefaults \
-    >"$work/qemu.log" 2>&1 &
-qpid=$!
-pids+=($qpid)
+# guest N ROLE: VM N on vhost port vmN (socket vmN.sock), 10.77.0.N+1,
+# console in consoleN.log.
+guest() {
+    local n=$1 role=$2 extra=""
+    [[ $role == iperf-client ]] && extra="satellite.server=10.77.0.2"
+    timeout -s KILL "$timeout" qemu-system-x86_64 \
+        -accel "$accel" -cpu max -smp "$queues" -m 256M \
+        -object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
+        -kernel "$kernel" -initrd "$work/initrd.gz" \
+        -append "console=ttyS0 quiet panic=-1 satellite.ip=10.77.0.$((n + 1))/24 satellite.peer=10.77.0.1 satellite.count=$count satellite.dhcp=0 satellite.role=$role $extra" \
+        -chardev socket,id=chr0,path="$work/run/vm$n.sock" \
+        -netdev vhost-user,id=net0,chardev=chr0,queues="$queues" \
+        -device virtio-net-pci,netdev=net0,mac=52:54:00:77:00:0$((n + 1)),"$nicopts" \
+        -display none -serial file:"$work/console$n.log" -no-reboot -nodefaults \
+        >"$work/qemu$n.log" 2>&1 &
+    pids+=($!)
+}
+if ((pair)); then
+    guest 1 iperf-server
+    qpid=${pids[-1]}
+    guest 2 iperf-client
+    qpid2=${pids[-1]}
+else
+    guest 1 none
+    qpid=${pids[-1]}
+fi
 
 stamp() { # seconds since QEMU started when the console first shows $1
     local now
-    while ! grep -q "$1" "$work/console.log" 2>/dev/null; do
+    while ! grep -q "$1" "$work/console1.log" 2>/dev/null; do
         kill -0 "$qpid" 2>/dev/null || return 1
         sleep 0.05
     done
@@ -249,11 +315,14 @@ vm1_state() { "$satctl" -s "$ctl" show ports | awk '$2 == "vm1" {print "link " $
 link=$(vm1_state || true)
 t_done=$(stamp "SATGUEST done") || true
 wait "$qpid" 2>/dev/null || true
+if ((pair)); then wait "$qpid2" 2>/dev/null || true; fi
 sleep 0.2
 link_after=$(vm1_state || true)
 
-echo "---- guest console (SATGUEST lines) ----"
-grep SATGUEST "$work/console.log" || { echo "(none: console follows)"; tail -40 "$work/console.log"; cat "$work/qemu.log"; }
+for c in "$work"/console*.log; do
+    echo "---- $(basename "$c" .log) (SATGUEST lines) ----"
+    grep SATGUEST "$c" || { echo "(none: console follows)"; tail -40 "$c"; cat "$work"/qemu*.log; }
+done
 echo "---- switch ----"
 "$satctl" -s "$ctl" show ports
 echo "---- result ----"
@@ -261,7 +330,16 @@ printf 'accel=%s kernel=%s queues=%s\n' "$accel" "$(basename "$kernel")" "$queue
 printf 'init reached %ss after QEMU started; eth0 up at %ss; done at %ss\n' \
     "${t_init:-?}" "${t_up:-?}" "${t_done:-?}"
 printf 'vm1 once the guest had eth0 up: %s; after it powered off: %s\n' "${link:-?}" "${link_after:-?}"
-loss=$(grep -o '[0-9.]*% packet loss' "$work/console.log" || true)
-rtt=$(grep -o 'round-trip.*' "$work/console.log" || true)
+loss=$(grep -o '[0-9.]*% packet loss' "$work/console1.log" || true)
+rtt=$(grep -o 'round-trip.*' "$work/console1.log" || true)
 printf 'ping guest -> host 10.77.0.1: %s; %s\n' "${loss:-no result}" "${rtt:-}"
-[[ $loss == "0% packet loss" ]]
+ok=1
+[[ $loss == "0% packet loss" ]] || ok=0
+if ((pair)); then
+    loss2=$(grep -o '[0-9.]*% packet loss' "$work/console2.log" || true)
+    printf 'ping guest 2 -> host: %s\n' "${loss2:-no result}"
+    tput=$(grep -E 'SATGUEST iperf: .*(sender|receiver)' "$work/console2.log" | sed 's/SATGUEST iperf: //' || true)
+    printf 'iperf3 TCP guest 2 -> guest 1 through the switch (10 s):\n%s\n' "${tput:-no result}"
+    [[ $loss2 == "0% packet loss" && -n $tput ]] || ok=0
+fi
+((ok))
