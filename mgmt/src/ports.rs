@@ -308,6 +308,26 @@ fn prepare_vhost_socket(port: &str, path: &Path, client: bool) -> Result<(), Str
     }
 }
 
+/// Opens a server-mode vhost-user socket to its group: 0660, like the
+/// control socket, so a hypervisor running as another user in the
+/// socket's group can connect (the socket gets the directory's group, so
+/// a setgid directory chooses it; docs/least-privilege.md). Bound by DPDK
+/// with the umask's mode, which leaves connecting to the owner alone.
+fn share_vhost_socket(p: &PortConfig) {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(s) = p
+        .socket
+        .as_deref()
+        .filter(|_| p.is_vhost() && !p.vhost_client)
+    else {
+        return;
+    };
+    let mode = std::fs::Permissions::from_mode(crate::server::SOCKET_MODE);
+    if let Err(e) = std::fs::set_permissions(s, mode) {
+        warn!(port = %p.name, socket = %s.display(), "cannot make the vhost-user socket 0660: {e}");
+    }
+}
+
 /// Creates the net_vhost device of a vhost-user port: `queues` queue
 /// pairs (one per worker; a guest may use fewer), listening on its socket,
 /// or connecting to it with `vhost_client`. Returns the vdev's name.
@@ -318,11 +338,7 @@ fn vhost_vdev(i: usize, p: &PortConfig, queues: u16) -> Result<String, String> {
         .ok_or_else(|| format!("port {}: backend vhost_user needs `socket`", p.name))?;
     // Checked by the configuration too; the path goes into the argument
     // string, so it is checked again right where it is used.
-    let check = PortConfig {
-        dpdk: false,
-        ..p.clone()
-    };
-    crate::config::check_vhost(&check).map_err(|(k, m)| format!("port {}: {k}: {m}", p.name))?;
+    crate::config::check_vhost(p).map_err(|(k, m)| format!("port {}: {k}: {m}", p.name))?;
     prepare_vhost_socket(&p.name, socket, p.vhost_client)?;
     // Not `net_vhost{i}`: that is what a user names with --eal --vdev.
     let vname = format!("net_vhost_sat{i}");
@@ -421,6 +437,7 @@ impl Ports {
             let name = pcfg.name.clone();
             let eth = EthPort::start(id, queues, queues, cfg.dataplane.ring_size, pool)
                 .map_err(|e| format!("port {name}: {e}"))?;
+            share_vhost_socket(&pcfg);
             let mac = match &pcfg.socket {
                 Some(s) if pcfg.is_vhost() => vhost_mac(cfg.name(), s),
                 _ => eth.mac(),
@@ -527,6 +544,7 @@ impl Ports {
                 return Err(format!("port {}: {e}", p.name));
             }
         };
+        share_vhost_socket(p);
         let mac = match &p.socket {
             Some(s) if p.is_vhost() => vhost_mac(&self.switch, s),
             _ => eth.mac(),

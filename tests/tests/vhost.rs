@@ -242,10 +242,9 @@ fn a_guest_on_a_vhost_user_port_pings_a_host_and_its_link_follows_the_driver() {
         .permissions()
         .mode();
     assert_eq!(dir_mode & 0o027, 0, "socket directory {dir_mode:o}");
-    assert!(std::fs::symlink_metadata(&socket)
-        .expect("socket made")
-        .file_type()
-        .is_socket());
+    let meta = std::fs::symlink_metadata(&socket).expect("socket made");
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660, "socket mode");
     let p = lab.port("vm1");
     assert_eq!(p["backend"], "vhost_user", "{p}");
     assert_eq!(p["link_up"], false, "no guest yet, yet link up: {p}");
@@ -283,7 +282,8 @@ fn a_guest_on_a_vhost_user_port_pings_a_host_and_its_link_follows_the_driver() {
         "socket left after port del"
     );
     satctl("port add vm1");
-    assert!(socket.exists(), "socket not back after port add");
+    let meta = std::fs::symlink_metadata(&socket).expect("socket not back after port add");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660, "socket mode");
     assert_eq!(lab.port("vm1")["mac"], mac.as_str(), "MAC changed");
 
     // The driver comes back: link up, frames flow again.
