@@ -298,12 +298,19 @@ fn prepare_vhost_socket(port: &str, path: &Path, client: bool) -> Result<(), Str
                 "port {port}: another process listens on {}",
                 path.display()
             )),
-            Err(_) => {
+            // Refused: nobody listens, so the file is a leftover.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                 warn!(port, socket = %path.display(),
                       "removing a stale vhost-user socket (nobody listens on it)");
                 std::fs::remove_file(path)
                     .map_err(|e| format!("port {port}: cannot remove {}: {e}", path.display()))
             }
+            // Anything else (permission denied ...) says nothing about
+            // whether it is in use: left alone.
+            Err(e) => Err(format!(
+                "port {port}: {} exists and cannot be checked ({e}); not replacing it",
+                path.display()
+            )),
         },
     }
 }

@@ -410,6 +410,33 @@ mod tests {
     }
 
     #[test]
+    fn a_vhost_port_whose_socket_or_mode_changed_is_replaced() {
+        let vm = |sock: &str, client: bool| {
+            format!(
+                "[[port]]\nname = \"vm1\"\nbackend = \"vhost_user\"\n\
+                 socket = \"{sock}\"\nvhost_client = {client}\n"
+            )
+        };
+        let old = cfg(&vm("/run/satellite/vm1.sock", false));
+        for new in [
+            vm("/run/satellite/vm1b.sock", false),
+            vm("/run/satellite/vm1.sock", true),
+        ] {
+            let (c, _) = diff(&old, &cfg(&new));
+            assert_eq!(c.replaced.len(), 1, "{new}: {c:?}");
+            assert!(c.retuned.is_empty() && c.added.is_empty(), "{c:?}");
+        }
+        let (c, _) = diff(
+            &old,
+            &cfg(&format!(
+                "{}path_cost = 7\n",
+                vm("/run/satellite/vm1.sock", false)
+            )),
+        );
+        assert_eq!(c.retuned.len(), 1, "{c:?}");
+    }
+
+    #[test]
     fn restart_only_keys_are_named_and_keep_their_running_value() {
         let new = format!("{BASE}[dataplane]\nworkers = 2\n[sstp]\ndead_count = 5\n");
         let (c, applied) = diff(&cfg(BASE), &cfg(&new));
