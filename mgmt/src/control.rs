@@ -57,7 +57,8 @@ pub enum Request {
         ip: std::net::Ipv4Addr,
         vlan: Option<u16>,
     },
-    /// Add a port on a kernel interface to the running switch.
+    /// Add a port on a kernel interface, or the file's vhost-user port of
+    /// that name, to the running switch.
     PortAdd {
         port: String,
         /// Unset: the file's kind for the interface, else auto.

@@ -42,7 +42,8 @@ pub(crate) struct PortChanges {
 }
 
 impl PortChanges {
-    /// Adds a port on kernel interface `cfg.name`; returns its index.
+    /// Adds a port on kernel interface `cfg.name`, or a vhost-user port
+    /// (`cfg.backend`); returns its index.
     /// Refused, changing nothing, when the name is already a port, the
     /// interface does not exist, the switch is full or the device cannot
     /// be made.
@@ -56,7 +57,7 @@ impl PortChanges {
             return Err(format!("{} is already a port", cfg.name));
         }
         let slot = parts.plane.next_slot()?;
-        let setup = parts.ports.open_kernel(slot, cfg, parts.pool)?;
+        let setup = parts.ports.open_at_run_time(slot, cfg, parts.pool)?;
         let i = match parts.plane.add_port(now, setup) {
             Ok(i) => i,
             Err(e) => {

@@ -1,8 +1,10 @@
 //! The device half of the switch's ports: which DPDK device backs each
-//! port (AF_XDP, AF_PACKET, or a device the EAL arguments name), the EAL
-//! arguments themselves, and the carrier of each port.
+//! port (AF_XDP, AF_PACKET, a vhost-user socket, or a device the EAL
+//! arguments name), the EAL arguments themselves, and the carrier of each
+//! port.
 
 use crossbeam::channel::Receiver;
+use std::path::Path;
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -86,6 +88,10 @@ pub(crate) struct DevicePort {
     pub(crate) backend: &'static str,
     pub(crate) cfg: PortConfig,
     pub(crate) eth: EthPort,
+    /// The port's MAC: the device's, except for vhost-user ports, whose
+    /// device has one fixed address per DPDK port number (the same on
+    /// every switch), so they get one of their own ([`vhost_mac`]).
+    mac: [u8; 6],
     /// The virtual device the daemon created for it (removed with it).
     vdev: Option<String>,
     /// Frames discarded at start-up, before any worker polled the port
@@ -109,7 +115,7 @@ impl DevicePort {
     fn setup(&self) -> PortSetup {
         PortSetup {
             name: self.name.clone(),
-            mac: self.eth.mac(),
+            mac: self.mac,
             cfg: self.cfg.clone(),
             carrier: self.carrier,
             speed_mbps: self.eth.link().speed_mbps,
@@ -136,6 +142,8 @@ pub(crate) struct Ports {
     ring_size: u16,
     /// Number of the next virtual device made (names are never reused).
     next_vdev: usize,
+    /// The switch's name (in vhost-user ports' MACs).
+    switch: String,
     /// The kernel's link events are heard.
     watching: bool,
     next_carrier: Duration,
@@ -219,6 +227,137 @@ pub fn eal_args(cfg: &Config, memory: &Memory) -> Vec<String> {
     a
 }
 
+/// A vhost-user port's MAC: locally administered unicast (`02:…`), from a
+/// hash of the machine (`/etc/machine-id`, else the host name), the
+/// switch's name and the socket's path, so it is the same at every start
+/// and differs between switches. The device's own address would not do:
+/// net_vhost gives every switch's first vhost port 56:48:4f:53:54:00
+/// ("VHOST" and the DPDK port number), and the lowest port MAC becomes the
+/// bridge address (RSTP, SSTP), which must be unique in the fabric.
+pub(crate) fn vhost_mac(switch: &str, socket: &Path) -> [u8; 6] {
+    let machine = std::fs::read_to_string("/etc/machine-id")
+        .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/hostname"))
+        .unwrap_or_default();
+    mac_from(machine.trim(), switch, socket)
+}
+
+/// [`vhost_mac`] of given inputs: FNV-1a (64 bits) over them, the low 40
+/// bits behind 0x02.
+fn mac_from(machine: &str, switch: &str, socket: &Path) -> [u8; 6] {
+    use std::os::unix::ffi::OsStrExt;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [
+        machine.as_bytes(),
+        switch.as_bytes(),
+        socket.as_os_str().as_bytes(),
+    ] {
+        // A separator, so ("ab", "c") and ("a", "bc") differ.
+        for b in part.iter().chain([&0xffu8]) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let b = h.to_be_bytes();
+    [0x02, b[3], b[4], b[5], b[6], b[7]]
+}
+
+/// Makes ready where a vhost-user port listens (server mode): its
+/// directory is created (0750) when missing; a socket file left by a
+/// switch that did not stop cleanly is removed, but not one a live process
+/// listens on, nor anything that is not a socket. In client mode the VM's
+/// hypervisor owns the socket and the switch only connects (again and
+/// again until it appears), so nothing is made.
+fn prepare_vhost_socket(port: &str, path: &Path, client: bool) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, FileTypeExt};
+    if client {
+        if !path.exists() {
+            info!(port, socket = %path.display(),
+                  "vhost-user socket not there yet: connecting once it appears");
+        }
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .ok_or_else(|| format!("port {port}: socket {} has no directory", path.display()))?;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(dir)
+            .map_err(|e| format!("port {port}: cannot create {}: {e}", dir.display()))?;
+        info!(port, dir = %dir.display(), "created the vhost-user socket's directory");
+    }
+    match std::fs::symlink_metadata(path) {
+        Err(_) => Ok(()),
+        Ok(m) if !m.file_type().is_socket() => Err(format!(
+            "port {port}: {} exists and is not a socket; not replacing it",
+            path.display()
+        )),
+        Ok(_) => match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => Err(format!(
+                "port {port}: another process listens on {}",
+                path.display()
+            )),
+            // Refused: nobody listens, so the file is a leftover.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                warn!(port, socket = %path.display(),
+                      "removing a stale vhost-user socket (nobody listens on it)");
+                std::fs::remove_file(path)
+                    .map_err(|e| format!("port {port}: cannot remove {}: {e}", path.display()))
+            }
+            // Anything else (permission denied ...) says nothing about
+            // whether it is in use: left alone.
+            Err(e) => Err(format!(
+                "port {port}: {} exists and cannot be checked ({e}); not replacing it",
+                path.display()
+            )),
+        },
+    }
+}
+
+/// Opens a server-mode vhost-user socket to its group: 0660, like the
+/// control socket, so a hypervisor running as another user in the
+/// socket's group can connect (the socket gets the directory's group, so
+/// a setgid directory chooses it; docs/least-privilege.md). Bound by DPDK
+/// with the umask's mode, which leaves connecting to the owner alone.
+fn share_vhost_socket(p: &PortConfig) {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(s) = p
+        .socket
+        .as_deref()
+        .filter(|_| p.is_vhost() && !p.vhost_client)
+    else {
+        return;
+    };
+    let mode = std::fs::Permissions::from_mode(crate::server::SOCKET_MODE);
+    if let Err(e) = std::fs::set_permissions(s, mode) {
+        warn!(port = %p.name, socket = %s.display(), "cannot make the vhost-user socket 0660: {e}");
+    }
+}
+
+/// Creates the net_vhost device of a vhost-user port: `queues` queue
+/// pairs (one per worker; a guest may use fewer), listening on its socket,
+/// or connecting to it with `vhost_client`. Returns the vdev's name.
+fn vhost_vdev(i: usize, p: &PortConfig, queues: u16) -> Result<String, String> {
+    let socket = p
+        .socket
+        .as_deref()
+        .ok_or_else(|| format!("port {}: backend vhost_user needs `socket`", p.name))?;
+    // Checked by the configuration too; the path goes into the argument
+    // string, so it is checked again right where it is used.
+    crate::config::check_vhost(p).map_err(|(k, m)| format!("port {}: {k}: {m}", p.name))?;
+    prepare_vhost_socket(&p.name, socket, p.vhost_client)?;
+    // Not `net_vhost{i}`: that is what a user names with --eal --vdev.
+    let vname = format!("net_vhost_sat{i}");
+    let args = format!(
+        "iface={},queues={queues},client={}",
+        socket.display(),
+        u8::from(p.vhost_client)
+    );
+    port::create_vdev(&vname, &args).map_err(|e| format!("port {}: {e}", p.name))?;
+    Ok(vname)
+}
+
 /// Creates the vdev of a kernel interface: AF_XDP where asked or where a
 /// bpffs is mounted (falling back to AF_PACKET unless AF_XDP was demanded),
 /// else AF_PACKET. Returns the vdev's name and backend.
@@ -227,6 +366,12 @@ fn kernel_vdev(i: usize, p: &PortConfig, queues: u16) -> Result<(String, &'stati
         Backend::AfXdp => true,
         Backend::Auto => bpffs_mounted(),
         Backend::AfPacket => false,
+        Backend::VhostUser => {
+            return Err(format!(
+                "port {}: a vhost_user port is no interface",
+                p.name
+            ))
+        }
     };
     if try_xdp {
         let vname = format!("net_af_xdp{i}");
@@ -263,6 +408,12 @@ impl Ports {
                 specs.push((p.name.clone(), None, "dpdk", p.clone(), id));
                 continue;
             }
+            if p.is_vhost() {
+                let vname = vhost_vdev(i, p, queues)?;
+                let id = EthPort::id_by_name(&vname).map_err(|e| e.to_string())?;
+                specs.push((vname, None, "vhost_user", p.clone(), id));
+                continue;
+            }
             if !std::path::Path::new(&format!("/sys/class/net/{}", p.name)).exists() {
                 return Err(format!("port {}: no such network interface", p.name));
             }
@@ -293,18 +444,24 @@ impl Ports {
             let name = pcfg.name.clone();
             let eth = EthPort::start(id, queues, queues, cfg.dataplane.ring_size, pool)
                 .map_err(|e| format!("port {name}: {e}"))?;
+            share_vhost_socket(&pcfg);
+            let mac = match &pcfg.socket {
+                Some(s) if pcfg.is_vhost() => vhost_mac(cfg.name(), s),
+                _ => eth.mac(),
+            };
             let mut d = DevicePort {
                 name,
                 iface,
                 backend,
                 cfg: pcfg,
                 eth,
+                mac,
                 vdev: (!vname.is_empty() && backend != "dpdk").then_some(vname),
                 rx_before_start: 0,
                 carrier: false,
             };
             d.carrier = d.read_carrier();
-            info!(port = %d.name, backend, dpdk_port = id, mac = %satellite_filters::MacAddr(d.eth.mac()),
+            info!(port = %d.name, backend, dpdk_port = id, mac = %satellite_filters::MacAddr(d.mac),
                   carrier = d.carrier, "port started");
             list.push(d);
         }
@@ -324,6 +481,7 @@ impl Ports {
             queues,
             ring_size: cfg.dataplane.ring_size,
             next_vdev: cfg.ports.len(),
+            switch: cfg.name().to_string(),
             watching: watcher.is_some(),
             next_carrier: CARRIER_POLL,
             link_events: watcher.unwrap_or_else(crossbeam::channel::never),
@@ -346,12 +504,13 @@ impl Ports {
         };
     }
 
-    /// Opens a port on kernel interface `p.name` at run time, into index
-    /// `slot`, as start-up does (AF_XDP or AF_PACKET, a queue per worker),
-    /// and returns what the control plane needs. No worker polls it until
-    /// a snapshot names it. Refused when the interface does not exist or
-    /// the device cannot be made; then nothing is left behind.
-    pub(crate) fn open_kernel(
+    /// Opens a port at run time, into index `slot`, as start-up does: on
+    /// kernel interface `p.name` (AF_XDP or AF_PACKET), or a vhost-user
+    /// socket (`backend = "vhost_user"`); a queue per worker. Returns what
+    /// the control plane needs. No worker polls it until a snapshot names
+    /// it. Refused when the interface does not exist or the device cannot
+    /// be made; then nothing is left behind.
+    pub(crate) fn open_at_run_time(
         &mut self,
         slot: usize,
         p: &PortConfig,
@@ -359,18 +518,25 @@ impl Ports {
     ) -> Result<PortSetup, String> {
         if p.dpdk {
             return Err(format!(
-                "port {}: only kernel interfaces are added at run time;                  DPDK devices are given at start (dataplane.eal)",
+                "port {}: only kernel interfaces and vhost-user sockets are added at run time; \
+                 DPDK devices are given at start (dataplane.eal)",
                 p.name
             ));
         }
-        if !is_interface_name(&p.name)
-            || !std::path::Path::new(&format!("/sys/class/net/{}", p.name)).exists()
-        {
-            return Err(format!("port {}: no such network interface", p.name));
-        }
         let n = self.next_vdev;
-        self.next_vdev += 1;
-        let (vname, backend) = kernel_vdev(n, p, self.queues)?;
+        let (vname, backend, iface) = if p.is_vhost() {
+            self.next_vdev += 1;
+            (vhost_vdev(n, p, self.queues)?, "vhost_user", None)
+        } else {
+            if !is_interface_name(&p.name)
+                || !std::path::Path::new(&format!("/sys/class/net/{}", p.name)).exists()
+            {
+                return Err(format!("port {}: no such network interface", p.name));
+            }
+            self.next_vdev += 1;
+            let (vname, backend) = kernel_vdev(n, p, self.queues)?;
+            (vname, backend, Some(p.name.clone()))
+        };
         let id = match EthPort::id_by_name(&vname) {
             Ok(id) => id,
             Err(e) => {
@@ -385,12 +551,18 @@ impl Ports {
                 return Err(format!("port {}: {e}", p.name));
             }
         };
+        share_vhost_socket(p);
+        let mac = match &p.socket {
+            Some(s) if p.is_vhost() => vhost_mac(&self.switch, s),
+            _ => eth.mac(),
+        };
         let mut d = DevicePort {
             name: p.name.clone(),
-            iface: Some(p.name.clone()),
+            iface,
             backend,
             cfg: p.clone(),
             eth,
+            mac,
             vdev: Some(vname),
             rx_before_start: 0,
             carrier: false,
@@ -401,7 +573,7 @@ impl Ports {
             d.rx_before_start = d.eth.discard_rx(self.queues, AF_PACKET_FRAMES);
         }
         d.carrier = d.read_carrier();
-        info!(port = %d.name, backend, dpdk_port = id, mac = %satellite_filters::MacAddr(d.eth.mac()),
+        info!(port = %d.name, backend, dpdk_port = id, mac = %satellite_filters::MacAddr(d.mac),
               carrier = d.carrier, discarded = d.rx_before_start, "port opened at run time");
         let setup = d.setup();
         if self.list.len() <= slot {
@@ -504,5 +676,57 @@ mod tests {
         ] {
             assert!(!is_interface_name(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn vhost_macs_are_local_unicast_stable_and_distinct() {
+        let a = mac_from("m1", "s1", Path::new("/run/satellite/vm1.sock"));
+        assert_eq!(
+            a,
+            mac_from("m1", "s1", Path::new("/run/satellite/vm1.sock"))
+        );
+        assert_eq!(a[0], 0x02, "locally administered, unicast");
+        for other in [
+            mac_from("m2", "s1", Path::new("/run/satellite/vm1.sock")),
+            mac_from("m1", "s2", Path::new("/run/satellite/vm1.sock")),
+            mac_from("m1", "s1", Path::new("/run/satellite/vm2.sock")),
+            mac_from("m1s", "1", Path::new("/run/satellite/vm1.sock")),
+        ] {
+            assert_ne!(a, other);
+        }
+    }
+
+    #[test]
+    fn a_missing_socket_directory_is_made_and_stale_sockets_go() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!("sat-vhost-{}", std::process::id()));
+        let sock = base.join("run/vm1.sock");
+        prepare_vhost_socket("vm1", &sock, false).unwrap();
+        let mode = std::fs::metadata(sock.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        // 0750 less the umask: never writable by the group, nothing for others.
+        assert_eq!((mode & 0o700, mode & 0o027), (0o700, 0), "{mode:o}");
+        // A socket nobody listens on is stale: removed.
+        drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+        assert!(sock.exists());
+        prepare_vhost_socket("vm1", &sock, false).unwrap();
+        assert!(!sock.exists());
+        // One a process listens on is not.
+        let live = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let e = prepare_vhost_socket("vm1", &sock, false).unwrap_err();
+        assert!(e.contains("another process listens"), "{e}");
+        drop(live);
+        std::fs::remove_file(&sock).unwrap();
+        // Nor a plain file.
+        std::fs::write(&sock, b"x").unwrap();
+        let e = prepare_vhost_socket("vm1", &sock, false).unwrap_err();
+        assert!(e.contains("not a socket"), "{e}");
+        // Client mode makes nothing.
+        let other = base.join("elsewhere/vm2.sock");
+        prepare_vhost_socket("vm2", &other, true).unwrap();
+        assert!(!other.parent().unwrap().exists());
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -112,6 +112,24 @@ pub(crate) fn bridge_address(macs: impl IntoIterator<Item = [u8; 6]>) -> MacAddr
     )
 }
 
+/// The MACs the bridge address is chosen from: those of ports other than
+/// vhost-user ones when there are any. A VM's port comes and goes with
+/// the VM, and its MAC is made up by the switch (`ports::vhost_mac`); the
+/// bridge's identity in RSTP and SSTP should not change because VMs were
+/// added before a restart.
+fn fabric_facing_macs(ports: &[(String, [u8; 6], PortConfig)]) -> Vec<[u8; 6]> {
+    let wired: Vec<[u8; 6]> = ports
+        .iter()
+        .filter(|p| !p.2.is_vhost())
+        .map(|p| p.1)
+        .collect();
+    if wired.is_empty() {
+        ports.iter().map(|p| p.1).collect()
+    } else {
+        wired
+    }
+}
+
 /// A port's protocol settings from its configuration.
 fn node_port(i: PortIndex, mac: [u8; 6], pc: &PortConfig) -> NodePort {
     let mut p = NodePort::new(i, MacAddr(mac));
@@ -134,7 +152,7 @@ impl Protocols {
         cfg: &Config,
         ports: &[(String, [u8; 6], PortConfig)],
     ) -> Result<Protocols, String> {
-        let address = bridge_address(ports.iter().map(|p| p.1));
+        let address = bridge_address(fabric_facing_macs(ports));
         let bc = cfg.rstp_bridge_config(address, cfg.stp.priority);
         let list: Vec<NodePort> = ports
             .iter()
@@ -517,5 +535,35 @@ pub(crate) fn state_name(s: PortState) -> &'static str {
         PortState::Discarding => "discarding",
         PortState::Learning => "learning",
         PortState::Forwarding => "forwarding",
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::*;
+    use crate::config::Backend;
+
+    #[test]
+    fn vhost_ports_give_the_bridge_address_only_when_there_is_nothing_else() {
+        let port = |name: &str, mac: [u8; 6], vhost: bool| {
+            let mut c = PortConfig::iface(name);
+            if vhost {
+                c.backend = Backend::VhostUser;
+                c.socket = Some(format!("/run/{name}.sock").into());
+            }
+            (name.to_string(), mac, c)
+        };
+        let ports = [
+            port("vm1", [2, 0, 0, 0, 0, 1], true),
+            port("eth0", [0x52, 0, 0, 0, 0, 9], false),
+        ];
+        assert_eq!(
+            bridge_address(fabric_facing_macs(&ports)),
+            MacAddr([0x52, 0, 0, 0, 0, 9])
+        );
+        assert_eq!(
+            bridge_address(fabric_facing_macs(&ports[..1])),
+            MacAddr([2, 0, 0, 0, 0, 1])
+        );
     }
 }

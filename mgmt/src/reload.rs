@@ -118,7 +118,8 @@ pub(crate) fn diff(running: &Config, new: &Config) -> (Changes, Config) {
             }
             Some(p)
                 if (p.kind, p.backend, p.dpdk, p.root_guard)
-                    != (old.kind, old.backend, old.dpdk, old.root_guard) =>
+                    != (old.kind, old.backend, old.dpdk, old.root_guard)
+                    || (&p.socket, p.vhost_client) != (&old.socket, old.vhost_client) =>
             {
                 c.replaced.push(p.clone())
             }
@@ -406,6 +407,33 @@ mod tests {
         assert_eq!(c.replaced.len(), 1, "{c:?}");
         assert_eq!(c.replaced[0].name, "p0");
         assert!(c.retuned.is_empty());
+    }
+
+    #[test]
+    fn a_vhost_port_whose_socket_or_mode_changed_is_replaced() {
+        let vm = |sock: &str, client: bool| {
+            format!(
+                "[[port]]\nname = \"vm1\"\nbackend = \"vhost_user\"\n\
+                 socket = \"{sock}\"\nvhost_client = {client}\n"
+            )
+        };
+        let old = cfg(&vm("/run/satellite/vm1.sock", false));
+        for new in [
+            vm("/run/satellite/vm1b.sock", false),
+            vm("/run/satellite/vm1.sock", true),
+        ] {
+            let (c, _) = diff(&old, &cfg(&new));
+            assert_eq!(c.replaced.len(), 1, "{new}: {c:?}");
+            assert!(c.retuned.is_empty() && c.added.is_empty(), "{c:?}");
+        }
+        let (c, _) = diff(
+            &old,
+            &cfg(&format!(
+                "{}path_cost = 7\n",
+                vm("/run/satellite/vm1.sock", false)
+            )),
+        );
+        assert_eq!(c.retuned.len(), 1, "{c:?}");
     }
 
     #[test]

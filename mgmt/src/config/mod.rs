@@ -36,7 +36,8 @@ pub enum ConfigError {
     Other(String),
 }
 
-/// How a port reaches its kernel interface.
+/// How a port reaches its kernel interface, or, for `vhost_user`, its
+/// virtual machine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
@@ -45,6 +46,9 @@ pub enum Backend {
     Auto,
     AfPacket,
     AfXdp,
+    /// A vhost-user socket (`socket`) a VM's virtio-net device attaches
+    /// to; no kernel interface (docs/ports-and-backends.md "vhost-user").
+    VhostUser,
 }
 
 /// Port role in the fabric (ARCHITECTURE.md "Port kinds").
@@ -446,6 +450,15 @@ pub struct PortConfig {
     /// the limits apply whenever it is a host port.
     #[serde(default)]
     pub storm_control: Option<bool>,
+    /// `backend = "vhost_user"` only: the vhost-user socket's absolute
+    /// path. The switch listens on it (server mode) unless `vhost_client`.
+    #[serde(default)]
+    pub socket: Option<PathBuf>,
+    /// `backend = "vhost_user"` only: connect to a socket the VM's
+    /// hypervisor listens on (QEMU `server=on`), reconnecting when it goes,
+    /// instead of listening on it. Default: false (the switch listens).
+    #[serde(default)]
+    pub vhost_client: bool,
 }
 
 impl PortConfig {
@@ -457,6 +470,12 @@ impl PortConfig {
         }
     }
 
+    /// Whether the port is a vhost-user socket rather than a kernel
+    /// interface or a DPDK device.
+    pub fn is_vhost(&self) -> bool {
+        self.backend == Backend::VhostUser
+    }
+
     /// Whether any edge filter applies on this port.
     pub fn has_filters(&self) -> bool {
         self.vlan_mode.is_some()
@@ -464,6 +483,79 @@ impl PortConfig {
             || self.interstellar
             || self.arpless != ArplessConfig::Off
     }
+}
+
+/// Longest vhost-user socket path: `sun_path` holds 108 bytes with the
+/// terminating NUL (unix(7)).
+pub const MAX_SOCKET_PATH: usize = 107;
+
+/// The vhost-user keys of one port: `socket` and `vhost_client` belong to
+/// `backend = "vhost_user"`, which needs an absolute `socket` and is not a
+/// DPDK device named in `dataplane.eal`. Returns the key (within the port)
+/// at fault and why.
+pub fn check_vhost(p: &PortConfig) -> Result<(), (String, String)> {
+    if !p.is_vhost() {
+        if p.socket.is_some() {
+            return Err((
+                "socket".into(),
+                "is for backend = \"vhost_user\" ports only".into(),
+            ));
+        }
+        if p.vhost_client {
+            return Err((
+                "vhost_client".into(),
+                "is for backend = \"vhost_user\" ports only".into(),
+            ));
+        }
+        return Ok(());
+    }
+    if p.dpdk {
+        return Err((
+            "dpdk".into(),
+            "a vhost_user port is made by the switch from `socket`; \
+             dpdk = true names a device given in dataplane.eal"
+                .into(),
+        ));
+    }
+    let Some(s) = &p.socket else {
+        return Err((
+            "backend".into(),
+            "backend = \"vhost_user\" needs `socket`, the vhost-user socket's absolute path".into(),
+        ));
+    };
+    let text = s
+        .to_str()
+        .ok_or_else(|| ("socket".to_string(), "must be valid UTF-8".to_string()))?;
+    if !s.is_absolute() {
+        return Err((
+            "socket".into(),
+            format!("{text:?} is not an absolute path (e.g. \"/run/satellite/vm1.sock\")"),
+        ));
+    }
+    if s.file_name().is_none() || text.ends_with('/') {
+        return Err(("socket".into(), format!("{text:?} names no file")));
+    }
+    // The path goes into the vdev's argument string, where `,` and `=`
+    // would start another argument.
+    if text
+        .chars()
+        .any(|c| c == ',' || c == '=' || c.is_whitespace() || c.is_control())
+    {
+        return Err((
+            "socket".into(),
+            format!("{text:?}: no `,`, `=`, white space or control characters"),
+        ));
+    }
+    if text.len() > MAX_SOCKET_PATH {
+        return Err((
+            "socket".into(),
+            format!(
+                "is {} bytes long; a unix socket path holds at most {MAX_SOCKET_PATH}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The whole file.
@@ -686,6 +778,22 @@ impl Config {
                     format!("port.{i}.name"),
                     format!("port {:?} listed twice", p.name),
                 ));
+            }
+            check_vhost(p).map_err(|(k, m)| (format!("port.{i}.{k}"), m))?;
+            if let Some(s) = p.socket.as_ref().filter(|_| p.is_vhost()) {
+                if let Some(j) = self.ports[..i]
+                    .iter()
+                    .position(|o| o.is_vhost() && o.socket.as_ref() == Some(s))
+                {
+                    return Err((
+                        format!("port.{i}.socket"),
+                        format!(
+                            "{} is already port {:?}'s socket",
+                            s.display(),
+                            self.ports[j].name
+                        ),
+                    ));
+                }
             }
             // The engine's own checks, so a range is written once.
             if let Some(pr) = p.priority {
@@ -1108,6 +1216,81 @@ name = "veth2"
             "x",
         )
         .unwrap();
+    }
+
+    #[test]
+    fn vhost_user_ports_take_a_socket_and_client_mode() {
+        let c = Config::parse(
+            "[[port]]\nname = \"vm1\"\nbackend = \"vhost_user\"\nsocket = \"/run/satellite/vm1.sock\"\n\
+             [[port]]\nname = \"vm2\"\nbackend = \"vhost_user\"\nsocket = \"/run/qemu/vm2.sock\"\nvhost_client = true\n",
+            "x",
+        )
+        .unwrap();
+        assert!(c.ports[0].is_vhost() && !c.ports[0].vhost_client);
+        assert_eq!(
+            c.ports[0].socket.as_deref(),
+            Some(Path::new("/run/satellite/vm1.sock"))
+        );
+        assert!(c.ports[1].vhost_client);
+        // Written out, it reads the same.
+        let text = toml::to_string(&c).unwrap();
+        assert_eq!(Config::parse(&text, "x").unwrap(), c);
+    }
+
+    #[test]
+    fn bad_vhost_user_ports_name_file_line_and_key() {
+        let port = |body: &str| {
+            err(&format!(
+                "[bridge]\nname = \"s\"\n[[port]]\nname = \"vm1\"\n{body}"
+            ))
+        };
+        // No socket: the backend line is at fault.
+        let e = port("backend = \"vhost_user\"\n");
+        assert!(e.starts_with("bad.toml:5: key `port.0.backend`"), "{e}");
+        assert!(e.contains("needs `socket`"), "{e}");
+        let e = port("backend = \"vhost_user\"\nsocket = \"vm1.sock\"\n");
+        assert!(e.starts_with("bad.toml:6: key `port.0.socket`"), "{e}");
+        assert!(e.contains("not an absolute path"), "{e}");
+        let e = port("backend = \"vhost_user\"\nsocket = \"/run/x/\"\n");
+        assert!(
+            e.contains("port.0.socket") && e.contains("names no file"),
+            "{e}"
+        );
+        let e = port("backend = \"vhost_user\"\nsocket = \"/run/a.sock,client=1\"\n");
+        assert!(e.contains("port.0.socket") && e.contains("no `,`"), "{e}");
+        let long = format!("/run/{}.sock", "v".repeat(110));
+        let e = port(&format!("backend = \"vhost_user\"\nsocket = \"{long}\"\n"));
+        assert!(
+            e.contains("port.0.socket") && e.contains("at most 107"),
+            "{e}"
+        );
+        let e = port("backend = \"vhost_user\"\nsocket = \"/run/a.sock\"\ndpdk = true\n");
+        assert!(e.starts_with("bad.toml:7: key `port.0.dpdk`"), "{e}");
+        // The vhost keys on another backend.
+        let e = port("socket = \"/run/a.sock\"\n");
+        assert!(e.starts_with("bad.toml:5: key `port.0.socket`"), "{e}");
+        assert!(e.contains("vhost_user"), "{e}");
+        let e = port("backend = \"af_packet\"\nvhost_client = true\n");
+        assert!(
+            e.starts_with("bad.toml:6: key `port.0.vhost_client`"),
+            "{e}"
+        );
+        // A wrong type or backend name is serde's, with the key.
+        let e = port("backend = \"vhost\"\n");
+        assert!(e.starts_with("bad.toml:5: key `port[0].backend`"), "{e}");
+        let e =
+            port("backend = \"vhost_user\"\nsocket = \"/run/a.sock\"\nvhost_client = \"yes\"\n");
+        assert!(
+            e.starts_with("bad.toml:7: key `port[0].vhost_client`"),
+            "{e}"
+        );
+        // Two ports on one socket.
+        let e = err(
+            "[[port]]\nname = \"vm1\"\nbackend = \"vhost_user\"\nsocket = \"/run/a.sock\"\n\
+             [[port]]\nname = \"vm2\"\nbackend = \"vhost_user\"\nsocket = \"/run/a.sock\"\n",
+        );
+        assert!(e.starts_with("bad.toml:8: key `port.1.socket`"), "{e}");
+        assert!(e.contains("\"vm1\""), "{e}");
     }
 
     #[test]

@@ -111,11 +111,13 @@ enum Cmd {
 
 #[derive(Subcommand, Debug)]
 enum PortChange {
-    /// Add a port on a kernel interface (AF_XDP or AF_PACKET, as at start).
+    /// Add a port on a kernel interface (AF_XDP or AF_PACKET, as at start),
+    /// or the configuration file's vhost-user port of that name.
     #[command(after_help = "Examples:\n  satctl port add eth3\n  \
-        satctl -s /run/satellite/s1.sock port add s1-eth3 --kind fabric")]
+        satctl -s /run/satellite/s1.sock port add s1-eth3 --kind fabric\n  \
+        satctl port add vm1    # [[port]] name = \"vm1\" backend = \"vhost_user\" in the file")]
     Add {
-        /// Kernel interface.
+        /// Kernel interface, or a vhost_user port's name in the file.
         iface: String,
         /// edge (hosts), fabric (switches) or auto (decided by what the port
         /// hears); default: the configuration file's for this interface,
