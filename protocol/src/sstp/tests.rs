@@ -294,6 +294,42 @@ fn mac_homes_reach_every_switch_and_leave_again() {
 }
 
 #[test]
+fn a_host_that_moves_is_given_to_its_new_switch_everywhere_and_back_again() {
+    let mut n = line3();
+    n.settle();
+    let h = MacHome {
+        vid: 0,
+        mac: MacAddr([2, 0xAA, 0, 0, 0, 7]),
+    };
+    // At s0 (the lowest SystemId) first.
+    let t = n.now;
+    n.event(0, Event::MacHomeAdded(h), t);
+    n.run(t + 20 * MS);
+    // Heard at s2, while s0 still advertises it: s2 outranks s0.
+    let t = n.now;
+    n.event(2, Event::MacHomeAdded(h), t);
+    n.run(t + 20 * MS);
+    for i in 0..3 {
+        assert_eq!(n.nodes[i].lsdb().home(&h), Some(n.slot(i, 2)), "s{i}");
+    }
+    assert_eq!(n.nodes[0].home_moved_away(&h), Some(n.slot(0, 2)));
+    assert_eq!(n.nodes[2].home_moved_away(&h), None);
+    // s0 withdraws (as the daemon does on home_moved_away); then the host
+    // comes back to s0, which outranks s2's sequence in turn.
+    let t = n.now;
+    n.event(0, Event::MacHomeRemoved(h), t);
+    n.run(t + 20 * MS);
+    let t = n.now;
+    n.event(0, Event::MacHomeAdded(h), t);
+    n.run(t + 20 * MS);
+    for i in 0..3 {
+        assert_eq!(n.nodes[i].lsdb().home(&h), Some(n.slot(i, 0)), "s{i}");
+    }
+    assert_eq!(n.nodes[2].home_moved_away(&h), Some(n.slot(2, 0)));
+    assert_eq!(n.nodes[1].lsdb().others_sequence(&h), Some(2));
+}
+
+#[test]
 fn a_restarted_switch_rejoins_and_outbids_its_old_lsps() {
     let mut n = line3();
     n.settle();
