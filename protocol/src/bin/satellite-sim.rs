@@ -109,6 +109,9 @@ struct SstpArgs {
     /// wrap onward): the rule before the unicast tag, for comparison.
     #[arg(long)]
     untagged: bool,
+    /// Largest SPF hold, milliseconds (the engine's default if unset).
+    #[arg(long)]
+    spf_max_hold_ms: Option<f64>,
     /// Longest simulated wait for quiescence, seconds.
     #[arg(long, default_value_t = 30.0)]
     limit_s: f64,
@@ -197,7 +200,7 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
             }
         },
     };
-    let cfg = FabricConfig {
+    let mut cfg = FabricConfig {
         delay: Duration::from_secs_f64(a.delay_us * 1e-6),
         proc_cost: Duration::from_secs_f64(a.proc_us * 1e-6),
         seed: a.seed,
@@ -206,6 +209,10 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
         unicast_tag: !a.untagged,
         ..FabricConfig::default()
     };
+    if let Some(ms) = a.spf_max_hold_ms {
+        cfg.sstp.spf.max_hold = Duration::from_secs_f64(ms * 1e-3);
+    }
+    let spf_max_hold_ms = cfg.sstp.spf.max_hold.as_secs_f64() * 1e3;
     // Longer than the dead interval (3 × 10 ms): a silent failure is found
     // before the network counts as quiet.
     let window = Duration::from_millis(50);
@@ -222,6 +229,7 @@ fn run_sstp(a: SstpArgs) -> ExitCode {
         "homes_per_bridge": a.homes,
         "loop_check": !a.no_check,
         "unicast_tag": !a.untagged,
+        "spf_max_hold_ms": spf_max_hold_ms,
     });
     let tx0 = f.net.link_tx.clone();
     let conv = f.run_to_quiescence(window, limit);
