@@ -23,6 +23,7 @@ pub mod hugepages;
 mod learn_refusals;
 mod link_state;
 pub mod metrics;
+mod mtu;
 mod plane;
 mod port_changes;
 mod ports;

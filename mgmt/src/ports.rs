@@ -400,6 +400,7 @@ impl Ports {
         // Listening before the first carrier reads, so no change between
         // the two goes unseen.
         let watcher = watch_link_events();
+        crate::mtu::check(cfg);
         let queues = cfg.dataplane.workers;
         let mut specs: Vec<(String, Option<String>, &'static str, PortConfig, u16)> = Vec::new();
         for (i, p) in cfg.ports.iter().enumerate() {

@@ -191,7 +191,7 @@ impl Fabric {
             let (pa, pb) = (next[a], next[b]);
             next[a] += 1;
             next[b] += 1;
-            f.links.push(Veth::new(
+            f.links.push(Veth::fabric(
                 &format!("f{pa}"),
                 Some(&f.sw[a]),
                 &format!("f{pb}"),

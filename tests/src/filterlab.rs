@@ -248,7 +248,7 @@ impl FilterLab {
         }
         if n == 2 {
             lab.links
-                .push(Veth::new("f0", Some(&lab.sw[0]), "f1", Some(&lab.sw[1])));
+                .push(Veth::fabric("f0", Some(&lab.sw[0]), "f1", Some(&lab.sw[1])));
         }
         for (i, f) in filters.iter().enumerate() {
             let mut cfg = format!(

@@ -241,6 +241,26 @@ impl Veth {
     }
 }
 
+/// The MTU of fabric links in the labs: a host's 1500 plus the 6-octet
+/// SSTP unicast tag (docs/sstp.md), as satellited asks at start-up.
+pub const FABRIC_MTU: u32 = 1506;
+
+impl Veth {
+    /// A link between two switches: [`Veth::new`] with [`FABRIC_MTU`] on
+    /// both ends.
+    pub fn fabric(a: &str, ns_a: Option<&Netns>, b: &str, ns_b: Option<&Netns>) -> Veth {
+        let v = Veth::new(a, ns_a, b, ns_b);
+        for (name, ns) in [(a, ns_a), (b, ns_b)] {
+            let cmd = format!("ip link set {name} mtu {FABRIC_MTU}");
+            match ns {
+                Some(ns) => ns.sh(&cmd),
+                None => sh(&cmd),
+            };
+        }
+        v
+    }
+}
+
 impl Drop for Veth {
     fn drop(&mut self) {
         let cmd = match &self.ns_a {

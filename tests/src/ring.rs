@@ -197,7 +197,7 @@ impl Ring {
         }
         for k in 0..n {
             let j = (k + 1) % n;
-            ring.links.push(Veth::new(
+            ring.links.push(Veth::fabric(
                 &format!("r{k}"),
                 Some(&ring.sw[k]),
                 &format!("l{j}"),

@@ -588,6 +588,12 @@ fn routed_frames_carry_the_unicast_tag_between_switches_and_never_reach_a_host()
     assert!(at_h2.len() >= 20, "h2 saw {} echo requests", at_h2.len());
     let leaked = fields(&host_pcap, "satuc || eth.type == 0x88b6", "frame.number");
     assert!(leaked.is_empty(), "a tag reached h2: frames {leaked:?}");
+    // The lab's fabric links carry the tag (FABRIC_MTU): no warning.
+    assert!(
+        !f.log(1).contains("MTU too small"),
+        "s1 warns about its fabric MTU:\n{}",
+        f.log(1)
+    );
     eprintln!(
         "unicast tag: {} tagged echo requests on s1/f0 at distance {want}; h2 saw {} plain",
         requests.len(),
