@@ -102,10 +102,12 @@ impl Report {
     /// One line for humans.
     pub fn summary(&self) -> String {
         format!(
-            "sent {} received {} lost {} outage {:.1} ms ({} gaps, longest silence {:.1} ms)",
+            "sent {} received {} lost {} reordered {} duplicated {} outage {:.1} ms ({} gaps, longest silence {:.1} ms)",
             self.sent,
             self.received,
             self.lost,
+            self.reordered,
+            self.duplicates,
             self.outage_ms,
             self.gaps.len(),
             self.max_silence_ms

@@ -169,6 +169,11 @@ fn ring8_link_down_up_outage() {
     println!("  link up   outage ms: {}", col(&up, |x| x.0.outage_ms));
     println!("  link up   lost pkts: {}", col(&up, |x| x.0.lost as f64));
     println!(
+        "  reordered pkts (down / up): {} / {}",
+        col(&down, |x| x.0.reordered as f64),
+        col(&up, |x| x.0.reordered as f64)
+    );
+    println!(
         "  bystander lost pkts (down): {}",
         col(&down, |x| x.1.lost as f64)
     );
