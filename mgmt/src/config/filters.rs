@@ -6,11 +6,14 @@
 //! section, so configuration errors can point at a line.
 
 use satellite_filters::{
-    ArplessMode, EdgePortPolicy, FilterTables, InterstellarId, InterstellarMac, InterstellarPolicy,
-    Ipv4Binding, MacAddr, Oui, PortMode, VidSet, VlanConfig,
+    ArplessMode, DhcpConfigError, DhcpServerConfig, DhcpSettings, EdgePortPolicy, FilterTables,
+    InterstellarId, InterstellarMac, InterstellarPolicy, Ipv4Binding, MacAddr, Oui, PortMode,
+    StaticRoute, VidSet, VlanConfig,
 };
 
-use super::{parse_mac, parse_oui, ArplessConfig, Config, PortConfig, VlanModeConfig};
+use super::{
+    parse_mac, parse_oui, ArplessConfig, Config, PortConfig, PortDhcpConfig, VlanModeConfig,
+};
 
 /// A key (relative) and what is wrong with it.
 pub type KeyError = (String, String);
@@ -144,8 +147,86 @@ pub fn port_policy(
     };
     let mut bindings = config_bindings(p)?;
     bindings.extend_from_slice(extra);
+    if let Some(d) = &p.dhcp {
+        if macs.is_empty() {
+            return Err(err(
+                "dhcp",
+                "needs `macs`: DHCP answers the port's MACs from their bindings",
+            ));
+        }
+        if bindings.is_empty() && mode != ArplessMode::LearnOnce {
+            return Err(err(
+                "dhcp",
+                "needs `bindings`: the address a client gets is its MAC's binding",
+            ));
+        }
+        b = b.dhcp(dhcp_config(d)?);
+    }
     b = b.arpless(mode, bindings);
     b.build().map(Some).map_err(|e| err("macs", e.to_string()))
+}
+
+/// Parses "10.0.0.0/8".
+fn prefix(key: &str, s: &str) -> Result<(std::net::Ipv4Addr, u8), KeyError> {
+    let bad = || {
+        err(
+            key,
+            format!("{s:?} is not an IPv4 prefix (like \"10.0.0.0/8\")"),
+        )
+    };
+    let (ip, len) = s.split_once('/').ok_or_else(bad)?;
+    Ok((
+        ip.parse().map_err(|_| bad())?,
+        len.parse().map_err(|_| bad())?,
+    ))
+}
+
+/// The responder's settings from `[port.dhcp]`, validated and encoded.
+pub fn dhcp_config(d: &PortDhcpConfig) -> Result<DhcpServerConfig, KeyError> {
+    let server_id = d.server_id.or(d.router).ok_or_else(|| {
+        err(
+            "dhcp.server_id",
+            "needs `server_id` or `router` (the server identifier defaults to the router)",
+        )
+    })?;
+    let routes = d
+        .routes
+        .iter()
+        .map(|r| {
+            let (dst, prefix_len) = prefix("dhcp.routes", &r.dst)?;
+            Ok(StaticRoute {
+                dst,
+                prefix_len,
+                via: r.via,
+            })
+        })
+        .collect::<Result<Vec<_>, KeyError>>()?;
+    let s = DhcpSettings {
+        prefix_len: d.prefix,
+        server_id,
+        router: d.router,
+        dns: d.dns.clone(),
+        ntp: d.ntp.clone(),
+        domain: d.domain.clone(),
+        search: d.search.clone(),
+        routes,
+        mtu: d.mtu,
+        lease_secs: d.lease_secs,
+    };
+    DhcpServerConfig::new(&s).map_err(|e| {
+        let key = match &e {
+            DhcpConfigError::PrefixLen(_) => "dhcp.prefix",
+            DhcpConfigError::Mtu(_) => "dhcp.mtu",
+            DhcpConfigError::Lease => "dhcp.lease_secs",
+            DhcpConfigError::ServerId(_) if d.server_id.is_some() => "dhcp.server_id",
+            DhcpConfigError::ServerId(_) => "dhcp.router",
+            DhcpConfigError::DomainName(n) if d.domain.as_ref() == Some(n) => "dhcp.domain",
+            DhcpConfigError::DomainName(_) => "dhcp.search",
+            DhcpConfigError::Route { .. } => "dhcp.routes",
+            DhcpConfigError::TooLong(_) => "dhcp",
+        };
+        err(key, e.to_string())
+    })
 }
 
 /// The shared tables: VLAN parsing, global OUIs, every binding known
@@ -222,5 +303,62 @@ mod tests {
         assert!(e.to_string().contains("port.0.vlan"), "{e}");
         let e = Config::parse("[filters]\ninterstellar_ouis = [\"1\"]\n", "x.toml").unwrap_err();
         assert!(e.to_string().contains("filters.interstellar_ouis"), "{e}");
+    }
+
+    const DHCP_PORT: &str = "[[port]]\nname = \"vm1\"\nmacs = [\"02:00:00:04:00:01\"]\n\
+        arpless = \"enforce\"\nbindings = [{ ip = \"10.0.0.5\", mac = \"02:00:00:04:00:01\" }]\n\
+        [port.dhcp]\nprefix = 24\n";
+
+    #[test]
+    fn a_dhcp_port_answers_from_its_bindings() {
+        let src = format!(
+            "{DHCP_PORT}router = \"10.0.0.1\"\ndns = [\"10.0.0.53\"]\nsearch = [\"vm.example\"]\n\
+             routes = [{{ dst = \"192.168.0.0/16\", via = \"10.0.0.2\" }}]\nmtu = 1400\n"
+        );
+        let cfg = Config::parse(&src, "x.toml").unwrap();
+        let p = port_policy(&cfg.ports[0], &[]).unwrap().unwrap();
+        let d = p.dhcp().unwrap();
+        assert_eq!(d.server_id(), std::net::Ipv4Addr::new(10, 0, 0, 1));
+        assert_eq!(d.subnet_mask(), std::net::Ipv4Addr::new(255, 255, 255, 0));
+        assert_eq!(cfg.ports[0].dhcp.as_ref().unwrap().lease_secs, 3600);
+    }
+
+    #[test]
+    fn bad_dhcp_settings_name_file_line_and_key() {
+        let bad = |extra: &str| {
+            Config::parse(&format!("{DHCP_PORT}{extra}"), "bad.toml")
+                .unwrap_err()
+                .to_string()
+        };
+        let e = bad("");
+        assert!(e.contains("port.0.dhcp.server_id"), "{e}");
+        let e = bad(
+            "router = \"10.0.0.1\"\nroutes = [{ dst = \"10.1.0.1/16\", via = \"10.0.0.2\" }]\n",
+        );
+        assert!(
+            e.starts_with("bad.toml:9:") && e.contains("port.0.dhcp.routes"),
+            "{e}"
+        );
+        let e =
+            bad("router = \"10.0.0.1\"\nroutes = [{ dst = \"10.1.0.0\", via = \"10.0.0.2\" }]\n");
+        assert!(e.contains("port.0.dhcp.routes"), "{e}");
+        let e = bad("router = \"10.0.0.1\"\nmtu = 10\n");
+        assert!(
+            e.starts_with("bad.toml:9:") && e.contains("port.0.dhcp.mtu"),
+            "{e}"
+        );
+        let e = bad("router = \"10.0.0.1\"\nsearch = [\"a..b\"]\n");
+        assert!(e.contains("port.0.dhcp.search"), "{e}");
+        let e = bad("router = \"10.0.0.1\"\ndomain = \"-\\u00e9\"\n");
+        assert!(e.contains("port.0.dhcp.domain"), "{e}");
+        let e = bad("router = \"10.0.0.1\"\nleases = 5\n");
+        assert!(e.starts_with("bad.toml:9:"), "{e}");
+        let e = Config::parse(
+            "[[port]]\nname = \"a\"\n[port.dhcp]\nprefix = 24\nrouter = \"10.0.0.1\"\n",
+            "bad.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("port.0.dhcp") && e.contains("macs"), "{e}");
     }
 }
