@@ -8,7 +8,7 @@ set -euo pipefail
 
 build_pkgs=(dpdk libdpdk-dev clang libclang-dev pkg-config gcc make iproute2 ethtool)
 lab_pkgs=(openvswitch-switch tcpdump tshark prometheus python3-scapy bridge-utils iputils-ping
-          procps mininet graphviz busybox isc-dhcp-client)
+          procps mininet graphviz busybox-static isc-dhcp-client)
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--lab" ]] && want+=("${lab_pkgs[@]}")
