@@ -29,8 +29,8 @@ use crate::dhcp::{
 };
 use crate::mac::{MacAddr, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4};
 use crate::policy::{EdgePortPolicy, FilterTables};
-use crate::verdict::{DropReason, FilterVerdict, IngressClass};
-use crate::vlan::ParsedFrame;
+use crate::verdict::{DropReason, FilterVerdict};
+use crate::vlan::Vid;
 
 const IPV4_HEADER_LEN: usize = 20;
 const UDP_HEADER_LEN: usize = 8;
@@ -370,18 +370,25 @@ struct Answer {
 }
 
 /// Answers one DHCP frame from a VM on a port with DHCP configured
-/// ([`is_dhcp`] said yes). The reply goes back out of the ingress port
-/// only; the frame itself never leaves it.
+/// ([`is_dhcp`] said yes) in VLAN `vid`, its IPv4 header at
+/// `payload_offset` after the VLAN tags. The reply goes back out of the ingress port
+/// only; the frame itself never leaves it. Out of line and cold: DHCP is a
+/// few frames per VM per lease, and inlined it would cost every other
+/// frame through `filter_ingress` spilled registers (likewise it takes the
+/// payload offset, not the parsed header, which would then have to live in
+/// memory).
+#[cold]
+#[inline(never)]
 pub fn handle(
     frame: &[u8],
-    parsed: &ParsedFrame,
-    class: &IngressClass,
+    payload_offset: usize,
+    vid: Vid,
     port: &EdgePortPolicy,
     cfg: &DhcpServerConfig,
     tables: &FilterTables,
     reply_buf: &mut [u8],
 ) -> FilterVerdict {
-    match answer(frame, parsed, class, port, cfg, tables, reply_buf) {
+    match answer(frame, payload_offset, vid, port, cfg, tables, reply_buf) {
         Ok(len) => FilterVerdict::Reply { len },
         Err(r) => FilterVerdict::Drop(r),
     }
@@ -389,14 +396,18 @@ pub fn handle(
 
 fn answer(
     frame: &[u8],
-    parsed: &ParsedFrame,
-    class: &IngressClass,
+    payload_offset: usize,
+    vid: Vid,
     port: &EdgePortPolicy,
     cfg: &DhcpServerConfig,
     tables: &FilterTables,
     reply_buf: &mut [u8],
 ) -> Result<usize, DropReason> {
-    let (src_port, body) = udp_payload(frame, parsed.payload_offset)?;
+    let src = frame
+        .get(6..12)
+        .and_then(MacAddr::from_slice)
+        .ok_or(DropReason::DhcpMalformed)?;
+    let (src_port, body) = udp_payload(frame, payload_offset)?;
     if src_port == SERVER_PORT {
         return Err(DropReason::DhcpServerMessage);
     }
@@ -423,7 +434,7 @@ fn answer(
                 return Err(DropReason::DhcpForeignClient);
             }
             let bound = port
-                .ip_of(class.vid, req.chaddr)
+                .ip_of(vid, req.chaddr)
                 .ok_or(DropReason::DhcpUnboundClient)?;
             decide(&req, bound, cfg)?
         }
@@ -436,7 +447,7 @@ fn answer(
         }
     } else if !req.ciaddr.is_unspecified() {
         Destination {
-            eth: parsed.src,
+            eth: src,
             ip: req.ciaddr,
         }
     } else if req.flags & FLAG_BROADCAST != 0 {
@@ -453,7 +464,7 @@ fn answer(
     write_reply(
         reply_buf,
         frame,
-        parsed,
+        payload_offset,
         tables.responder_mac,
         &dst,
         cfg,
@@ -580,7 +591,7 @@ fn ones_sum(mut acc: u32, data: &[u8]) -> u32 {
 fn write_reply(
     out: &mut [u8],
     frame: &[u8],
-    parsed: &ParsedFrame,
+    payload_offset: usize,
     eth_src: MacAddr,
     dst: &Destination,
     cfg: &DhcpServerConfig,
@@ -588,7 +599,7 @@ fn write_reply(
     a: &Answer,
 ) -> Result<usize, DropReason> {
     let tags = frame
-        .get(12..parsed.payload_offset.saturating_sub(2))
+        .get(12..payload_offset.saturating_sub(2))
         .ok_or(DropReason::DhcpMalformed)?;
     let ip_at = ETHERNET_HEADER_LEN + tags.len();
     let udp_at = ip_at + IPV4_HEADER_LEN;

@@ -123,24 +123,22 @@ pub fn filter_ingress(
         payload_offset: parsed.payload_offset,
         sender_iid: port.interstellar().map(|p| p.iid()),
     };
-    if let Some(dhcp) = port.dhcp() {
-        if parsed.ether_type == mac::ETHERTYPE_IPV4
-            && dhcp_server::is_dhcp(frame, parsed.payload_offset)
-        {
-            return dhcp_server::handle(frame, &parsed, &class, port, dhcp, tables, reply_buf);
-        }
-    }
-    if port.arpless() != ArplessMode::Off {
-        if arpless::is_arp_ethertype(parsed.ether_type) {
-            match arpless::handle(frame, &parsed, &class, port, tables, reply_buf) {
-                FilterVerdict::Pass(_) => {}
-                other => return other,
+    if parsed.ether_type == mac::ETHERTYPE_IPV4 {
+        let at = parsed.payload_offset;
+        if let Some(dhcp) = port.dhcp() {
+            if dhcp_server::is_dhcp(frame, at) {
+                return dhcp_server::handle(frame, at, iv.vid, port, dhcp, tables, reply_buf);
             }
-        } else if parsed.ether_type == mac::ETHERTYPE_IPV4 {
-            let at = parsed.payload_offset;
+        }
+        if port.arpless() != ArplessMode::Off {
             if let Err(r) = source_guard::check_ipv4(frame, at, class.vid, parsed.src, port) {
                 return FilterVerdict::Drop(r);
             }
+        }
+    } else if port.arpless() != ArplessMode::Off && arpless::is_arp_ethertype(parsed.ether_type) {
+        match arpless::handle(frame, &parsed, &class, port, tables, reply_buf) {
+            FilterVerdict::Pass(_) => {}
+            other => return other,
         }
     }
     if let Some(is) = port.interstellar() {
