@@ -27,16 +27,35 @@ const DHCP_TOML: &str = "[port.dhcp]\nprefix = 24\nrouter = \"10.0.0.1\"\n\
     domain = \"vm.example\"\nsearch = [\"vm.example\", \"corp.example\"]\n\
     routes = [{ dst = \"192.168.0.0/16\", via = \"10.0.0.2\" }]\nmtu = 1400\nlease_secs = 600\n";
 
+/// Where the DHCP settings live.
+#[derive(Clone, Copy, PartialEq)]
+enum Settings {
+    /// `[port.dhcp]` of the VM's port.
+    Port,
+    /// `[filters.interstellar_dhcp.1]`, the VM's Interstellar.
+    Interstellar,
+}
+
 /// A switch with the DHCP VM port `vm` (bound to 10.0.0.5, no address yet)
 /// and the router's port `rtr` (10.0.0.1), both Interstellar 1, ARPless.
-fn lab() -> FilterLab {
+/// With [`Settings::Interstellar`] the router's port, of the same tenant
+/// but without a binding for the VM's MAC, answers DHCP too (and has no
+/// DHCP client to ask it).
+fn lab_with(at: Settings) -> FilterLab {
+    let (port_dhcp, filters) = match at {
+        Settings::Port => (DHCP_TOML.to_string(), String::new()),
+        Settings::Interstellar => (
+            String::new(),
+            DHCP_TOML.replace("[port.dhcp]", "[filters.interstellar_dhcp.1]"),
+        ),
+    };
     let hosts = vec![
         HostSpec::new(
             "vm",
             &vm_mac(),
             VM_IP,
             0,
-            &vm_port_toml(&vm_mac(), VM_IP, DHCP_TOML),
+            &vm_port_toml(&vm_mac(), VM_IP, &port_dhcp),
         ),
         HostSpec::new(
             "rtr",
@@ -46,10 +65,16 @@ fn lab() -> FilterLab {
             &vm_port_toml(&router_mac(), ROUTER_IP, ""),
         ),
     ];
-    let lab = FilterLab::new(&[""], hosts);
+    // FilterLab writes its argument as the `[filters]` body; a sub-table
+    // header after it is still part of `[filters]`.
+    let lab = FilterLab::new(&[&filters], hosts);
     // The lab gives every host its address; this one must get it by DHCP.
     lab.host("vm").sh("ip addr flush dev eth0");
     lab
+}
+
+fn lab() -> FilterLab {
+    lab_with(Settings::Port)
 }
 
 /// Starts a capture of DHCP on the router's port (the "any other port").
@@ -121,7 +146,17 @@ fn assert_applied(lab: &FilterLab, resolv: &str, client: &str) {
 #[test]
 fn udhcpc_gets_every_option_from_the_switch() {
     require_root!();
-    let lab = lab();
+    udhcpc_lease(Settings::Port);
+}
+
+#[test]
+fn udhcpc_gets_its_interstellars_settings() {
+    require_root!();
+    udhcpc_lease(Settings::Interstellar);
+}
+
+fn udhcpc_lease(at: Settings) {
+    let lab = lab_with(at);
     let dir = lab.scratch.path.display().to_string();
     let script = lab.scratch.join("udhcpc.sh");
     // busybox exports `mask` as a prefix length, `staticroutes` as

@@ -12,7 +12,8 @@ use satellite_filters::{
 };
 
 use super::{
-    parse_mac, parse_oui, ArplessConfig, Config, PortConfig, PortDhcpConfig, VlanModeConfig,
+    parse_mac, parse_oui, ArplessConfig, Config, FiltersConfig, PortConfig, PortDhcpConfig,
+    VlanModeConfig,
 };
 
 /// A key (relative) and what is wrong with it.
@@ -90,10 +91,12 @@ pub fn config_bindings(p: &PortConfig) -> Result<Vec<Ipv4Binding>, KeyError> {
 }
 
 /// The filter policy of one port, or `None` for a plain port. `extra` are
-/// bindings added at run time (API, learn-once).
+/// bindings added at run time (API, learn-once); `shared` supplies the
+/// DHCP settings of the port's Interstellar.
 pub fn port_policy(
     p: &PortConfig,
     extra: &[Ipv4Binding],
+    shared: &FiltersConfig,
 ) -> Result<Option<EdgePortPolicy>, KeyError> {
     if !p.has_filters() {
         if !p.bindings.is_empty() {
@@ -110,6 +113,7 @@ pub fn port_policy(
         .map(|m| mac("macs", m))
         .collect::<Result<Vec<_>, _>>()?;
     let mut b = EdgePortPolicy::builder(port_mode(p)?).macs(macs.iter().copied());
+    let mut tenant_dhcp = None;
     if p.interstellar {
         let first = macs.first().ok_or_else(|| {
             err(
@@ -134,6 +138,7 @@ pub fn port_policy(
             .map(|o| oui("ouis", o))
             .collect::<Result<Vec<_>, _>>()?;
         b = b.interstellar(InterstellarPolicy::new(iid, resonance, ouis));
+        tenant_dhcp = interstellar_dhcp_of(shared, iid.get());
     } else if !p.resonance.is_empty() || !p.ouis.is_empty() {
         return Err(err(
             "resonance",
@@ -161,9 +166,44 @@ pub fn port_policy(
             ));
         }
         b = b.dhcp(dhcp_config(d)?);
+    } else if let Some(d) = tenant_dhcp {
+        // Checked with its own key by `check_interstellar_dhcp`. A port of
+        // the tenant without a binding answers nothing and counts
+        // `dhcp_unbound_client`, which is what an operator wants to see.
+        b = b.dhcp(dhcp_config(d).map_err(|(k, m)| {
+            (
+                "interstellar".to_string(),
+                format!("the Interstellar's {k}: {m}"),
+            )
+        })?);
     }
     b = b.arpless(mode, bindings);
     b.build().map(Some).map_err(|e| err("macs", e.to_string()))
+}
+
+/// The `[filters.interstellar_dhcp.<iid>]` table for `iid`, if any.
+fn interstellar_dhcp_of(f: &FiltersConfig, iid: u32) -> Option<&PortDhcpConfig> {
+    f.interstellar_dhcp
+        .iter()
+        .find(|(k, _)| k.parse::<u32>().ok() == Some(iid))
+        .map(|(_, d)| d)
+}
+
+/// Checks every `[filters.interstellar_dhcp.<iid>]`: the key is an
+/// Interstellar ID, the settings are valid. Errors are relative to `[filters]`.
+pub fn check_interstellar_dhcp(f: &FiltersConfig) -> Result<(), KeyError> {
+    for (k, d) in &f.interstellar_dhcp {
+        let at = format!("interstellar_dhcp.{k}");
+        k.parse::<u32>()
+            .ok()
+            .and_then(|v| InterstellarId::new(v).ok())
+            .ok_or_else(|| err(&at, format!("{k:?} is not an Interstellar ID")))?;
+        dhcp_config(d).map_err(|(key, m)| {
+            let sub = key.strip_prefix("dhcp").unwrap_or(&key);
+            (format!("{at}{sub}"), m)
+        })?;
+    }
+    Ok(())
 }
 
 /// Parses "10.0.0.0/8".
@@ -274,9 +314,11 @@ mod tests {
 
     #[test]
     fn plain_ports_have_no_policy() {
-        assert!(port_policy(&PortConfig::iface("p0"), &[])
-            .unwrap()
-            .is_none());
+        assert!(
+            port_policy(&PortConfig::iface("p0"), &[], &FiltersConfig::default())
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -286,7 +328,9 @@ mod tests {
             "x.toml",
         )
         .unwrap();
-        let p = port_policy(&cfg.ports[0], &[]).unwrap().unwrap();
+        let p = port_policy(&cfg.ports[0], &[], &cfg.filters)
+            .unwrap()
+            .unwrap();
         assert_eq!(p.interstellar().unwrap().iid().get(), 1);
         assert_eq!(p.bindings().len(), 1);
     }
@@ -316,11 +360,51 @@ mod tests {
              routes = [{{ dst = \"192.168.0.0/16\", via = \"10.0.0.2\" }}]\nmtu = 1400\n"
         );
         let cfg = Config::parse(&src, "x.toml").unwrap();
-        let p = port_policy(&cfg.ports[0], &[]).unwrap().unwrap();
+        let p = port_policy(&cfg.ports[0], &[], &cfg.filters)
+            .unwrap()
+            .unwrap();
         let d = p.dhcp().unwrap();
         assert_eq!(d.server_id(), std::net::Ipv4Addr::new(10, 0, 0, 1));
         assert_eq!(d.subnet_mask(), std::net::Ipv4Addr::new(255, 255, 255, 0));
         assert_eq!(cfg.ports[0].dhcp.as_ref().unwrap().lease_secs, 3600);
+    }
+
+    #[test]
+    fn interstellar_ports_take_their_tenants_dhcp_unless_they_have_their_own() {
+        let src = "[filters.interstellar_dhcp.1]\nprefix = 16\nrouter = \"10.0.0.1\"\n\
+            [[port]]\nname = \"vm1\"\nmacs = [\"02:00:00:04:00:01\"]\ninterstellar = true\n\
+            [[port]]\nname = \"vm2\"\nmacs = [\"02:00:00:04:00:02\"]\ninterstellar = true\n\
+            bindings = [{ ip = \"10.0.0.6\", mac = \"02:00:00:04:00:02\" }]\n\
+            [port.dhcp]\nprefix = 24\nrouter = \"10.0.0.1\"\n\
+            [[port]]\nname = \"other\"\nmacs = [\"02:00:00:08:00:01\"]\ninterstellar = true\n";
+        let cfg = Config::parse(src, "x.toml").unwrap();
+        let mask = |i: usize| {
+            port_policy(&cfg.ports[i], &[], &cfg.filters)
+                .unwrap()
+                .unwrap()
+                .dhcp()
+                .map(|d| d.subnet_mask())
+        };
+        assert_eq!(mask(0), Some(std::net::Ipv4Addr::new(255, 255, 0, 0)));
+        assert_eq!(mask(1), Some(std::net::Ipv4Addr::new(255, 255, 255, 0)));
+        assert_eq!(mask(2), None, "IID 2 has no DHCP table");
+        let e = Config::parse(
+            "[filters.interstellar_dhcp.1]\nprefix = 16\nrouter = \"10.0.0.1\"\nmtu = 1\n",
+            "bad.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("bad.toml:4:") && e.contains("filters.interstellar_dhcp.1.mtu"),
+            "{e}"
+        );
+        let e = Config::parse(
+            "[filters.interstellar_dhcp.x]\nprefix = 16\nrouter = \"10.0.0.1\"\n",
+            "bad.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("filters.interstellar_dhcp.x"), "{e}");
     }
 
     #[test]

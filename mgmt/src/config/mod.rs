@@ -380,6 +380,10 @@ pub struct FiltersConfig {
     pub responder_ip: Option<std::net::Ipv4Addr>,
     /// Bindings of hosts on other switches (answered for, never owned here).
     pub bindings: Vec<BindingConfig>,
+    /// DHCP settings per Interstellar ID (`[filters.interstellar_dhcp.42]`):
+    /// every Interstellar port of that IID without a `[port.dhcp]` of its
+    /// own answers DHCP with them (docs/dhcp.md).
+    pub interstellar_dhcp: std::collections::BTreeMap<String, PortDhcpConfig>,
 }
 
 impl Default for FiltersConfig {
@@ -390,6 +394,7 @@ impl Default for FiltersConfig {
             interstellar_ouis: Vec::new(),
             responder_ip: None,
             bindings: Vec::new(),
+            interstellar_dhcp: Default::default(),
         }
     }
 }
@@ -732,6 +737,8 @@ impl Config {
         self.check_stp()?;
         self.check_sstp()?;
         let mut seen = std::collections::HashSet::new();
+        filters::check_interstellar_dhcp(&self.filters)
+            .map_err(|(k, m)| (format!("filters.{k}"), m))?;
         for (i, p) in self.ports.iter().enumerate() {
             if p.name.is_empty() {
                 return Err((format!("port.{i}.name"), "must not be empty".into()));
@@ -759,7 +766,8 @@ impl Config {
                     )
                 })?;
             }
-            filters::port_policy(p, &[]).map_err(|(k, m)| (format!("port.{i}.{k}"), m))?;
+            filters::port_policy(p, &[], &self.filters)
+                .map_err(|(k, m)| (format!("port.{i}.{k}"), m))?;
         }
         filters::tables(self, [0x02, 0, 0, 0, 0, 1], &[])
             .map_err(|(k, m)| (format!("filters.{k}"), m))?;
