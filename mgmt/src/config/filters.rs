@@ -13,7 +13,7 @@ use satellite_filters::{
 
 use super::{
     parse_mac, parse_oui, ArplessConfig, Config, FiltersConfig, PortConfig, PortDhcpConfig,
-    VlanModeConfig,
+    PortKind, VlanModeConfig,
 };
 
 /// A key (relative) and what is wrong with it.
@@ -153,6 +153,12 @@ pub fn port_policy(
     let mut bindings = config_bindings(p)?;
     bindings.extend_from_slice(extra);
     if let Some(d) = &p.dhcp {
+        if p.kind == PortKind::Fabric {
+            return Err(err(
+                "dhcp",
+                "a fabric port carries other switches' traffic: DHCP is answered on host ports",
+            ));
+        }
         if macs.is_empty() {
             return Err(err(
                 "dhcp",
@@ -444,5 +450,10 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("port.0.dhcp") && e.contains("macs"), "{e}");
+        let fabric = DHCP_PORT.replace("name = \"vm1\"\n", "name = \"vm1\"\nkind = \"fabric\"\n");
+        let e = Config::parse(&format!("{fabric}router = \"10.0.0.1\"\n"), "bad.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("port.0.dhcp") && e.contains("host ports"), "{e}");
     }
 }
