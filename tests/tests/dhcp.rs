@@ -9,6 +9,7 @@
 
 use satellite_e2e::filterlab::*;
 use satellite_e2e::*;
+use std::path::Path;
 use std::time::Duration;
 
 const VM_IP: &str = "10.0.0.5";
@@ -208,6 +209,63 @@ fn udhcpc_lease(at: Settings) {
 fn dhclient_gets_every_option_from_the_switch() {
     require_root!();
     let lab = lab();
+    let (conf, script) = dhclient_files(&lab);
+    let cap = dhcp_capture(&lab);
+    let lease = lab.scratch.join("dhclient.leases");
+    let mut client = dhclient_bound(&lab, &conf, &script, &lease);
+    // The lease file says what dhclient understood, option by option.
+    let leases = std::fs::read_to_string(&lease)
+        .unwrap_or_default()
+        .replace(", ", ",");
+    for want in [
+        "fixed-address 10.0.0.5;",
+        "option subnet-mask 255.255.255.0;",
+        "option routers 10.0.0.1;",
+        "option dhcp-lease-time 600;",
+        "option dhcp-server-identifier 10.0.0.1;",
+        "option interface-mtu 1400;",
+        "option domain-name \"vm.example\";",
+        "option domain-search \"vm.example.\",\"corp.example.\";",
+        "option ntp-servers 10.0.0.123;",
+        "option domain-name-servers 10.0.0.53,10.0.0.54;",
+        "option rfc3442-classless-static-routes 16,192,168,10,0,0,2,0,10,0,0,1;",
+    ] {
+        assert!(
+            leases.contains(want),
+            "dhclient lease lacks {want:?}:\n{leases}"
+        );
+    }
+    assert_applied(&lab, "dhclient.resolv.conf", "dhclient");
+    client.stop();
+
+    // A release is consumed and counted, never forwarded. (`dhclient -r`
+    // signals the PID in its pid file: a fresh file, so it never signals
+    // the stopped client's PID, which may have been reused.)
+    let released0 = lab.verdict(0, "vm", "dhcp_release");
+    let rel = lab.host("vm").run(&format!(
+        "dhclient -r -4 -v -cf {} -sf {} -lf {} -pf {} eth0",
+        conf.display(),
+        script.display(),
+        lease.display(),
+        lab.scratch.join("release.pid").display()
+    ));
+    assert!(
+        rel.status.success(),
+        "dhclient -r: {}",
+        String::from_utf8_lossy(&rel.stderr)
+    );
+    assert!(
+        lab.wait_verdict(0, "vm", "dhcp_release", released0, 1) > released0,
+        "RELEASE not counted: {}",
+        lab.verdicts(0, "vm")
+    );
+    let seen = dhcp_frames_seen(&lab, cap);
+    assert!(seen.trim().is_empty(), "DHCP left the VM's port:\n{seen}");
+}
+
+/// dhclient's configuration (asking for every option the switch gives)
+/// and a script that applies them, in the lab's scratch directory.
+fn dhclient_files(lab: &FilterLab) -> (std::path::PathBuf, std::path::PathBuf) {
     let dir = lab.scratch.path.display().to_string();
     let conf = lab.scratch.join("dhclient.conf");
     std::fs::write(
@@ -252,24 +310,24 @@ fn dhclient_gets_every_option_from_the_switch() {
     )
     .unwrap();
     sh(&format!("chmod +x {}", script.display()));
-    let cap = dhcp_capture(&lab);
-    let lease = lab.scratch.join("dhclient.leases");
-    let pidf = lab.scratch.join("dhclient.pid");
-    let args = |extra: &'static str| {
-        format!(
-            "{extra}-4 -1 -v -cf {} -sf {} -lf {} -pf {} eth0",
-            conf.display(),
-            script.display(),
-            lease.display(),
-            pidf.display()
-        )
-    };
+    (conf, script)
+}
+
+/// `dhclient -d` on the VM (the Proc stops it by PID on drop), with the
+/// lease file `lease`; waits for its script to report a lease.
+fn dhclient_bound(lab: &FilterLab, conf: &Path, script: &Path, lease: &Path) -> Proc {
     let dhclient = std::path::PathBuf::from(sh("command -v dhclient").trim());
-    // `-d`: stays in the foreground, so the Proc owns it (stopped by PID on drop).
-    let fg = args("-d ");
-    let mut client = lab.host("vm").spawn(
+    let pidf = lab.scratch.join("dhclient.pid");
+    let args = format!(
+        "-d -4 -1 -v -cf {} -sf {} -lf {} -pf {} eth0",
+        conf.display(),
+        script.display(),
+        lease.display(),
+        pidf.display()
+    );
+    let client = lab.host("vm").spawn(
         &dhclient,
-        &fg.split(' ').collect::<Vec<_>>(),
+        &args.split(' ').collect::<Vec<_>>(),
         &lab.scratch.join("dhclient.log"),
     );
     let bound = wait_until(Duration::from_secs(20), || {
@@ -281,49 +339,38 @@ fn dhclient_gets_every_option_from_the_switch() {
         client.log_text(),
         lab.logs()
     );
-    // The lease file says what dhclient understood, option by option.
-    let leases = std::fs::read_to_string(&lease)
-        .unwrap_or_default()
-        .replace(", ", ",");
-    for want in [
-        "fixed-address 10.0.0.5;",
-        "option subnet-mask 255.255.255.0;",
-        "option routers 10.0.0.1;",
-        "option dhcp-lease-time 600;",
-        "option dhcp-server-identifier 10.0.0.1;",
-        "option interface-mtu 1400;",
-        "option domain-name \"vm.example\";",
-        "option domain-search \"vm.example.\",\"corp.example.\";",
-        "option ntp-servers 10.0.0.123;",
-        "option domain-name-servers 10.0.0.53,10.0.0.54;",
-        "option rfc3442-classless-static-routes 16,192,168,10,0,0,2,0,10,0,0,1;",
-    ] {
-        assert!(
-            leases.contains(want),
-            "dhclient lease lacks {want:?}:\n{leases}"
-        );
-    }
-    assert_applied(&lab, "dhclient.resolv.conf", "dhclient");
-    client.stop();
-    // `dhclient -r` signals the PID in the pid file: the stopped client's,
-    // which must not be signalled again once it may be reused.
-    let _ = std::fs::remove_file(&pidf);
+    client
+}
 
-    // A release is consumed and counted, never forwarded.
-    let released0 = lab.verdict(0, "vm", "dhcp_release");
-    let rel = lab.host("vm").run(&format!("dhclient {}", args("-r ")));
+#[test]
+fn dhclient_rebooting_with_another_address_is_nakked_then_leased() {
+    require_root!();
+    let lab = lab();
+    let (conf, script) = dhclient_files(&lab);
+    // A lease of 10.0.0.7 that has not expired: dhclient starts in
+    // INIT-REBOOT and asks for it (RFC 2131 §3.2); the switch NAKs, and
+    // the client starts over and gets its binding.
+    let lease = lab.scratch.join("stale.leases");
+    std::fs::write(
+        &lease,
+        "lease {\n  interface \"eth0\";\n  fixed-address 10.0.0.7;\n\
+         option subnet-mask 255.255.255.0;\n  option dhcp-server-identifier 10.0.0.1;\n\
+         renew 4 2037/01/01 00:00:00;\n  rebind 4 2037/01/01 00:00:00;\n\
+         expire 4 2037/01/01 00:00:00;\n}\n",
+    )
+    .unwrap();
+    let replies0 = lab.verdict(0, "vm", "reply");
+    let client = dhclient_bound(&lab, &conf, &script, &lease);
+    let log = client.log_text();
     assert!(
-        rel.status.success(),
-        "dhclient -r: {}",
-        String::from_utf8_lossy(&rel.stderr)
+        log.contains("DHCPREQUEST for 10.0.0.7") && log.contains("DHCPNAK"),
+        "no INIT-REBOOT NAK:\n{log}"
     );
-    assert!(
-        lab.wait_verdict(0, "vm", "dhcp_release", released0, 1) > released0,
-        "RELEASE not counted: {}",
-        lab.verdicts(0, "vm")
-    );
-    let seen = dhcp_frames_seen(&lab, cap);
-    assert!(seen.trim().is_empty(), "DHCP left the VM's port:\n{seen}");
+    let addr = lab.host("vm").sh("ip -4 -o addr show dev eth0");
+    assert!(addr.contains("inet 10.0.0.5/24"), "{addr}\n{log}");
+    assert!(!addr.contains("10.0.0.7"), "{addr}");
+    // NAK, OFFER, ACK.
+    assert!(lab.verdict(0, "vm", "reply") >= replies0 + 3);
 }
 
 #[test]
