@@ -317,10 +317,14 @@ pub fn is_dhcp(frame: &[u8], ip_offset: usize) -> bool {
     let Some(hdr) = frame.get(ip_offset..ip_offset + IPV4_HEADER_LEN) else {
         return false;
     };
-    if hdr[0] >> 4 != 4 || hdr[9] != PROTO_UDP {
+    // Only where a UDP header can be: version 4, a whole IPv4 header, the
+    // first fragment (a later one's bytes there are payload, not ports).
+    let ihl = usize::from(hdr[0] & 0x0f) * 4;
+    let offset = u16::from_be_bytes([hdr[6], hdr[7]]) & 0x1fff;
+    if hdr[0] >> 4 != 4 || ihl < IPV4_HEADER_LEN || offset != 0 || hdr[9] != PROTO_UDP {
         return false;
     }
-    let udp = ip_offset + usize::from(hdr[0] & 0x0f) * 4;
+    let udp = ip_offset + ihl;
     match frame.get(udp..udp + 4) {
         Some(u) => {
             let (src, dst) = (

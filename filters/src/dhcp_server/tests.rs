@@ -419,6 +419,24 @@ fn every_other_case_is_dropped_under_its_reason() {
 }
 
 #[test]
+fn a_later_fragment_is_not_dhcp_whatever_its_bytes() {
+    // Fragment offset 8 (64 octets): the "ports" are payload.
+    let mut f = frame(&request(MessageType::Discover), VM, &[]);
+    f[26..30].copy_from_slice(&BOUND.octets());
+    f[20..22].copy_from_slice(&8u16.to_be_bytes());
+    assert!(!is_dhcp(&f, 14));
+    let mut buf = [0u8; REPLY_BUF_LEN];
+    assert!(matches!(
+        filter_ingress(&f, &port(), &tables(), &mut buf),
+        FilterVerdict::Pass(_)
+    ));
+    // A header length below 20 octets: not read as UDP either.
+    let mut f = frame(&request(MessageType::Discover), VM, &[]);
+    f[14] = 0x44;
+    assert!(!is_dhcp(&f, 14));
+}
+
+#[test]
 fn other_udp_is_not_dhcp() {
     let mut f = frame(&request(MessageType::Discover), VM, &[]);
     f[26..30].copy_from_slice(&BOUND.octets());
