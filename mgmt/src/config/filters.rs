@@ -375,6 +375,19 @@ mod tests {
         assert_eq!(cfg.ports[0].dhcp.as_ref().unwrap().lease_secs, 3600);
     }
 
+    /// The edge-filters example a user copies parses, its VM port with DHCP.
+    #[test]
+    fn the_edge_filters_example_parses_with_its_dhcp_port() {
+        let src = include_str!("../../../configs/edge-filters.toml");
+        let cfg = Config::parse(src, "configs/edge-filters.toml").unwrap();
+        let vm1 = cfg.ports.iter().find(|p| p.name == "vm1").unwrap();
+        let p = port_policy(vm1, &[], &cfg.filters).unwrap().unwrap();
+        assert_eq!(
+            p.dhcp().unwrap().server_id(),
+            std::net::Ipv4Addr::new(10, 0, 0, 1)
+        );
+    }
+
     #[test]
     fn interstellar_ports_take_their_tenants_dhcp_unless_they_have_their_own() {
         let src = "[filters.interstellar_dhcp.1]\nprefix = 16\nrouter = \"10.0.0.1\"\n\
