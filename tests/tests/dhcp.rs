@@ -383,6 +383,43 @@ fn dhclient_rebooting_with_another_address_is_nakked_then_leased() {
 }
 
 #[test]
+fn reloaded_settings_reach_the_next_lease() {
+    require_root!();
+    let lab = lab();
+    let lease = |mtu: &str| {
+        let env = lab.scratch.join("reload.env");
+        let script = lab.scratch.join("reload.sh");
+        std::fs::write(&script, format!("#!/bin/sh\nenv > {}\n", env.display())).unwrap();
+        sh(&format!("chmod +x {}", script.display()));
+        let _ = std::fs::remove_file(&env);
+        let out = lab.host("vm").run(&format!(
+            "busybox udhcpc -f -q -n -t 5 -T 1 -i eth0 -s {} -O mtu",
+            script.display()
+        ));
+        assert!(out.status.success(), "no lease");
+        let env = std::fs::read_to_string(&env).unwrap_or_default();
+        assert!(
+            env.contains(&format!("mtu={mtu}\n")),
+            "want mtu {mtu}:\n{env}"
+        );
+    };
+    lease("1400");
+    // `satctl reload` with the port's MTU changed: the port's policy is
+    // rebuilt, and the next answer says so.
+    let path = lab.scratch.join("s0.toml");
+    let cfg = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, cfg.replace("mtu = 1400", "mtu = 1300")).unwrap();
+    let o = lab.satctl_text(0, "reload --json");
+    assert!(
+        o.status.success(),
+        "reload: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    lease("1300");
+}
+
+#[test]
 fn an_unbound_client_is_dropped_and_counted() {
     require_root!();
     // A port MAC with no binding: no answer (not a NAK), one counter.
