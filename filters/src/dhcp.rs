@@ -549,7 +549,8 @@ fn ipv4_opt(code: u8, data: &[u8]) -> Result<Ipv4Addr, DhcpError> {
 
 impl DhcpRepr {
     /// Reads a checked message: Ethernet hardware addresses and a message
-    /// type are required; the last copy of a repeated option wins.
+    /// type are required; the last copy of a repeated option wins, except
+    /// the parameter request list, whose copies are joined (RFC 3396).
     pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>) -> Result<DhcpRepr, DhcpError> {
         p.check_len()?;
         if p.magic() != MAGIC_COOKIE {
@@ -642,13 +643,19 @@ impl DhcpRepr {
             if let Some(s) = self.lease_secs {
                 w.u32(opt::LEASE_TIME, s)?;
             }
-            if !self.parameters.is_empty() {
-                let mut list = [0u8; 255];
-                let mut n = 0;
-                for c in self.parameters.iter().take(255) {
-                    list[n] = c;
-                    n += 1;
+            // All 256 codes take two instances (RFC 3396 concatenation,
+            // which `parse` follows by taking the union).
+            let mut list = [0u8; 255];
+            let mut n = 0;
+            for c in self.parameters.iter() {
+                if n == list.len() {
+                    w.option(opt::PARAMETER_REQUEST_LIST, &list)?;
+                    n = 0;
                 }
+                list[n] = c;
+                n += 1;
+            }
+            if n > 0 {
                 w.option(opt::PARAMETER_REQUEST_LIST, &list[..n])?;
             }
             w.end()
@@ -747,6 +754,19 @@ mod tests {
         }
         assert_eq!(MessageType::from(8), MessageType::Inform);
         assert_eq!(MessageType::from(9), MessageType::Unknown(9));
+    }
+
+    #[test]
+    fn a_full_parameter_request_list_survives_the_round_trip() {
+        let m = discover();
+        let mut r = DhcpRepr::parse(&Packet::new_checked(&m[..]).unwrap()).unwrap();
+        for c in 0..=255 {
+            r.parameters.insert(c);
+        }
+        let mut buf = [0u8; MAX_MESSAGE_LEN];
+        let n = r.emit(&mut buf).unwrap();
+        let back = DhcpRepr::parse(&Packet::new_checked(&buf[..n]).unwrap()).unwrap();
+        assert_eq!(back, r);
     }
 
     #[test]
