@@ -9,7 +9,7 @@ set -euo pipefail
 build_pkgs=(dpdk libdpdk-dev clang libclang-dev pkg-config gcc make iproute2 ethtool)
 # dpdk-dev: dpdk-testpmd, the DPDK guest of the vhost-user tests.
 lab_pkgs=(openvswitch-switch tcpdump tshark prometheus python3-scapy bridge-utils iputils-ping
-          procps mininet graphviz dpdk-dev)
+          procps mininet graphviz dpdk-dev busybox-static isc-dhcp-client)
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--lab" ]] && want+=("${lab_pkgs[@]}")

@@ -12,7 +12,7 @@ RUNS=${1:-10000000}
 SECS=${2:-600}
 shift 2 || true
 TARGETS=("$@")
-[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(bpdu sstp vlan_frame arp control_request config)
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(bpdu sstp vlan_frame arp dhcp control_request config)
 WORK=${WORK:-/tmp/satellite-fuzz}
 [[ -n ${NOBUILD:-} ]] || cargo +nightly fuzz build -O
 BIN=target/x86_64-unknown-linux-gnu/release

@@ -61,6 +61,25 @@ bodies = [
 for b in bodies:
     put("arp", b)
 
+# DHCP messages (RFC 2131) from the fixture VM: BOOTP header, cookie, options.
+def dhcp(mtype, ciaddr="0.0.0.0", opts=b"", flags=0x8000):
+    h = struct.pack(">BBBBIHH4s4s4s4s", 1, 1, 6, 0, 0x3903F326, 0, flags,
+                    ip(ciaddr), ip("0.0.0.0"), ip("0.0.0.0"), ip("0.0.0.0"))
+    h += VM + b"\0" * 10 + b"\0" * 192 + bytes([99, 130, 83, 99])
+    prl = bytes([55, 9, 1, 3, 6, 15, 26, 28, 42, 119, 121])
+    return h + bytes([53, 1, mtype]) + prl + opts + b"\xff" + b"\0" * 8
+
+for m in [
+    dhcp(1),                                                          # DISCOVER
+    dhcp(3, opts=bytes([50, 4, 10, 0, 0, 1, 54, 4, 10, 0, 0, 254])),  # REQUEST, selecting
+    dhcp(3, opts=bytes([50, 4, 10, 0, 0, 7])),                        # REQUEST, init-reboot, NAKed
+    dhcp(3, ciaddr="10.0.0.1", flags=0),                              # REQUEST, renewing
+    dhcp(8, ciaddr="10.0.0.1", flags=0),                              # INFORM
+    dhcp(7, ciaddr="10.0.0.1", opts=bytes([54, 4, 10, 0, 0, 254])),   # RELEASE
+    dhcp(4, opts=bytes([50, 4, 10, 0, 0, 1])),                        # DECLINE
+]:
+    put("dhcp", m)
+
 eth = lambda dst, tags, et, payload: dst + VM + b"".join(tags) + struct.pack(">H", et) + payload
 frames = [
     eth(PEER, [], 0x0800, ipv4("10.0.0.1", "10.0.0.2", 17, udp(1000, 2000, b"x" * 18))),

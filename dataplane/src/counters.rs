@@ -39,7 +39,6 @@ pub fn filter_slot_label(i: usize) -> &'static str {
 }
 
 /// Shared, per-port counters of one worker.
-#[derive(Default)]
 pub struct PortCounters {
     pub rx_packets: AtomicU64,
     pub rx_bytes: AtomicU64,
@@ -49,6 +48,23 @@ pub struct PortCounters {
     pub punted: AtomicU64,
     pub drops: [AtomicU64; DropReason::COUNT],
     pub filter: [AtomicU64; FILTER_SLOTS],
+}
+
+// By hand: `Default` for arrays stops at 32 elements, and the filter
+// slots outgrew that with the DHCP drop reasons.
+impl Default for PortCounters {
+    fn default() -> Self {
+        PortCounters {
+            rx_packets: AtomicU64::new(0),
+            rx_bytes: AtomicU64::new(0),
+            tx_packets: AtomicU64::new(0),
+            tx_bytes: AtomicU64::new(0),
+            tx_control: AtomicU64::new(0),
+            punted: AtomicU64::new(0),
+            drops: std::array::from_fn(|_| AtomicU64::new(0)),
+            filter: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
 }
 
 /// A plain copy of [`PortCounters`].

@@ -355,9 +355,17 @@ pub fn classify(
     snap: &ForwardingSnapshot,
     now_secs: u32,
 ) -> (Verdict, Option<LearnHint>) {
-    let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
-    let d = classify_frame(frame, pkt_len, in_port, snap, now_secs, &mut reply);
-    (d.verdict, d.learn)
+    // The reply buffer holds a DHCP answer (over 600 octets): one per
+    // thread rather than a zeroed stack array per frame. (The worker keeps
+    // its own in `Worker`.)
+    thread_local! {
+        static REPLY: core::cell::RefCell<[u8; satellite_filters::REPLY_BUF_LEN]> =
+            const { core::cell::RefCell::new([0u8; satellite_filters::REPLY_BUF_LEN]) };
+    }
+    REPLY.with_borrow_mut(|reply| {
+        let d = classify_frame(frame, pkt_len, in_port, snap, now_secs, reply);
+        (d.verdict, d.learn)
+    })
 }
 
 /// The port a burst came in on, with what classification reads about it,

@@ -82,6 +82,27 @@ drop_reasons! {
     IpMalformed => "ip_malformed",
     /// The caller's reply buffer cannot hold the reply.
     ReplyBufferTooSmall => "reply_buffer_too_small",
+    /// DHCP (UDP to port 67 on a DHCP port) whose IPv4, UDP or DHCP framing
+    /// is cut off or invalid, a fragment, or a REQUEST naming no address.
+    DhcpMalformed => "dhcp_malformed",
+    /// A DHCP server's message (BOOTREPLY, OFFER/ACK/NAK, or UDP from port
+    /// 67) sent by a VM: a rogue server.
+    DhcpServerMessage => "dhcp_server_message",
+    /// A DHCP message type the responder does not serve (lease queries...).
+    DhcpUnknownMessage => "dhcp_unknown_message",
+    /// A DHCP client hardware address that is not one of the port's MACs.
+    DhcpForeignClient => "dhcp_foreign_client",
+    /// A DHCP client MAC of the port's with no binding in the VLAN: dropped,
+    /// not NAKed (docs/dhcp.md).
+    DhcpUnboundClient => "dhcp_unbound_client",
+    /// A DHCPREQUEST naming another server: the client chose it.
+    DhcpOtherServer => "dhcp_other_server",
+    /// A DHCPINFORM from an address that is not the client's binding.
+    DhcpWrongAddress => "dhcp_wrong_address",
+    /// DHCPRELEASE: consumed; bindings are static, nothing to free.
+    DhcpRelease => "dhcp_release",
+    /// DHCPDECLINE: the client found its address in use; consumed.
+    DhcpDecline => "dhcp_decline",
 }
 
 impl core::fmt::Display for DropReason {
@@ -106,7 +127,7 @@ mod tests {
                 "{l}"
             );
         }
-        assert_eq!(DropReason::ALL.len(), 26);
+        assert_eq!(DropReason::ALL.len(), 35);
         assert_eq!(DropReason::VlanTooDeep.as_str(), "vlan_too_deep");
         assert_eq!(
             DropReason::ArpUnknownOpcode.to_string(),

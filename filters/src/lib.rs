@@ -50,6 +50,8 @@ pub mod arp;
 pub mod arpless;
 #[doc(hidden)]
 pub mod bench_fixtures;
+pub mod dhcp;
+pub mod dhcp_server;
 pub mod drop_reason;
 pub mod interstellar;
 pub mod mac;
@@ -61,6 +63,7 @@ pub mod vlan;
 #[cfg(test)]
 mod tests;
 
+pub use dhcp_server::{DhcpConfigError, DhcpServerConfig, DhcpSettings, StaticRoute};
 pub use interstellar::{
     InterstellarError, InterstellarId, InterstellarMac, InterstellarPolicy, Oui, VmIndex,
 };
@@ -73,14 +76,20 @@ pub use verdict::{DropReason, EgressFrame, EgressVerdict, FilterVerdict, Ingress
 pub use vlan::{PortMode, TagAction, Vid, VidSet, VlanConfig, VlanTag};
 
 /// A reply buffer large enough for any reply: 14-byte header, up to
-/// [`vlan::MAX_TAGS`] tags, 28 bytes of ARP.
-pub const REPLY_BUF_LEN: usize =
-    mac::ETHERNET_HEADER_LEN + vlan::MAX_TAGS * vlan::TAG_LEN + arp::ArpRepr::BUFFER_LEN;
+/// [`vlan::MAX_TAGS`] tags, then the larger of 28 bytes of ARP and a
+/// DHCP answer in IPv4/UDP (at most 576 octets, RFC 2131 §2).
+pub const REPLY_BUF_LEN: usize = dhcp_server::max_reply_len(vlan::MAX_TAGS);
+const _: () = assert!(
+    REPLY_BUF_LEN
+        >= mac::ETHERNET_HEADER_LEN + vlan::MAX_TAGS * vlan::TAG_LEN + arp::ArpRepr::BUFFER_LEN
+);
 
 /// Filters one frame received on an edge port.
 ///
 /// Order: header and VLAN stack; port VLAN mode; source MAC (valid, and the
-/// port's own when the port has MACs); ARPless (ARP/RARP on ARPless ports:
+/// port's own when the port has MACs); DHCP on ports that answer it (UDP to
+/// port 67 is consumed and may be answered into `reply_buf`,
+/// [`dhcp_server`]); ARPless (ARP/RARP on ARPless ports:
 /// may answer into `reply_buf`, at least [`REPLY_BUF_LEN`] bytes to fit
 /// every reply; IPv4 sources held to the bindings, [`source_guard`]); Interstellar rule for unicast destinations. Group
 /// destinations pass here and are scoped per port by [`filter_egress`].
@@ -114,17 +123,22 @@ pub fn filter_ingress(
         payload_offset: parsed.payload_offset,
         sender_iid: port.interstellar().map(|p| p.iid()),
     };
-    if port.arpless() != ArplessMode::Off {
-        if arpless::is_arp_ethertype(parsed.ether_type) {
-            match arpless::handle(frame, &parsed, &class, port, tables, reply_buf) {
-                FilterVerdict::Pass(_) => {}
-                other => return other,
+    if parsed.ether_type == mac::ETHERTYPE_IPV4 {
+        let at = parsed.payload_offset;
+        if let Some(dhcp) = port.dhcp() {
+            if dhcp_server::is_dhcp(frame, at) {
+                return dhcp_server::handle(frame, at, iv.vid, port, dhcp, tables, reply_buf);
             }
-        } else if parsed.ether_type == mac::ETHERTYPE_IPV4 {
-            let at = parsed.payload_offset;
+        }
+        if port.arpless() != ArplessMode::Off {
             if let Err(r) = source_guard::check_ipv4(frame, at, class.vid, parsed.src, port) {
                 return FilterVerdict::Drop(r);
             }
+        }
+    } else if port.arpless() != ArplessMode::Off && arpless::is_arp_ethertype(parsed.ether_type) {
+        match arpless::handle(frame, &parsed, &class, port, tables, reply_buf) {
+            FilterVerdict::Pass(_) => {}
+            other => return other,
         }
     }
     if let Some(is) = port.interstellar() {

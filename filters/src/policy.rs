@@ -4,6 +4,7 @@
 
 use core::net::Ipv4Addr;
 
+use crate::dhcp_server::DhcpServerConfig;
 use crate::interstellar::{InterstellarPolicy, Oui, OuiSet};
 use crate::mac::MacAddr;
 use crate::vlan::{PortMode, Vid, VlanConfig};
@@ -52,6 +53,9 @@ pub enum PolicyError {
         /// MAC not in the port's list.
         mac: MacAddr,
     },
+    /// The DHCP responder answers the port's MACs from their bindings.
+    #[error("DHCP needs at least one port MAC")]
+    DhcpWithoutMac,
     /// A port MAC is a group or zero address.
     #[error("{0} cannot be a port MAC")]
     InvalidPortMac(MacAddr),
@@ -65,6 +69,8 @@ pub struct EdgePortPolicy {
     interstellar: Option<InterstellarPolicy>,
     arpless: ArplessMode,
     bindings: Box<[Ipv4Binding]>,
+    /// The DHCP responder's settings; boxed so ports without it stay small.
+    dhcp: Option<Box<DhcpServerConfig>>,
 }
 
 /// Builder for [`EdgePortPolicy`]; validates once in [`build`](Self::build).
@@ -75,6 +81,7 @@ pub struct EdgePortPolicyBuilder {
     interstellar: Option<InterstellarPolicy>,
     arpless: ArplessMode,
     bindings: Vec<Ipv4Binding>,
+    dhcp: Option<DhcpServerConfig>,
 }
 
 fn usable_vid(v: Vid) -> bool {
@@ -105,6 +112,12 @@ impl EdgePortPolicyBuilder {
         self
     }
 
+    /// Answers DHCP on the port from its bindings ([`crate::dhcp_server`]).
+    pub fn dhcp(mut self, cfg: DhcpServerConfig) -> Self {
+        self.dhcp = Some(cfg);
+        self
+    }
+
     /// Validates and freezes the policy.
     pub fn build(self) -> Result<EdgePortPolicy, PolicyError> {
         match &self.mode {
@@ -124,6 +137,9 @@ impl EdgePortPolicyBuilder {
         if self.arpless != ArplessMode::Off && self.macs.is_empty() {
             return Err(PolicyError::ArplessWithoutMac);
         }
+        if self.dhcp.is_some() && self.macs.is_empty() {
+            return Err(PolicyError::DhcpWithoutMac);
+        }
         if let Some(b) = self.bindings.iter().find(|b| !self.macs.contains(&b.mac)) {
             return Err(PolicyError::BindingMacNotOwned {
                 ip: b.ip,
@@ -142,6 +158,7 @@ impl EdgePortPolicyBuilder {
             interstellar: self.interstellar,
             arpless: self.arpless,
             bindings: bindings.into_boxed_slice(),
+            dhcp: self.dhcp.map(Box::new),
         })
     }
 }
@@ -156,6 +173,7 @@ impl EdgePortPolicy {
             interstellar: None,
             arpless: ArplessMode::Off,
             bindings: Vec::new(),
+            dhcp: None,
         }
     }
 
@@ -184,13 +202,22 @@ impl EdgePortPolicy {
         &self.bindings
     }
 
+    /// The DHCP responder's settings, `None` when the port does not answer DHCP.
+    #[inline]
+    pub fn dhcp(&self) -> Option<&DhcpServerConfig> {
+        self.dhcp.as_deref()
+    }
+
     /// True when the policy is only a VLAN mode: no port MACs to check
-    /// sources against, no Interstellar, ARPless off. For such a port
+    /// sources against, no Interstellar, ARPless off, no DHCP. For such a port
     /// [`crate::filter_ingress`] reduces to [`crate::vlan::classify_ingress`]
     /// (after the header checks every switch makes anyway).
     #[inline]
     pub fn is_vlan_only(&self) -> bool {
-        self.macs.is_empty() && self.interstellar.is_none() && self.arpless == ArplessMode::Off
+        self.macs.is_empty()
+            && self.interstellar.is_none()
+            && self.arpless == ArplessMode::Off
+            && self.dhcp.is_none()
     }
 
     /// Whether `mac` is one of the port's MACs (ports have one or a few, so

@@ -5,8 +5,8 @@ use std::net::Ipv4Addr;
 use std::sync::OnceLock;
 
 use satellite_filters::{
-    ArplessMode, EdgePortPolicy, FilterTables, InterstellarId, InterstellarPolicy, Ipv4Binding,
-    MacAddr, PortMode, VidSet,
+    ArplessMode, DhcpServerConfig, DhcpSettings, EdgePortPolicy, FilterTables, InterstellarId,
+    InterstellarPolicy, Ipv4Binding, MacAddr, PortMode, StaticRoute, VidSet,
 };
 
 /// The VM on the fixture ports: VM 1 of Interstellar 42. Corpus frames use
@@ -65,5 +65,35 @@ pub fn ports() -> &'static [EdgePortPolicy] {
             .into_iter()
             .map(|p| p.expect("fixture policies are valid"))
             .collect()
+    })
+}
+
+/// An enforcing ARPless access port (VLAN 10) whose VM gets 10.0.0.1 by
+/// DHCP, with every option configured.
+pub fn dhcp_port() -> &'static EdgePortPolicy {
+    static P: OnceLock<EdgePortPolicy> = OnceLock::new();
+    P.get_or_init(|| {
+        let settings = DhcpSettings {
+            prefix_len: 24,
+            server_id: Ipv4Addr::new(10, 0, 0, 254),
+            router: Some(Ipv4Addr::new(10, 0, 0, 254)),
+            dns: vec![Ipv4Addr::new(10, 0, 0, 53)],
+            ntp: vec![Ipv4Addr::new(10, 0, 0, 123)],
+            domain: Some("vm.example".into()),
+            search: vec!["vm.example".into(), "example".into()],
+            routes: vec![StaticRoute {
+                dst: Ipv4Addr::new(192, 168, 0, 0),
+                prefix_len: 16,
+                via: Ipv4Addr::new(10, 0, 0, 2),
+            }],
+            mtu: Some(1400),
+            lease_secs: 3600,
+        };
+        EdgePortPolicy::builder(PortMode::Access { vid: 10 })
+            .macs([VM])
+            .arpless(ArplessMode::Enforce, [bind([10, 0, 0, 1], VM)])
+            .dhcp(DhcpServerConfig::new(&settings).expect("fixture DHCP settings are valid"))
+            .build()
+            .expect("the fixture DHCP port is valid")
     })
 }

@@ -14,6 +14,7 @@ mod fixtures;
 use satellite::config::Config;
 use satellite::control::parse_request;
 use satellite_filters::arp::{ArpRepr, Packet as ArpPacket};
+use satellite_filters::dhcp::{DhcpRepr, Packet as DhcpPacket, MAX_MESSAGE_LEN};
 use satellite_filters::vlan::{self, VlanConfig};
 use satellite_filters::{filter_ingress, FilterVerdict, REPLY_BUF_LEN};
 use satellite_protocol::wire::{
@@ -29,6 +30,7 @@ pub const TARGETS: &[Target] = &[
     ("sstp", sstp),
     ("vlan_frame", vlan_frame),
     ("arp", arp),
+    ("dhcp", dhcp),
     ("control_request", control_request),
     ("config", config),
 ];
@@ -118,7 +120,10 @@ fn check_ingress(frame: &[u8], port: &satellite_filters::EdgePortPolicy) {
         FilterVerdict::Drop(_) => None,
     };
     if let Some(len) = reply_len {
-        assert!((60..=REPLY_BUF_LEN).contains(&len), "reply length {len}");
+        // The fixture ports answer ARP only (no DHCP): header, at most
+        // MAX_TAGS tags, 28 octets of ARP, whatever REPLY_BUF_LEN allows.
+        let arp_max = ETHERNET_HEADER_LEN + vlan::MAX_TAGS * vlan::TAG_LEN + ArpRepr::BUFFER_LEN;
+        assert!((60..=arp_max).contains(&len), "reply length {len}");
         // Replies go back to the asker only.
         assert_eq!(
             &reply[..6],
@@ -126,6 +131,69 @@ fn check_ingress(frame: &[u8], port: &satellite_filters::EdgePortPolicy) {
             "reply not addressed to the asker"
         );
     }
+}
+
+/// A DHCP message (UDP payload): the codec round trip, then the message
+/// from the fixture VM in IPv4/UDP to port 67 through `filter_ingress` on
+/// the fixture DHCP port, untagged and under its VLAN's tag.
+pub fn dhcp(data: &[u8]) {
+    if let Ok(r) = DhcpPacket::new_checked(data).and_then(|p| DhcpRepr::parse(&p)) {
+        let mut buf = [0u8; MAX_MESSAGE_LEN];
+        let n = r
+            .emit(&mut buf)
+            .expect("a parsed message fits the largest one");
+        let back = DhcpPacket::new_checked(&buf[..n]).and_then(|p| DhcpRepr::parse(&p));
+        assert_eq!(back, Ok(r), "DHCP round trip");
+    }
+    for tags in [&[][..], &[0x81, 0x00, 0x00, 0x0a][..]] {
+        let mut frame = Vec::with_capacity(ETHERNET_HEADER_LEN + 32 + data.len());
+        frame.extend_from_slice(&[0xff; 6]);
+        frame.extend_from_slice(&fixtures::VM.0);
+        frame.extend_from_slice(tags);
+        frame.extend_from_slice(&[0x08, 0x00]);
+        let udp_len = (8 + data.len()).min(usize::from(u16::MAX) - 20) as u16;
+        frame.extend_from_slice(&[0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0]);
+        let at = frame.len() - 10;
+        frame[at..at + 2].copy_from_slice(&(udp_len + 20).to_be_bytes());
+        frame.extend_from_slice(&[0, 0, 0, 0, 255, 255, 255, 255, 0, 68, 0, 67]);
+        frame.extend_from_slice(&udp_len.to_be_bytes());
+        frame.extend_from_slice(&[0, 0]);
+        frame.extend_from_slice(data);
+        let port = fixtures::dhcp_port();
+        let mut reply = [0u8; REPLY_BUF_LEN];
+        if let FilterVerdict::Reply { len } =
+            filter_ingress(&frame, port, fixtures::tables(), &mut reply)
+        {
+            check_dhcp_reply(&frame, &reply[..len.min(REPLY_BUF_LEN)], tags.len());
+        }
+    }
+}
+
+/// A DHCP answer goes back to the asker (or to broadcast, on its port
+/// only), under the asker's tags, as a BOOTREPLY to its transaction that
+/// parses, in a datagram whose IPv4 checksum holds.
+fn check_dhcp_reply(frame: &[u8], reply: &[u8], tags: usize) {
+    let ip_at = ETHERNET_HEADER_LEN + tags;
+    assert!(reply.len() >= ip_at + 28 + 300, "short DHCP reply");
+    assert!(
+        reply[..6] == frame[6..12] || reply[..6] == [0xff; 6],
+        "DHCP reply to a third party"
+    );
+    assert_eq!(&reply[12..ip_at], &frame[12..ip_at], "tags changed");
+    let ip = &reply[ip_at..ip_at + 20];
+    let mut sum = 0u32;
+    for c in ip.chunks_exact(2) {
+        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    assert_eq!(sum, 0xffff, "IPv4 header checksum");
+    let req = DhcpPacket::new_checked(&frame[ip_at + 28..]).expect("answered, so it parsed");
+    let rep = DhcpPacket::new_checked(&reply[ip_at + 28..]).expect("the reply parses");
+    let rep = DhcpRepr::parse(&rep).expect("the reply parses");
+    assert_eq!(rep.op, satellite_filters::dhcp::BOOTREPLY);
+    assert_eq!(rep.xid, req.xid(), "reply to another transaction");
 }
 
 /// One control-socket request line.

@@ -61,4 +61,9 @@ fn seeds_are_valid_input_for_their_parser() {
         std::str::from_utf8(d).is_ok_and(|s| satellite::config::Config::parse(s, "c").is_ok())
     };
     assert!(valid("config", &config_ok) >= 2);
+    let dhcp_ok = |d: &[u8]| {
+        use satellite_filters::dhcp::{DhcpRepr, Packet};
+        Packet::new_checked(d).is_ok_and(|p| DhcpRepr::parse(&p).is_ok())
+    };
+    assert!(valid("dhcp", &dhcp_ok) >= 7);
 }

@@ -71,7 +71,7 @@ impl Bindings {
                 .filter(|b| b.port == i)
                 .map(|b| b.binding)
                 .collect();
-            let pol = filters::port_policy(pc, &mine)
+            let pol = filters::port_policy(pc, &mine, &cfg.filters)
                 .map_err(|(k, m)| format!("port {name}: {k}: {m}"))?;
             policies.push(pol.map(Arc::new));
         }

@@ -200,6 +200,15 @@ pub const DROP_LABELS: &[&str] = &[
     "ip_spoofed_source",
     "ip_malformed",
     "reply_buffer_too_small",
+    "dhcp_malformed",
+    "dhcp_server_message",
+    "dhcp_unknown_message",
+    "dhcp_foreign_client",
+    "dhcp_unbound_client",
+    "dhcp_other_server",
+    "dhcp_wrong_address",
+    "dhcp_release",
+    "dhcp_decline",
 ];
 
 /// One or two switches and their hosts. Field order is drop order: the

@@ -6,11 +6,15 @@
 //! section, so configuration errors can point at a line.
 
 use satellite_filters::{
-    ArplessMode, EdgePortPolicy, FilterTables, InterstellarId, InterstellarMac, InterstellarPolicy,
-    Ipv4Binding, MacAddr, Oui, PortMode, VidSet, VlanConfig,
+    ArplessMode, DhcpConfigError, DhcpServerConfig, DhcpSettings, EdgePortPolicy, FilterTables,
+    InterstellarId, InterstellarMac, InterstellarPolicy, Ipv4Binding, MacAddr, Oui, PortMode,
+    StaticRoute, VidSet, VlanConfig,
 };
 
-use super::{parse_mac, parse_oui, ArplessConfig, Config, PortConfig, VlanModeConfig};
+use super::{
+    parse_mac, parse_oui, ArplessConfig, Config, FiltersConfig, PortConfig, PortDhcpConfig,
+    PortKind, VlanModeConfig,
+};
 
 /// A key (relative) and what is wrong with it.
 pub type KeyError = (String, String);
@@ -87,10 +91,12 @@ pub fn config_bindings(p: &PortConfig) -> Result<Vec<Ipv4Binding>, KeyError> {
 }
 
 /// The filter policy of one port, or `None` for a plain port. `extra` are
-/// bindings added at run time (API, learn-once).
+/// bindings added at run time (API, learn-once); `shared` supplies the
+/// DHCP settings of the port's Interstellar.
 pub fn port_policy(
     p: &PortConfig,
     extra: &[Ipv4Binding],
+    shared: &FiltersConfig,
 ) -> Result<Option<EdgePortPolicy>, KeyError> {
     if !p.has_filters() {
         if !p.bindings.is_empty() {
@@ -107,6 +113,7 @@ pub fn port_policy(
         .map(|m| mac("macs", m))
         .collect::<Result<Vec<_>, _>>()?;
     let mut b = EdgePortPolicy::builder(port_mode(p)?).macs(macs.iter().copied());
+    let mut tenant_dhcp = None;
     if p.interstellar {
         let first = macs.first().ok_or_else(|| {
             err(
@@ -131,6 +138,7 @@ pub fn port_policy(
             .map(|o| oui("ouis", o))
             .collect::<Result<Vec<_>, _>>()?;
         b = b.interstellar(InterstellarPolicy::new(iid, resonance, ouis));
+        tenant_dhcp = interstellar_dhcp_of(shared, iid.get());
     } else if !p.resonance.is_empty() || !p.ouis.is_empty() {
         return Err(err(
             "resonance",
@@ -144,8 +152,127 @@ pub fn port_policy(
     };
     let mut bindings = config_bindings(p)?;
     bindings.extend_from_slice(extra);
+    if let Some(d) = &p.dhcp {
+        if p.kind == PortKind::Fabric {
+            return Err(err(
+                "dhcp",
+                "a fabric port carries other switches' traffic: DHCP is answered on host ports",
+            ));
+        }
+        if macs.is_empty() {
+            return Err(err(
+                "dhcp",
+                "needs `macs`: DHCP answers the port's MACs from their bindings",
+            ));
+        }
+        if bindings.is_empty() && mode != ArplessMode::LearnOnce {
+            return Err(err(
+                "dhcp",
+                "needs `bindings`: the address a client gets is its MAC's binding",
+            ));
+        }
+        b = b.dhcp(dhcp_config(d)?);
+    } else if let Some(d) = tenant_dhcp {
+        // Checked with its own key by `check_interstellar_dhcp`. A port of
+        // the tenant without a binding answers nothing and counts
+        // `dhcp_unbound_client`, which is what an operator wants to see.
+        b = b.dhcp(dhcp_config(d).map_err(|(k, m)| {
+            (
+                "interstellar".to_string(),
+                format!("the Interstellar's {k}: {m}"),
+            )
+        })?);
+    }
     b = b.arpless(mode, bindings);
     b.build().map(Some).map_err(|e| err("macs", e.to_string()))
+}
+
+/// The `[filters.interstellar_dhcp.<iid>]` table for `iid`, if any.
+fn interstellar_dhcp_of(f: &FiltersConfig, iid: u32) -> Option<&PortDhcpConfig> {
+    f.interstellar_dhcp
+        .iter()
+        .find(|(k, _)| k.parse::<u32>().ok() == Some(iid))
+        .map(|(_, d)| d)
+}
+
+/// Checks every `[filters.interstellar_dhcp.<iid>]`: the key is an
+/// Interstellar ID, the settings are valid. Errors are relative to `[filters]`.
+pub fn check_interstellar_dhcp(f: &FiltersConfig) -> Result<(), KeyError> {
+    for (k, d) in &f.interstellar_dhcp {
+        let at = format!("interstellar_dhcp.{k}");
+        k.parse::<u32>()
+            .ok()
+            .and_then(|v| InterstellarId::new(v).ok())
+            .ok_or_else(|| err(&at, format!("{k:?} is not an Interstellar ID")))?;
+        dhcp_config(d).map_err(|(key, m)| {
+            let sub = key.strip_prefix("dhcp").unwrap_or(&key);
+            (format!("{at}{sub}"), m)
+        })?;
+    }
+    Ok(())
+}
+
+/// Parses "10.0.0.0/8".
+fn prefix(key: &str, s: &str) -> Result<(std::net::Ipv4Addr, u8), KeyError> {
+    let bad = || {
+        err(
+            key,
+            format!("{s:?} is not an IPv4 prefix (like \"10.0.0.0/8\")"),
+        )
+    };
+    let (ip, len) = s.split_once('/').ok_or_else(bad)?;
+    Ok((
+        ip.parse().map_err(|_| bad())?,
+        len.parse().map_err(|_| bad())?,
+    ))
+}
+
+/// The responder's settings from `[port.dhcp]`, validated and encoded.
+pub fn dhcp_config(d: &PortDhcpConfig) -> Result<DhcpServerConfig, KeyError> {
+    let server_id = d.server_id.or(d.router).ok_or_else(|| {
+        err(
+            "dhcp.server_id",
+            "needs `server_id` or `router` (the server identifier defaults to the router)",
+        )
+    })?;
+    let routes = d
+        .routes
+        .iter()
+        .map(|r| {
+            let (dst, prefix_len) = prefix("dhcp.routes", &r.dst)?;
+            Ok(StaticRoute {
+                dst,
+                prefix_len,
+                via: r.via,
+            })
+        })
+        .collect::<Result<Vec<_>, KeyError>>()?;
+    let s = DhcpSettings {
+        prefix_len: d.prefix,
+        server_id,
+        router: d.router,
+        dns: d.dns.clone(),
+        ntp: d.ntp.clone(),
+        domain: d.domain.clone(),
+        search: d.search.clone(),
+        routes,
+        mtu: d.mtu,
+        lease_secs: d.lease_secs,
+    };
+    DhcpServerConfig::new(&s).map_err(|e| {
+        let key = match &e {
+            DhcpConfigError::PrefixLen(_) => "dhcp.prefix",
+            DhcpConfigError::Mtu(_) => "dhcp.mtu",
+            DhcpConfigError::Lease => "dhcp.lease_secs",
+            DhcpConfigError::ServerId(_) if d.server_id.is_some() => "dhcp.server_id",
+            DhcpConfigError::ServerId(_) => "dhcp.router",
+            DhcpConfigError::DomainName(n) if d.domain.as_ref() == Some(n) => "dhcp.domain",
+            DhcpConfigError::DomainName(_) => "dhcp.search",
+            DhcpConfigError::Route { .. } => "dhcp.routes",
+            DhcpConfigError::TooLong(_) => "dhcp",
+        };
+        err(key, e.to_string())
+    })
 }
 
 /// The shared tables: VLAN parsing, global OUIs, every binding known
@@ -193,9 +320,11 @@ mod tests {
 
     #[test]
     fn plain_ports_have_no_policy() {
-        assert!(port_policy(&PortConfig::iface("p0"), &[])
-            .unwrap()
-            .is_none());
+        assert!(
+            port_policy(&PortConfig::iface("p0"), &[], &FiltersConfig::default())
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -205,7 +334,9 @@ mod tests {
             "x.toml",
         )
         .unwrap();
-        let p = port_policy(&cfg.ports[0], &[]).unwrap().unwrap();
+        let p = port_policy(&cfg.ports[0], &[], &cfg.filters)
+            .unwrap()
+            .unwrap();
         assert_eq!(p.interstellar().unwrap().iid().get(), 1);
         assert_eq!(p.bindings().len(), 1);
     }
@@ -222,5 +353,120 @@ mod tests {
         assert!(e.to_string().contains("port.0.vlan"), "{e}");
         let e = Config::parse("[filters]\ninterstellar_ouis = [\"1\"]\n", "x.toml").unwrap_err();
         assert!(e.to_string().contains("filters.interstellar_ouis"), "{e}");
+    }
+
+    const DHCP_PORT: &str = "[[port]]\nname = \"vm1\"\nmacs = [\"02:00:00:04:00:01\"]\n\
+        arpless = \"enforce\"\nbindings = [{ ip = \"10.0.0.5\", mac = \"02:00:00:04:00:01\" }]\n\
+        [port.dhcp]\nprefix = 24\n";
+
+    #[test]
+    fn a_dhcp_port_answers_from_its_bindings() {
+        let src = format!(
+            "{DHCP_PORT}router = \"10.0.0.1\"\ndns = [\"10.0.0.53\"]\nsearch = [\"vm.example\"]\n\
+             routes = [{{ dst = \"192.168.0.0/16\", via = \"10.0.0.2\" }}]\nmtu = 1400\n"
+        );
+        let cfg = Config::parse(&src, "x.toml").unwrap();
+        let p = port_policy(&cfg.ports[0], &[], &cfg.filters)
+            .unwrap()
+            .unwrap();
+        let d = p.dhcp().unwrap();
+        assert_eq!(d.server_id(), std::net::Ipv4Addr::new(10, 0, 0, 1));
+        assert_eq!(d.subnet_mask(), std::net::Ipv4Addr::new(255, 255, 255, 0));
+        assert_eq!(cfg.ports[0].dhcp.as_ref().unwrap().lease_secs, 3600);
+    }
+
+    /// The edge-filters example a user copies parses, its VM port with DHCP.
+    #[test]
+    fn the_edge_filters_example_parses_with_its_dhcp_port() {
+        let src = include_str!("../../../configs/edge-filters.toml");
+        let cfg = Config::parse(src, "configs/edge-filters.toml").unwrap();
+        let vm1 = cfg.ports.iter().find(|p| p.name == "vm1").unwrap();
+        let p = port_policy(vm1, &[], &cfg.filters).unwrap().unwrap();
+        assert_eq!(
+            p.dhcp().unwrap().server_id(),
+            std::net::Ipv4Addr::new(10, 0, 0, 1)
+        );
+    }
+
+    #[test]
+    fn interstellar_ports_take_their_tenants_dhcp_unless_they_have_their_own() {
+        let src = "[filters.interstellar_dhcp.1]\nprefix = 16\nrouter = \"10.0.0.1\"\n\
+            [[port]]\nname = \"vm1\"\nmacs = [\"02:00:00:04:00:01\"]\ninterstellar = true\n\
+            [[port]]\nname = \"vm2\"\nmacs = [\"02:00:00:04:00:02\"]\ninterstellar = true\n\
+            bindings = [{ ip = \"10.0.0.6\", mac = \"02:00:00:04:00:02\" }]\n\
+            [port.dhcp]\nprefix = 24\nrouter = \"10.0.0.1\"\n\
+            [[port]]\nname = \"other\"\nmacs = [\"02:00:00:08:00:01\"]\ninterstellar = true\n";
+        let cfg = Config::parse(src, "x.toml").unwrap();
+        let mask = |i: usize| {
+            port_policy(&cfg.ports[i], &[], &cfg.filters)
+                .unwrap()
+                .unwrap()
+                .dhcp()
+                .map(|d| d.subnet_mask())
+        };
+        assert_eq!(mask(0), Some(std::net::Ipv4Addr::new(255, 255, 0, 0)));
+        assert_eq!(mask(1), Some(std::net::Ipv4Addr::new(255, 255, 255, 0)));
+        assert_eq!(mask(2), None, "IID 2 has no DHCP table");
+        let e = Config::parse(
+            "[filters.interstellar_dhcp.1]\nprefix = 16\nrouter = \"10.0.0.1\"\nmtu = 1\n",
+            "bad.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("bad.toml:4:") && e.contains("filters.interstellar_dhcp.1.mtu"),
+            "{e}"
+        );
+        let e = Config::parse(
+            "[filters.interstellar_dhcp.x]\nprefix = 16\nrouter = \"10.0.0.1\"\n",
+            "bad.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("filters.interstellar_dhcp.x"), "{e}");
+    }
+
+    #[test]
+    fn bad_dhcp_settings_name_file_line_and_key() {
+        let bad = |extra: &str| {
+            Config::parse(&format!("{DHCP_PORT}{extra}"), "bad.toml")
+                .unwrap_err()
+                .to_string()
+        };
+        let e = bad("");
+        assert!(e.contains("port.0.dhcp.server_id"), "{e}");
+        let e = bad(
+            "router = \"10.0.0.1\"\nroutes = [{ dst = \"10.1.0.1/16\", via = \"10.0.0.2\" }]\n",
+        );
+        assert!(
+            e.starts_with("bad.toml:9:") && e.contains("port.0.dhcp.routes"),
+            "{e}"
+        );
+        let e =
+            bad("router = \"10.0.0.1\"\nroutes = [{ dst = \"10.1.0.0\", via = \"10.0.0.2\" }]\n");
+        assert!(e.contains("port.0.dhcp.routes"), "{e}");
+        let e = bad("router = \"10.0.0.1\"\nmtu = 10\n");
+        assert!(
+            e.starts_with("bad.toml:9:") && e.contains("port.0.dhcp.mtu"),
+            "{e}"
+        );
+        let e = bad("router = \"10.0.0.1\"\nsearch = [\"a..b\"]\n");
+        assert!(e.contains("port.0.dhcp.search"), "{e}");
+        let e = bad("router = \"10.0.0.1\"\ndomain = \"-\\u00e9\"\n");
+        assert!(e.contains("port.0.dhcp.domain"), "{e}");
+        let e = bad("router = \"10.0.0.1\"\nleases = 5\n");
+        assert!(e.starts_with("bad.toml:9:"), "{e}");
+        let e = Config::parse(
+            "[[port]]\nname = \"a\"\n[port.dhcp]\nprefix = 24\nrouter = \"10.0.0.1\"\n",
+            "bad.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("port.0.dhcp") && e.contains("macs"), "{e}");
+        let fabric = DHCP_PORT.replace("name = \"vm1\"\n", "name = \"vm1\"\nkind = \"fabric\"\n");
+        let e = Config::parse(&format!("{fabric}router = \"10.0.0.1\"\n"), "bad.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("port.0.dhcp") && e.contains("host ports"), "{e}");
     }
 }

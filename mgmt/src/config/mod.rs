@@ -319,6 +319,57 @@ pub struct BindingConfig {
     pub vlan: Option<u16>,
 }
 
+/// `[port.dhcp]`: the switch answers DHCP on the port from its bindings
+/// (docs/dhcp.md). Present means enabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortDhcpConfig {
+    /// Prefix length of the VMs' subnet: the mask (option 1) and broadcast
+    /// address (option 28) given with each binding.
+    pub prefix: u8,
+    /// Default router (option 3).
+    #[serde(default)]
+    pub router: Option<std::net::Ipv4Addr>,
+    /// Server identifier (option 54) and the replies' source address;
+    /// default: `router`.
+    #[serde(default)]
+    pub server_id: Option<std::net::Ipv4Addr>,
+    /// DNS servers (option 6).
+    #[serde(default)]
+    pub dns: Vec<std::net::Ipv4Addr>,
+    /// NTP servers (option 42).
+    #[serde(default)]
+    pub ntp: Vec<std::net::Ipv4Addr>,
+    /// Domain name (option 15).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Domain search list (option 119).
+    #[serde(default)]
+    pub search: Vec<String>,
+    /// Classless static routes (option 121).
+    #[serde(default)]
+    pub routes: Vec<DhcpRouteConfig>,
+    /// Interface MTU (option 26).
+    #[serde(default)]
+    pub mtu: Option<u16>,
+    /// Lease time (option 51); renewal and rebinding at 1/2 and 7/8 of it.
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: u32,
+}
+
+fn default_lease_secs() -> u32 {
+    3600
+}
+
+/// One classless static route of `[port.dhcp]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpRouteConfig {
+    /// "10.0.0.0/8".
+    pub dst: String,
+    pub via: std::net::Ipv4Addr,
+}
+
 /// Edge filters shared by all ports (FILTERS.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -333,6 +384,10 @@ pub struct FiltersConfig {
     pub responder_ip: Option<std::net::Ipv4Addr>,
     /// Bindings of hosts on other switches (answered for, never owned here).
     pub bindings: Vec<BindingConfig>,
+    /// DHCP settings per Interstellar ID (`[filters.interstellar_dhcp.42]`):
+    /// every Interstellar port of that IID without a `[port.dhcp]` of its
+    /// own answers DHCP with them (docs/dhcp.md).
+    pub interstellar_dhcp: std::collections::BTreeMap<String, PortDhcpConfig>,
 }
 
 impl Default for FiltersConfig {
@@ -343,6 +398,7 @@ impl Default for FiltersConfig {
             interstellar_ouis: Vec::new(),
             responder_ip: None,
             bindings: Vec::new(),
+            interstellar_dhcp: Default::default(),
         }
     }
 }
@@ -459,6 +515,9 @@ pub struct PortConfig {
     /// instead of listening on it. Default: false (the switch listens).
     #[serde(default)]
     pub vhost_client: bool,
+    /// The DHCP responder; absent: DHCP is forwarded like any frame.
+    #[serde(default)]
+    pub dhcp: Option<PortDhcpConfig>,
 }
 
 impl PortConfig {
@@ -482,6 +541,7 @@ impl PortConfig {
             || !self.macs.is_empty()
             || self.interstellar
             || self.arpless != ArplessConfig::Off
+            || self.dhcp.is_some()
     }
 }
 
@@ -769,6 +829,8 @@ impl Config {
         self.check_stp()?;
         self.check_sstp()?;
         let mut seen = std::collections::HashSet::new();
+        filters::check_interstellar_dhcp(&self.filters)
+            .map_err(|(k, m)| (format!("filters.{k}"), m))?;
         for (i, p) in self.ports.iter().enumerate() {
             if p.name.is_empty() {
                 return Err((format!("port.{i}.name"), "must not be empty".into()));
@@ -812,7 +874,8 @@ impl Config {
                     )
                 })?;
             }
-            filters::port_policy(p, &[]).map_err(|(k, m)| (format!("port.{i}.{k}"), m))?;
+            filters::port_policy(p, &[], &self.filters)
+                .map_err(|(k, m)| (format!("port.{i}.{k}"), m))?;
         }
         filters::tables(self, [0x02, 0, 0, 0, 0, 1], &[])
             .map_err(|(k, m)| (format!("filters.{k}"), m))?;
