@@ -11,20 +11,22 @@
 # seconds; CI runs the same port against dpdk-testpmd instead
 # (tests/tests/vhost.rs). See docs/ports-and-backends.md "vhost-user".
 #
-#   scripts/vm-guest.sh [--tcg] [--count N] [--queues N] [--pair]
+#   scripts/vm-guest.sh [--tcg] [--count N] [--queues N] [--pair] [--dhcp]
 #     --tcg       software emulation even when /dev/kvm is usable
 #     --count N   pings from the guest (default 20)
 #     --queues N  switch workers = vhost queue pairs = guest queues (default 1)
 #     --pair      a second guest on a second vhost port (vm2, 10.77.0.3); the
 #                 two measure TCP throughput with iperf3 (Debian's, with its
 #                 libraries, put into the initramfs) through the switch
+#     --dhcp      guest 1 gets its address from the switch's DHCP responder
+#                 (docs/dhcp.md: vm1 has its MAC, binding and [port.dhcp]);
+#                 prints the time from udhcpc's start to the lease
 #
 # Environment: SATELLITED (default target/release/satellited), and
 # VM_GUEST_CACHE (default /var/cache/satellite-vm-guest): where the kernel
 # package is downloaded and unpacked once; kept between runs (it is a
 # download cache, not lab state). The guest's address is static
-# (10.77.0.2/24); DHCP from the switch (issue 18 item 2) plugs in at the
-# `satellite.dhcp=1` hook of the guest's init below.
+# (10.77.0.2/24), or with --dhcp leased from the switch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/as-root.sh
@@ -34,10 +36,12 @@ accel=auto
 count=20
 queues=1
 pair=0
+dhcp=0
 while (($#)); do
     case "$1" in
         --tcg) accel=tcg ;;
         --pair) pair=1 ;;
+        --dhcp) dhcp=1 ;;
         --count) count="$2"; shift ;;
         --queues) queues="$2"; shift ;;
         *) echo "vm-guest: unknown argument $1" >&2; exit 2 ;;
@@ -164,8 +168,10 @@ ip link set eth0 up
 echo "SATGUEST eth0 $(cat /sys/class/net/eth0/address) up $(cut -d' ' -f1 /proc/uptime)"
 echo "SATGUEST queues $(ls /sys/class/net/eth0/queues | tr "\n" " ")"
 if [ "$(arg dhcp)" = 1 ]; then
-    # Hook for the switch's DHCP responder (issue 18 item 2).
+    # The switch's DHCP responder (docs/dhcp.md).
+    echo "SATGUEST dhcp start $(cut -d' ' -f1 /proc/uptime)"
     udhcpc -i eth0 -n -q -t 10 -T 1 -s /bin/simple.script || echo "SATGUEST dhcp failed"
+    echo "SATGUEST dhcp bound $(cut -d' ' -f1 /proc/uptime)"
 else
     ip addr add "$(arg ip)" dev eth0
 fi
@@ -229,6 +235,15 @@ kind = "edge"
 backend = "vhost_user"
 socket = "$socket"
 EOF
+if ((dhcp)); then
+    cat >>"$work/satellited.toml" <<EOF
+macs = ["52:54:00:77:00:02"]
+bindings = [ { ip = "10.77.0.2", mac = "52:54:00:77:00:02" } ]
+[port.dhcp]
+prefix = 24
+router = "10.77.0.1"
+EOF
+fi
 if ((pair)); then
     cat >>"$work/satellited.toml" <<EOF
 [[port]]
@@ -276,13 +291,14 @@ t0=$(date +%s.%N)
 # guest N ROLE: VM N on vhost port vmN (socket vmN.sock), 10.77.0.N+1,
 # console in consoleN.log.
 guest() {
-    local n=$1 role=$2 extra=""
+    local n=$1 role=$2 extra="" use_dhcp=0
     [[ $role == iperf-client ]] && extra="satellite.server=10.77.0.2"
+    ((n == 1 && dhcp)) && use_dhcp=1
     timeout -s KILL "$timeout" qemu-system-x86_64 \
         -accel "$accel" -cpu max -smp "$queues" -m 256M \
         -object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
         -kernel "$kernel" -initrd "$work/initrd.gz" \
-        -append "console=ttyS0 quiet panic=-1 satellite.ip=10.77.0.$((n + 1))/24 satellite.peer=10.77.0.1 satellite.count=$count satellite.dhcp=0 satellite.role=$role $extra" \
+        -append "console=ttyS0 quiet panic=-1 satellite.ip=10.77.0.$((n + 1))/24 satellite.peer=10.77.0.1 satellite.count=$count satellite.dhcp=$use_dhcp satellite.role=$role $extra" \
         -chardev socket,id=chr0,path="$work/run/vm$n.sock" \
         -netdev vhost-user,id=net0,chardev=chr0,queues="$queues" \
         -device virtio-net-pci,netdev=net0,mac=52:54:00:77:00:0$((n + 1)),"$nicopts" \
@@ -330,11 +346,20 @@ printf 'accel=%s kernel=%s queues=%s\n' "$accel" "$(basename "$kernel")" "$queue
 printf 'init reached %ss after QEMU started; eth0 up at %ss; done at %ss\n' \
     "${t_init:-?}" "${t_up:-?}" "${t_done:-?}"
 printf 'vm1 once the guest had eth0 up: %s; after it powered off: %s\n' "${link:-?}" "${link_after:-?}"
+ok_dhcp=1
+if ((dhcp)); then
+    d0=$(sed -n 's/.*SATGUEST dhcp start \([0-9.]*\).*/\1/p' "$work/console1.log")
+    d1=$(sed -n 's/.*SATGUEST dhcp bound \([0-9.]*\).*/\1/p' "$work/console1.log")
+    addr=$(sed -n 's/.*SATGUEST address \([0-9./]*\) .*/\1/p' "$work/console1.log")
+    lease=$(awk -v a="$d0" -v b="$d1" 'BEGIN { if (a != "" && b != "") printf "%.2f", b - a }')
+    printf 'DHCP: %s leased in %ss (guest clock, from udhcpc start)\n' "${addr:-no address}" "${lease:-?}"
+    [[ $addr == 10.77.0.2/24 ]] || ok_dhcp=0
+fi
 loss=$(grep -o '[0-9.]*% packet loss' "$work/console1.log" || true)
 rtt=$(grep -o 'round-trip.*' "$work/console1.log" || true)
 printf 'ping guest -> host 10.77.0.1: %s; %s\n' "${loss:-no result}" "${rtt:-}"
 ok=1
-[[ $loss == "0% packet loss" ]] || ok=0
+[[ $loss == "0% packet loss" && $ok_dhcp == 1 ]] || ok=0
 if ((pair)); then
     loss2=$(grep -o '[0-9.]*% packet loss' "$work/console2.log" || true)
     printf 'ping guest 2 -> host: %s\n' "${loss2:-no result}"
