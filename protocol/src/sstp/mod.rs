@@ -392,6 +392,9 @@ pub struct Sstp {
     homes_changed: bool,
     /// Bindings changed since the last [`Action::BindingsChanged`].
     bindings_changed: bool,
+    /// A link at this switch changed: SPF runs in this pass, whatever the
+    /// throttle says.
+    spf_now: bool,
 }
 
 impl Sstp {
@@ -438,6 +441,7 @@ impl Sstp {
             stats: SstpStats::default(),
             homes_changed: false,
             bindings_changed: false,
+            spf_now: false,
             cfg,
         })
     }
@@ -737,13 +741,40 @@ impl Sstp {
         let id = lsp.id;
         let seq = lsp.sequence;
         let own = id.origin == self.me.system;
+        // A change of a link at this switch (ours, or a neighbour's word
+        // on its link to us) runs SPF at once, before the LSP is flooded
+        // on: the switches behind us learn of a returning link only after
+        // we route over it, so they never send through us on a route we
+        // have not installed yet (a failback U-turn). Other changes wait
+        // for the hold. Urgent runs stay outside the throttle, so they do
+        // not back it off for the rest; they are bounded by our
+        // neighbours' LSP generation throttles.
+        let me = self.me.system;
+        let at_me = |l: &Lsp| -> Vec<(u16, u16, u32)> {
+            l.adjacencies
+                .iter()
+                .filter(|a| a.neighbour == me)
+                .map(|a| (a.local_port, a.remote_port, a.cost))
+                .collect()
+        };
+        let urgent = own
+            || self
+                .lsdb
+                .get(&id)
+                .filter(|s| !s.purged)
+                .map_or_else(Vec::new, |s| at_me(&s.lsp))
+                != at_me(&lsp);
         match self.lsdb.install(now, lsp) {
             Ok(i) => {
                 if !own {
                     self.stats.lsps_received += 1;
                 }
                 if i.topology_changed {
-                    self.spf_throttle.trigger(now);
+                    if urgent {
+                        self.spf_now = true;
+                    } else {
+                        self.spf_throttle.trigger(now);
+                    }
                 }
                 if i.homes_changed {
                     self.homes_changed = true;
@@ -1052,7 +1083,7 @@ impl Sstp {
             let _ = self.lsp_gen.take(now);
         }
         // SPF.
-        if self.spf_throttle.take(now) {
+        if std::mem::take(&mut self.spf_now) || self.spf_throttle.take(now) {
             self.run_spf(now, out);
         }
         if std::mem::take(&mut self.homes_changed) {
