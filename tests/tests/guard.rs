@@ -139,6 +139,20 @@ fn a_loop_through_a_host_bridge_trips_bpdu_guard_until_it_is_gone() {
         "BPDU guard tripped and tripped again: {trips}\n{}",
         ring.logs()
     );
+    if a.lost + b.lost + a.duplicates + b.duplicates > 0 {
+        // Whether the loop made a probe host's MAC look moved (SSTP move
+        // sequences, docs/sstp.md): each switch's moves away and homes.
+        for i in 0..4 {
+            let s = ring.satctl(i, "show stats --json");
+            let v: serde_json::Value = serde_json::from_str(&s).unwrap_or_default();
+            eprintln!(
+                "s{i}: mac_moves_away {} mac_duplicates {} mac_homes_local {}",
+                v["sstp"]["mac_moves_away"],
+                v["sstp"]["mac_duplicates"],
+                v["sstp"]["mac_homes_local"]
+            );
+        }
+    }
     assert_eq!(a.lost + b.lost, 0, "probes lost: {a:?} {b:?}");
     assert_eq!(a.duplicates + b.duplicates, 0, "duplicates: {a:?} {b:?}");
 
