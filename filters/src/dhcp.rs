@@ -219,6 +219,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
         self.buffer.as_ref()
     }
 
+    fn be16(&self, r: core::ops::Range<usize>) -> u16 {
+        let b = &self.b()[r];
+        u16::from_be_bytes([b[0], b[1]])
+    }
+
     fn ip(&self, r: core::ops::Range<usize>) -> Ipv4Addr {
         let b = &self.b()[r];
         Ipv4Addr::new(b[0], b[1], b[2], b[3])
@@ -252,14 +257,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Seconds since the client began.
     pub fn secs(&self) -> u16 {
-        let b = &self.b()[field::SECS];
-        u16::from_be_bytes([b[0], b[1]])
+        self.be16(field::SECS)
     }
 
     /// Flags ([`FLAG_BROADCAST`]).
     pub fn flags(&self) -> u16 {
-        let b = &self.b()[field::FLAGS];
-        u16::from_be_bytes([b[0], b[1]])
+        self.be16(field::FLAGS)
     }
 
     /// Client IP address (set only when the client has one).

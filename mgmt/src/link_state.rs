@@ -284,6 +284,20 @@ impl LinkState {
     }
 }
 
+/// Other switches' bindings as the filters take them
+/// ([`Lsdb::remote_bindings`](satellite_protocol::sstp::lsdb::Lsdb::remote_bindings)):
+/// the other half of [`LinkState::sync_bindings`].
+pub(crate) fn remote_bindings(e: &Sstp) -> Vec<Ipv4Binding> {
+    e.lsdb()
+        .remote_bindings()
+        .map(|b| Ipv4Binding {
+            vid: b.vid,
+            ip: b.ip,
+            mac: satellite_filters::MacAddr(b.mac.0),
+        })
+        .collect()
+}
+
 /// Names of ports, for reports.
 pub(crate) type PortNames<'a> = &'a [String];
 

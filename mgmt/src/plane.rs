@@ -938,17 +938,15 @@ impl ControlPlane {
 
     /// Carries out what the protocols asked for.
     fn apply_effects(&mut self, now: Duration) {
+        if self.protocols.is_none() {
+            return;
+        }
+        let local = std::mem::take(&mut self.bindings_dirty)
+            .then(|| self.bindings.local(&self.port_configs()));
         let Some(p) = self.protocols.as_mut() else {
             return;
         };
-        if std::mem::take(&mut self.bindings_dirty) {
-            let local = self.bindings.local(
-                &self
-                    .ports
-                    .iter()
-                    .map(|p| (p.name.as_str(), &p.cfg))
-                    .collect::<Vec<_>>(),
-            );
+        if let Some(local) = local {
             self.link.sync_bindings(now, &local, p);
         }
         p.drain(&mut self.effects);
@@ -998,21 +996,14 @@ impl ControlPlane {
                 self.ports_changed |= fdb_changed;
                 moved = away;
             }
-            if remote_bindings {
-                let remote = e
-                    .lsdb()
-                    .remote_bindings()
-                    .map(|b| satellite_filters::Ipv4Binding {
-                        vid: b.vid,
-                        ip: b.ip,
-                        mac: satellite_filters::MacAddr(b.mac.0),
-                    })
-                    .collect();
-                if self.bindings.set_remote(remote) {
-                    match self.rebuild_filters() {
-                        Ok(()) => changed = true,
-                        Err(e) => warn!("filters with the fabric's bindings: {e}"),
-                    }
+            if remote_bindings
+                && self
+                    .bindings
+                    .set_remote(crate::link_state::remote_bindings(e))
+            {
+                match self.rebuild_filters() {
+                    Ok(()) => changed = true,
+                    Err(e) => warn!("filters with the fabric's bindings: {e}"),
                 }
             }
         }

@@ -397,6 +397,12 @@ pub struct Sstp {
     spf_now: bool,
 }
 
+/// The adjacencies an LSP lists toward `me`: its origin's word on its
+/// links to us.
+fn links_to(l: &Lsp, me: SystemId) -> impl Iterator<Item = &crate::wire::Adjacency> {
+    l.adjacencies.iter().filter(move |a| a.neighbour == me)
+}
+
 impl Sstp {
     /// An engine with no ports.
     pub fn new(cfg: SstpConfig) -> Result<Sstp, SstpConfigError> {
@@ -750,20 +756,11 @@ impl Sstp {
         // not back it off for the rest; they are bounded by our
         // neighbours' LSP generation throttles.
         let me = self.me.system;
-        let at_me = |l: &Lsp| -> Vec<(u16, u16, u32)> {
-            l.adjacencies
-                .iter()
-                .filter(|a| a.neighbour == me)
-                .map(|a| (a.local_port, a.remote_port, a.cost))
-                .collect()
-        };
         let urgent = own
-            || self
-                .lsdb
-                .get(&id)
-                .filter(|s| !s.purged)
-                .map_or_else(Vec::new, |s| at_me(&s.lsp))
-                != at_me(&lsp);
+            || match self.lsdb.get(&id).filter(|s| !s.purged) {
+                Some(s) => !links_to(&s.lsp, me).eq(links_to(&lsp, me)),
+                None => links_to(&lsp, me).next().is_some(),
+            };
         match self.lsdb.install(now, lsp) {
             Ok(i) => {
                 if !own {
