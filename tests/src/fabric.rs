@@ -308,6 +308,19 @@ impl Fabric {
         self.sw[i].sh(&cmd.join("; "));
     }
 
+    /// Brings every port of switch `i` back (the server is powered again;
+    /// its daemon kept running).
+    pub fn switch_up(&self, i: usize) {
+        let mut cmd: Vec<String> = self
+            .topo
+            .all_ports(i)
+            .iter()
+            .map(|(p, _, _, _)| format!("ip link set f{p} up"))
+            .collect();
+        cmd.push("ip link set host up".into());
+        self.sw[i].sh(&cmd.join("; "));
+    }
+
     /// The spanning tree's root as switch `i` sees it (`show stp`), and
     /// whether any of its enabled ports still holds information naming
     /// `root`.
