@@ -237,6 +237,101 @@ fn ovs_rstp_ring() {
     assert!(ring.alive(), "a daemon died\n{}", ring.logs());
 }
 
+/// Forwarded (not control) frames satellited i has sent on `port`.
+fn forwarded_tx(ring: &Ring, i: usize, port: &str) -> u64 {
+    let p = ring.port_stats(i, port);
+    p["tx_packets"].as_u64().unwrap_or(0) - p["tx_control_packets"].as_u64().unwrap_or(0)
+}
+
+/// A ring of all three kinds: four satellited (s0-s3), a Linux kernel
+/// bridge (s4, 802.1D STP) and Open vSwitch (s5, RSTP), the kernel bridge
+/// the root. One root everywhere, one blocked port, every host pings
+/// every other. With every path cost 100, s1 is farthest from the root
+/// both ways round and blocks its port toward s2 (s0, its other
+/// neighbour, has the lower bridge ID): the blocked link lies inside the
+/// Satellite part. Unicast between s1's and s2's hosts follows SSTP over
+/// that link (1 hop) and not the tree (5 hops through both standard
+/// bridges); across the standard bridges unicast follows the tree. The
+/// root then moves to a Satellite and everything holds again.
+#[test]
+fn mixed_ring_of_satellite_kernel_stp_and_ovs_rstp() {
+    require_root!();
+    let mut spec = RingSpec::mixed(vec![
+        Kind::Satellite,
+        Kind::Satellite,
+        Kind::Satellite,
+        Kind::Satellite,
+        Kind::Kernel,
+        Kind::Ovs,
+    ]);
+    spec.priorities[4] = 4096;
+    let mut ring = Ring::new(spec);
+    ring.wait_started();
+    let (c, t) = converge(&ring, Duration::from_secs(90));
+    println!(
+        "mixed ring: converged in {t:?} (from daemons up): root {} blocked {:?}\n{}",
+        c.root_id,
+        c.blocked,
+        ring.describe()
+    );
+    assert_eq!(c.root_id, ring::bridge_id(4, 4096));
+    check_root_everywhere(&ring, &c);
+    assert_eq!(
+        c.blocked,
+        vec![(1, "r1".to_string())],
+        "{}",
+        ring.describe()
+    );
+    assert_all_ping(&ring);
+
+    // SSTP routes s1 -> s2 over the link the tree blocks.
+    assert!(
+        wait_until(Duration::from_secs(10), || ring.sstp_next_hops(1, 2)
+            == ["r1"]),
+        "s1 does not route to s2 over r1: {:?}",
+        ring.sstp_next_hops(1, 2)
+    );
+    let before = (forwarded_tx(&ring, 1, "r1"), forwarded_tx(&ring, 1, "l1"));
+    let out = ring.hosts[1].run(&format!("ping -c 50 -i 0.01 -W 1 {}", ring::host_ip(2)));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "h1 -> h2: {text}");
+    assert!(!text.contains("DUP!"), "duplicates (a loop): {text}");
+    let after = (forwarded_tx(&ring, 1, "r1"), forwarded_tx(&ring, 1, "l1"));
+    println!(
+        "mixed ring: 50 pings h1 -> h2: s1 forwarded {} frames on r1 (blocked by the tree, \
+         SSTP's 1 hop) and {} on l1 (the tree's way, 5 hops)",
+        after.0 - before.0,
+        after.1 - before.1
+    );
+    assert!(
+        after.0 - before.0 >= 50,
+        "the echo requests did not take the blocked link: {before:?} -> {after:?}"
+    );
+    assert!(
+        after.1 - before.1 < 10,
+        "the echo requests went the tree's way: {before:?} -> {after:?}"
+    );
+    // Across the standard bridges: s3 -> s4 (kernel) -> s5 (OVS) -> s0.
+    let out = ring.hosts[3].run(&format!("ping -c 20 -i 0.01 -W 1 {}", ring::host_ip(5)));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "h3 -> h5: {text}");
+    assert!(!text.contains("DUP!"), "duplicates (a loop): {text}");
+
+    // Root to a Satellite.
+    ring.set_priority(2, 0);
+    let (c, t) = converge(&ring, Duration::from_secs(90));
+    println!(
+        "mixed ring: root moved to satellite s2 in {t:?}: root {} blocked {:?}\n{}",
+        c.root_id,
+        c.blocked,
+        ring.describe()
+    );
+    assert_eq!(c.root_id, ring::bridge_id(2, 0));
+    check_root_everywhere(&ring, &c);
+    assert_all_ping(&ring);
+    assert!(ring.alive(), "a daemon died\n{}", ring.logs());
+}
+
 /// Splits tcpdump -vvv text output into packets (a packet starts with a
 /// timestamp line).
 fn packets(text: &str) -> Vec<String> {
