@@ -73,6 +73,7 @@ impl Daemon {
         let pool = Arc::new(Mempool::new("satellite_pkts", cfg.dataplane.mbufs, 256)?);
         let ports = Ports::open(&cfg, &pool)?;
         let plane = ControlPlane::new(cfg, ports.setups())?;
+        ports.fast_carrier().attach(plane.live_word());
         let clock = Arc::new(CoarseClock::default());
         let workers = Workers::spawn(
             plane.config(),
@@ -111,9 +112,13 @@ impl Daemon {
         self.clock.set(secs(now));
         let backlog = self.workers.drain_into(&mut self.plane, now);
         let plane = &mut self.plane;
-        self.ports
+        let looked = self
+            .ports
             .poll_carrier(now, |i, up, speed| plane.carrier(now, i, up, speed));
         self.plane.poll(now);
+        if looked {
+            self.plane.resync_liveness();
+        }
         self.workers.inject(self.plane.take_outbox());
         (now, backlog)
     }

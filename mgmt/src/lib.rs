@@ -21,6 +21,7 @@ pub mod control;
 pub mod daemon;
 pub mod hugepages;
 mod learn_refusals;
+mod link_events;
 mod link_state;
 pub mod metrics;
 mod mtu;

@@ -80,6 +80,9 @@ pub(crate) struct LinkState {
     /// same word (the snapshot builder's), so a bit cleared here stops the
     /// workers at once.
     live: Arc<AtomicU64>,
+    /// The engine's verdict, bit per port: what `live` holds unless the
+    /// link-event thread has cleared a bit since.
+    verdict: u64,
     /// Hosts that moved from here to another switch (their advertisement
     /// outranked ours).
     moves_away: u64,
@@ -114,17 +117,32 @@ impl LinkState {
         self.live.load(Ordering::Relaxed)
     }
 
+    /// The word itself, for the link-event thread (`crate::link_events`).
+    pub(crate) fn live_word(&self) -> Arc<AtomicU64> {
+        self.live.clone()
+    }
+
     /// Records the engine's liveness verdict for a port, visible to the
     /// workers from their next burst.
     pub(crate) fn set_live(&mut self, port: PortIndex, alive: bool) {
         if (port as usize) < 64 {
             let bit = 1u64 << port;
             if alive {
+                self.verdict |= bit;
                 self.live.fetch_or(bit, Ordering::Release);
             } else {
+                self.verdict &= !bit;
                 self.live.fetch_and(!bit, Ordering::Release);
             }
         }
+    }
+
+    /// Writes the engine's verdict back over the word: the link-event
+    /// thread clears a port's bit on the kernel's carrier loss before the
+    /// engine hears of it (`crate::link_events`), and a carrier that was
+    /// back before the control loop looked must not leave the port dead.
+    pub(crate) fn resync_live(&mut self) {
+        self.live.store(self.verdict, Ordering::Release);
     }
 
     /// Writes the link state's MAC homes of other switches into the FDB,
@@ -451,6 +469,26 @@ mod tests {
         assert!(!d.is_duplicate(t(200), k));
         d.moved_away(t(201), k);
         assert!(!d.is_duplicate(t(202), k));
+    }
+
+    #[test]
+    fn the_engines_verdict_is_written_back_over_a_bit_cleared_by_the_link_event_thread() {
+        let word = Arc::new(AtomicU64::new(0));
+        let mut l = LinkState::new(word.clone());
+        l.set_live(1, true);
+        l.set_live(2, true);
+        // The thread saw port 2's carrier go; the engine has not (yet).
+        word.fetch_and(!(1 << 2), Ordering::Release);
+        assert_eq!(l.live(), 1 << 1);
+        // The carrier was back before the control loop looked: live again.
+        l.resync_live();
+        assert_eq!(l.live(), 1 << 1 | 1 << 2);
+        // The carrier stayed down: the engine agrees, and the write-back
+        // keeps it dead.
+        word.fetch_and(!(1 << 2), Ordering::Release);
+        l.set_live(2, false);
+        l.resync_live();
+        assert_eq!(l.live(), 1 << 1);
     }
 
     #[test]

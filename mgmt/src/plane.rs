@@ -279,6 +279,18 @@ impl ControlPlane {
         Ok(plane)
     }
 
+    /// The data path's liveness word (bit per port), for the link-event
+    /// thread that clears a port's bit on the kernel's carrier loss.
+    pub(crate) fn live_word(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.link.live_word()
+    }
+
+    /// After a pass that read carrier: the engine's liveness verdict
+    /// replaces whatever the link-event thread cleared meanwhile.
+    pub(crate) fn resync_liveness(&mut self) {
+        self.link.resync_live();
+    }
+
     /// Where snapshots are published (workers read it).
     pub(crate) fn publisher(&self) -> &Arc<Publisher> {
         &self.publisher

@@ -5,6 +5,7 @@
 
 use crossbeam::channel::Receiver;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -13,6 +14,7 @@ use satellite_dataplane::Mempool;
 
 use crate::config::{Backend, Config, PortConfig};
 use crate::hugepages::{self, Memory};
+use crate::link_events::{self, FastCarrier};
 use crate::plane::PortSetup;
 
 /// Frames in each af_packet RX ring (the PMD's `framecnt`).
@@ -25,60 +27,6 @@ pub(crate) const CARRIER_POLL: Duration = Duration::from_millis(1);
 /// How often kernel interfaces' carrier is read besides the kernel's link
 /// events, in case an event was lost (the socket's buffer overran).
 pub(crate) const CARRIER_SAFETY_POLL: Duration = Duration::from_millis(100);
-
-/// Netlink multicast group of link changes (`RTMGRP_LINK`, rtnetlink(7)).
-const RTMGRP_LINK: u32 = 1;
-
-/// Watches the kernel's link changes (rtnetlink `RTMGRP_LINK`: carrier,
-/// up/down, any interface) from a thread, and rings the returned channel
-/// on each. What changed is read from sysfs afterwards, so the messages
-/// need no parsing: the event is only the signal to look now, which makes
-/// carrier loss visible within microseconds instead of at the next poll.
-/// `None` when the socket cannot be had (then polling alone serves).
-fn watch_link_events() -> Option<Receiver<()>> {
-    use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
-    let mut sock = match Socket::new(NETLINK_ROUTE) {
-        Ok(s) => s,
-        Err(e) => {
-            warn!("no rtnetlink socket ({e}): carrier polled every {CARRIER_SAFETY_POLL:?}");
-            return None;
-        }
-    };
-    if let Err(e) = sock.bind(&SocketAddr::new(0, RTMGRP_LINK)) {
-        warn!(
-            "cannot join rtnetlink link events ({e}): carrier polled every {CARRIER_SAFETY_POLL:?}"
-        );
-        return None;
-    }
-    let (tx, rx) = crossbeam::channel::bounded(1);
-    let spawned = std::thread::Builder::new()
-        .name("link-events".into())
-        .spawn(move || {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                match sock.recv(&mut &mut buf[..], 0) {
-                    // A full channel already says "look now".
-                    Ok(_) => {
-                        if let Err(crossbeam::channel::TrySendError::Disconnected(_)) =
-                            tx.try_send(())
-                        {
-                            return;
-                        }
-                    }
-                    // ENOBUFS: events were lost; looking now covers them.
-                    Err(e) if e.raw_os_error() == Some(105) => {
-                        let _ = tx.try_send(());
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        warn!("rtnetlink link events stopped: {e}");
-                        return;
-                    }
-                }
-            }
-        });
-    spawned.ok().map(|_| rx)
-}
 
 /// One port's device.
 pub(crate) struct DevicePort {
@@ -153,6 +101,9 @@ pub(crate) struct Ports {
     poll_every: Duration,
     /// A link event arrived through the control loop's wait.
     announced: bool,
+    /// Which kernel interface is behind each port, for the link-event
+    /// thread that takes dead ports out of the data path.
+    fast: Arc<FastCarrier>,
 }
 
 fn bpffs_mounted() -> bool {
@@ -399,7 +350,8 @@ impl Ports {
     pub(crate) fn open(cfg: &Config, pool: &Mempool) -> Result<Ports, String> {
         // Listening before the first carrier reads, so no change between
         // the two goes unseen.
-        let watcher = watch_link_events();
+        let fast = Arc::new(FastCarrier::new());
+        let watcher = link_events::watch(fast.clone(), CARRIER_SAFETY_POLL);
         crate::mtu::check(cfg);
         let queues = cfg.dataplane.workers;
         let mut specs: Vec<(String, Option<String>, &'static str, PortConfig, u16)> = Vec::new();
@@ -477,8 +429,14 @@ impl Ports {
                       "discarded frames received before the port was bound");
             }
         }
+        for (slot, p) in list.iter().enumerate() {
+            if let Some(iface) = &p.iface {
+                fast.watch(slot, iface);
+            }
+        }
         let mut ports = Ports {
             list: list.into_iter().map(Some).collect(),
+            fast,
             queues,
             ring_size: cfg.dataplane.ring_size,
             next_vdev: cfg.ports.len(),
@@ -580,6 +538,10 @@ impl Ports {
         if self.list.len() <= slot {
             self.list.resize_with(slot + 1, || None);
         }
+        match &d.iface {
+            Some(iface) => self.fast.watch(slot, iface),
+            None => self.fast.forget(slot),
+        }
         self.list[slot] = Some(d);
         self.choose_poll();
         Ok(setup)
@@ -587,6 +549,7 @@ impl Ports {
 
     /// Closes the device of port `slot` (after every worker has left it).
     pub(crate) fn close(&mut self, slot: usize) {
+        self.fast.forget(slot);
         if let Some(d) = self.list.get_mut(slot).and_then(Option::take) {
             info!(port = %d.name, dpdk_port = d.eth.id(), "port closed");
             d.close();
@@ -597,6 +560,7 @@ impl Ports {
     /// Forgets the device of port `slot` without closing it: a worker may
     /// still touch it, and a device left open costs less than a crash.
     pub(crate) fn abandon(&mut self, slot: usize) {
+        self.fast.forget(slot);
         if let Some(d) = self.list.get_mut(slot).and_then(Option::take) {
             tracing::error!(port = %d.name, dpdk_port = d.eth.id(),
                 "a worker did not leave the port in time: its device is left open");
@@ -627,15 +591,17 @@ impl Ports {
 
     /// Reads every port's carrier when the kernel announced a link change
     /// or the poll is due; calls `changed(port, up, speed)` for each port
-    /// whose carrier changed.
+    /// whose carrier changed. Returns whether it read carrier (then the
+    /// caller writes the engine's liveness verdict back over whatever the
+    /// link-event thread cleared, see [`crate::link_events`]).
     pub(crate) fn poll_carrier(
         &mut self,
         now: Duration,
         mut changed: impl FnMut(usize, bool, u32),
-    ) {
+    ) -> bool {
         let announced = std::mem::take(&mut self.announced) | self.link_events.try_recv().is_ok();
         if now < self.next_carrier && !announced {
-            return;
+            return false;
         }
         self.next_carrier = now + self.poll_every;
         for (i, p) in self.list.iter_mut().enumerate() {
@@ -643,9 +609,19 @@ impl Ports {
             let up = p.read_carrier();
             if up != p.carrier {
                 p.carrier = up;
+                if let Some(ago) = self.fast.take_cleared(i) {
+                    info!(port = %p.name, ahead_us = ago.as_micros() as u64,
+                          "the data path stopped using the port on the kernel's event, ahead of the control loop");
+                }
                 changed(i, up, p.eth.link().speed_mbps);
             }
         }
+        true
+    }
+
+    /// Who clears a port's liveness bit on the kernel's carrier loss.
+    pub(crate) fn fast_carrier(&self) -> &Arc<FastCarrier> {
+        &self.fast
     }
 
     /// Stops every port.

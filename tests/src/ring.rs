@@ -332,6 +332,50 @@ impl Ring {
             .unwrap_or_else(|| panic!("s{i} has no port {port} in show stats"))
     }
 
+    /// Every non-zero drop counter of satellited i, by (port, reason).
+    pub fn drops(&self, i: usize) -> std::collections::BTreeMap<(String, String), u64> {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.satctl(i, "show stats --json")).unwrap_or_default();
+        let mut out = std::collections::BTreeMap::new();
+        for p in v["ports"].as_array().into_iter().flatten() {
+            let port = p["name"].as_str().unwrap_or("?").to_string();
+            for (reason, n) in p["drops"].as_object().into_iter().flatten() {
+                if let Some(n) = n.as_u64().filter(|&n| n > 0) {
+                    out.insert((port.clone(), reason.clone()), n);
+                }
+            }
+        }
+        out
+    }
+
+    /// What every satellited dropped since `before` (from
+    /// [`Ring::all_drops`]), as `s1 r1 tx_full +2` lines.
+    pub fn drops_since(
+        &self,
+        before: &[std::collections::BTreeMap<(String, String), u64>],
+    ) -> Vec<String> {
+        let mut lines = vec![];
+        for (i, b) in before.iter().enumerate() {
+            for ((port, reason), n) in self.drops(i) {
+                let was = b.get(&(port.clone(), reason.clone())).copied().unwrap_or(0);
+                if n > was {
+                    lines.push(format!("s{i} {port} {reason} +{}", n - was));
+                }
+            }
+        }
+        lines
+    }
+
+    /// Every satellited's drop counters now (other kinds: empty).
+    pub fn all_drops(&self) -> Vec<std::collections::BTreeMap<(String, String), u64>> {
+        (0..self.n())
+            .map(|i| match self.kind(i) {
+                Kind::Satellite => self.drops(i),
+                _ => Default::default(),
+            })
+            .collect()
+    }
+
     /// Starts switch i's satellited from its written config, logging to
     /// `log` in the scratch directory.
     fn spawn_satellite(&self, i: usize, log: &str) -> Proc {

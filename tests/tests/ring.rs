@@ -79,14 +79,19 @@ fn ring8_link_down_up_outage() {
     let mut down = vec![];
     let mut up = vec![];
     for run in 0..3 {
+        let drops = ring.all_drops();
         let (r, b) = around(&ring, affected, bystander, &format!("down{run}"), || {
             ring.link_down(1)
         });
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         println!(
-            "ring8 run {run} link down: affected {}\n    gaps {:?}\n  bystander {}",
+            "ring8 run {run} link down: affected {}\n    gaps {:?}\n  bystander {}\n  \
+             dropped by the switches meanwhile: {:?} (load {})",
             r.summary(),
             r.gaps,
-            b.summary()
+            b.summary(),
+            ring.drops_since(&drops),
+            load.trim()
         );
         assert!(
             recovered(&r),
@@ -353,14 +358,17 @@ fn ring8_switch_down_up_outage() {
     assert!(ring.ping(1, 3) && ring.ping(5, 7), "{}", ring.logs());
     let mut down = vec![];
     for run in 0..3 {
+        let drops = ring.all_drops();
         let (r, b) = around(&ring, (1, 3), (5, 7), &format!("sdown{run}"), || {
             ring.switch_down(2)
         });
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         println!(
-            "ring8 run {run} switch s2 down: affected {}\n  bystander {} (load {})",
+            "ring8 run {run} switch s2 down: affected {}\n  bystander {}\n  \
+             dropped by the switches meanwhile: {:?} (load {})",
             r.summary(),
             b.summary(),
+            ring.drops_since(&drops),
             load.trim()
         );
         assert!(
@@ -442,15 +450,18 @@ fn ring8_root_down_up_outage() {
     let mut down = vec![];
     let mut elected = vec![];
     for run in 0..3 {
+        let drops = ring.all_drops();
         let (r, b) = around(&ring, affected, bystander, &format!("rdown{run}"), || {
             ring.switch_down(0)
         });
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         println!(
-            "ring8 run {run} root s0 down: affected {}\n    gaps {:?}\n  bystander {} (load {})",
+            "ring8 run {run} root s0 down: affected {}\n    gaps {:?}\n  bystander {}\n  \
+             dropped by the switches meanwhile: {:?} (load {})",
             r.summary(),
             r.gaps,
             b.summary(),
+            ring.drops_since(&drops),
             load.trim()
         );
         assert!(
