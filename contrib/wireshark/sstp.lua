@@ -37,6 +37,7 @@ local tlv_types = {
     [0x0006] = "IPV4_BINDINGS",
     [0x0007] = "LSP_ENTRIES",
     [0x0008] = "MAC_MOVES",
+    [0x0009] = "LSP_SEQUENCE",
     [0x8001] = "SYSTEM",
 }
 
@@ -109,6 +110,7 @@ local f = {
     mac_move_vid = ProtoField.uint16("satsstp.mac_move.vid", "VID", base.DEC),
     mac_move_mac = ProtoField.ether("satsstp.mac_move.mac", "MAC"),
     mac_move_sequence = ProtoField.uint32("satsstp.mac_move.sequence", "Move sequence", base.DEC),
+    fail_lsp_sequence = ProtoField.uint64("satsstp.fail.lsp_sequence", "Origin's fragment-0 sequence", base.DEC),
     binding_vid = ProtoField.uint16("satsstp.binding.vid", "VID", base.DEC),
     binding_ip = ProtoField.ipv4("satsstp.binding.ip", "IPv4 address"),
     binding_mac = ProtoField.ether("satsstp.binding.mac", "MAC"),
@@ -270,6 +272,8 @@ local function dissect_tlvs(tvb, tree, off, pdu_end)
                 t:add(f.mac_move_mac, tvb(o + 2, 6))
                 t:add(f.mac_move_sequence, tvb(o + 8, 4))
             end)
+        elseif ttype == 0x0009 and tlen == 8 then
+            tt:add(f.fail_lsp_sequence, tvb(v, 8))
         else
             tt:add(f.tlv_value, tvb(v, tlen))
         end

@@ -278,6 +278,7 @@ pub struct SstpStatsReport {
     pub lsps_retransmitted: u64,
     pub fails_originated: u64,
     pub fails_relayed: u64,
+    pub fails_stale: u64,
     pub adjacency_ups: u64,
     pub adjacency_downs: u64,
     /// PDUs by type.

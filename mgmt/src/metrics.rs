@@ -387,6 +387,11 @@ fn render_sstp(r: &Registry, x: &crate::control::SstpStatsReport) {
             x.fails_relayed,
         ),
         (
+            "satellite_sstp_fail_notices_stale_total",
+            "FAIL notices not applied: the origin's newer LSP was already here.",
+            x.fails_stale,
+        ),
+        (
             "satellite_sstp_adjacency_ups_total",
             "Adjacencies that came up.",
             x.adjacency_ups,

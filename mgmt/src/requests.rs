@@ -368,6 +368,7 @@ fn sstp_stats(plane: &ControlPlane) -> Option<SstpStatsReport> {
         lsps_retransmitted: s.lsps_retransmitted,
         fails_originated: s.fails_originated,
         fails_relayed: s.fails_relayed,
+        fails_stale: s.fails_stale,
         adjacency_ups: s.adjacency_ups,
         adjacency_downs: s.adjacency_downs,
         rx: strings(&s.rx),

@@ -209,6 +209,7 @@ fn fail() -> FailNotice {
         remote_port: 3,
         reason: FailReason::DeadTimer,
         hop_limit: 15,
+        lsp_sequence: Some(0x0102_0304_0506_0708),
     }
 }
 
@@ -413,6 +414,10 @@ fn expected(pdu: &SstpPdu, frame: &[u8]) -> BTreeMap<&'static str, String> {
             put("satsstp.fail.remote_port", f.remote_port.to_string());
             put("satsstp.fail.reason", u8::from(f.reason).to_string());
             put("satsstp.fail.hop_limit", f.hop_limit.to_string());
+            if let Some(seq) = f.lsp_sequence {
+                tlv(&mut put, 0x0009, 8);
+                put("satsstp.fail.lsp_sequence", seq.to_string());
+            }
         }
     }
     if frame.len() > 14 + len {

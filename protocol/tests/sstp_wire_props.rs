@@ -182,9 +182,14 @@ fn fail() -> impl Strategy<Value = FailNotice> {
     (
         (system_id(), any::<u32>(), system_id()),
         (any::<u16>(), any::<u16>(), any::<u8>(), any::<u8>()),
+        proptest::option::of(any::<u64>()),
     )
         .prop_map(
-            |((origin, sequence, neighbour), (local_port, remote_port, reason, hop_limit))| {
+            |(
+                (origin, sequence, neighbour),
+                (local_port, remote_port, reason, hop_limit),
+                lsp_sequence,
+            )| {
                 FailNotice {
                     origin,
                     sequence,
@@ -193,6 +198,7 @@ fn fail() -> impl Strategy<Value = FailNotice> {
                     remote_port,
                     reason: FailReason::from(reason),
                     hop_limit,
+                    lsp_sequence,
                 }
             },
         )
@@ -502,6 +508,7 @@ fn seed_frames() -> Vec<(&'static str, Vec<u8>)> {
         remote_port: 1,
         reason: FailReason::CarrierLost,
         hop_limit: 16,
+        lsp_sequence: Some(41),
     };
     let pdus = [
         ("hello-full", SstpPdu::Hello(full_hello)),

@@ -308,6 +308,22 @@ impl Fabric {
         self.sw[i].sh(&cmd.join("; "));
     }
 
+    /// Every switch's non-zero drop counters, by (port, reason).
+    pub fn all_drops(&self) -> Vec<std::collections::BTreeMap<(String, String), u64>> {
+        (0..self.topo.n)
+            .map(|i| crate::ring::drops_of(&self.json(i, "show stats")))
+            .collect()
+    }
+
+    /// What every switch dropped since `before` ([`Fabric::all_drops`]),
+    /// as `s1 f0 sstp_u_turn +2` lines.
+    pub fn drops_since(
+        &self,
+        before: &[std::collections::BTreeMap<(String, String), u64>],
+    ) -> Vec<String> {
+        crate::ring::drops_between(before, &self.all_drops())
+    }
+
     /// Brings every port of switch `i` back (the server is powered again;
     /// its daemon kept running).
     pub fn switch_up(&self, i: usize) {

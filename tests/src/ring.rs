@@ -334,18 +334,7 @@ impl Ring {
 
     /// Every non-zero drop counter of satellited i, by (port, reason).
     pub fn drops(&self, i: usize) -> std::collections::BTreeMap<(String, String), u64> {
-        let v: serde_json::Value =
-            serde_json::from_str(&self.satctl(i, "show stats --json")).unwrap_or_default();
-        let mut out = std::collections::BTreeMap::new();
-        for p in v["ports"].as_array().into_iter().flatten() {
-            let port = p["name"].as_str().unwrap_or("?").to_string();
-            for (reason, n) in p["drops"].as_object().into_iter().flatten() {
-                if let Some(n) = n.as_u64().filter(|&n| n > 0) {
-                    out.insert((port.clone(), reason.clone()), n);
-                }
-            }
-        }
-        out
+        drops_of(&serde_json::from_str(&self.satctl(i, "show stats --json")).unwrap_or_default())
     }
 
     /// What every satellited dropped since `before` (from
@@ -354,16 +343,13 @@ impl Ring {
         &self,
         before: &[std::collections::BTreeMap<(String, String), u64>],
     ) -> Vec<String> {
-        let mut lines = vec![];
-        for (i, b) in before.iter().enumerate() {
-            for ((port, reason), n) in self.drops(i) {
-                let was = b.get(&(port.clone(), reason.clone())).copied().unwrap_or(0);
-                if n > was {
-                    lines.push(format!("s{i} {port} {reason} +{}", n - was));
-                }
-            }
-        }
-        lines
+        let now: Vec<_> = (0..before.len())
+            .map(|i| match self.kind(i) {
+                Kind::Satellite => self.drops(i),
+                _ => Default::default(),
+            })
+            .collect();
+        drops_between(before, &now)
     }
 
     /// Every satellited's drop counters now (other kinds: empty).
@@ -927,6 +913,39 @@ fn parse_num(s: &str) -> u32 {
 pub fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The non-zero drop counters of a `show stats --json` answer, by (port,
+/// reason).
+pub fn drops_of(stats: &serde_json::Value) -> std::collections::BTreeMap<(String, String), u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for p in stats["ports"].as_array().into_iter().flatten() {
+        let port = p["name"].as_str().unwrap_or("?").to_string();
+        for (reason, n) in p["drops"].as_object().into_iter().flatten() {
+            if let Some(n) = n.as_u64().filter(|&n| n > 0) {
+                out.insert((port.clone(), reason.clone()), n);
+            }
+        }
+    }
+    out
+}
+
+/// The counters that grew from `before` to `now` (per switch), as
+/// `s1 r1 tx_full +2` lines.
+pub fn drops_between(
+    before: &[std::collections::BTreeMap<(String, String), u64>],
+    now: &[std::collections::BTreeMap<(String, String), u64>],
+) -> Vec<String> {
+    let mut lines = vec![];
+    for (i, (b, n)) in before.iter().zip(now).enumerate() {
+        for ((port, reason), &v) in n {
+            let was = b.get(&(port.clone(), reason.clone())).copied().unwrap_or(0);
+            if v > was {
+                lines.push(format!("s{i} {port} {reason} +{}", v - was));
+            }
+        }
+    }
+    lines
 }
 
 /// Two probe streams around an event in a ring: one whose path crosses the

@@ -216,9 +216,15 @@ fn torus4x4_every_event_repairs_the_crossing_flows_and_costs_bystanders_nothing(
     for (k, ev) in events.into_iter().enumerate() {
         let flows: Vec<(usize, usize)> =
             ev.crossing.iter().chain(&ev.bystanders).copied().collect();
+        let drops = fref.all_drops();
         let reports = around(fref, &flows, &format!("ev{k}"), &ev.act);
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-        println!("torus4x4 {} (load {}):", ev.name, load.trim());
+        println!(
+            "torus4x4 {} (load {}): the switches dropped meanwhile {:?}",
+            ev.name,
+            load.trim(),
+            fref.drops_since(&drops)
+        );
         for (flow, r) in flows.iter().zip(&reports) {
             let role = if ev.crossing.contains(flow) {
                 "may cross"

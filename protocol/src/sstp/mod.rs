@@ -326,6 +326,9 @@ pub struct SstpStats {
     pub fails_originated: u64,
     /// FAIL notices relayed.
     pub fails_relayed: u64,
+    /// FAIL notices not overlaid because the origin's newer LSP was
+    /// already here.
+    pub fails_stale: u64,
     /// Adjacencies that came up.
     pub adjacency_ups: u64,
     /// Adjacencies that went down.
@@ -900,22 +903,33 @@ impl Sstp {
             return self.overflow("fail_notices", out);
         }
         self.fails_seen.insert(n.origin, n.sequence);
-        let origin_seq = self
+        let held = self
             .lsdb
             .get(&LspId {
                 origin: n.origin,
                 fragment: 0,
             })
             .map_or(0, |s| s.lsp.sequence);
-        self.failed.push(FailedLink {
-            origin: n.origin,
-            local_port: n.local_port,
-            neighbour: n.neighbour,
-            remote_port: n.remote_port,
-            origin_seq,
-            until: now + FAIL_OVERLAY_TTL,
-        });
-        self.spf_throttle.trigger(now);
+        // The origin's LSP the notice is news against: the one it held when
+        // it sent it, when it says. A fragment 0 newer than that already
+        // here states the truth (the notice came the long way round, after
+        // the origin's new LSP came the short way): the notice is stale,
+        // and overlaying it would keep a working link out of SPF until the
+        // notice expires. It is still relayed: others may not have the LSP.
+        let origin_seq = n.lsp_sequence.unwrap_or(held);
+        if held > origin_seq {
+            self.stats.fails_stale += 1;
+        } else {
+            self.failed.push(FailedLink {
+                origin: n.origin,
+                local_port: n.local_port,
+                neighbour: n.neighbour,
+                remote_port: n.remote_port,
+                origin_seq,
+                until: now + FAIL_OVERLAY_TTL,
+            });
+            self.spf_throttle.trigger(now);
+        }
         if n.hop_limit > 1 {
             let relay = FailNotice {
                 hop_limit: n.hop_limit - 1,
@@ -965,6 +979,15 @@ impl Sstp {
         };
         if let (true, Some(n)) = (was_advertised, self.last_neighbour(port, neighbour)) {
             self.fail_seq += 1;
+            // Our fragment 0 as it stands (still listing the link): the LSP
+            // that goes out next lifts the notice everywhere.
+            let lsp_sequence = self
+                .lsdb
+                .get(&LspId {
+                    origin: self.me.system,
+                    fragment: 0,
+                })
+                .map(|s| s.lsp.sequence);
             let notice = FailNotice {
                 origin: self.me.system,
                 sequence: self.fail_seq,
@@ -973,6 +996,7 @@ impl Sstp {
                 remote_port: n.port,
                 reason,
                 hop_limit: FAIL_HOP_LIMIT,
+                lsp_sequence,
             };
             self.stats.fails_originated += 1;
             self.send_everywhere(None, &SstpPdu::Fail(notice), out);

@@ -113,6 +113,14 @@ pub const TLV_LSP_ENTRIES: u16 = 0x0007;
 /// TLV type: MAC_MOVES (LSP), entries of [`MAC_MOVE_LEN`]: the move
 /// sequence of a MAC home of the same fragment that has moved.
 pub const TLV_MAC_MOVES: u16 = 0x0008;
+/// TLV type: LSP_SEQUENCE (FAIL), 8 octets: the origin's fragment-0
+/// sequence number when it sent the notice, so a receiver can tell a
+/// notice that arrives after the origin's newer LSP (which already states
+/// the truth) from news. Optional: without it a receiver takes the
+/// fragment 0 it holds on arrival as the reference.
+pub const TLV_LSP_SEQUENCE: u16 = 0x0009;
+/// Octets of the LSP_SEQUENCE value.
+pub const LSP_SEQUENCE_TLV_LEN: usize = 8;
 /// TLV type: SYSTEM (LSP fragment 0 only). Mandatory: a receiver that did
 /// not know it could not use the LSP at all.
 pub const TLV_SYSTEM: u16 = 0x8001;
@@ -133,6 +141,7 @@ pub const KNOWN_TLV_TYPES: &[u16] = &[
     TLV_IPV4_BINDINGS,
     TLV_LSP_ENTRIES,
     TLV_MAC_MOVES,
+    TLV_LSP_SEQUENCE,
 ];
 
 /// Byte offsets of the PDU fields, from the version octet (smoltcp's
@@ -1688,9 +1697,19 @@ pub struct FailNotice {
     /// Hops left: decremented when relayed; a notice received with 0 is
     /// not relayed.
     pub hop_limit: u8,
+    /// The origin's fragment-0 sequence number when it sent the notice
+    /// (TLV LSP_SEQUENCE): any later fragment 0 of the origin lifts it.
+    pub lsp_sequence: Option<u64>,
 }
 
 impl FailNotice {
+    fn body_len(&self) -> usize {
+        FAIL_FIXED_LEN
+            + self
+                .lsp_sequence
+                .map_or(0, |_| TLV_HEADER_LEN + LSP_SEQUENCE_TLV_LEN)
+    }
+
     fn parse(body: &[u8]) -> Result<FailNotice, SstpError> {
         let mut r = Reader::new(body);
         let mut fixed = || -> Option<FailNotice> {
@@ -1702,13 +1721,32 @@ impl FailNotice {
                 remote_port: r.u16()?,
                 reason: r.u8()?.into(),
                 hop_limit: r.u8()?,
+                lsp_sequence: None,
             })
         };
-        let Some(f) = fixed() else {
+        let Some(mut f) = fixed() else {
             return Err(bad_length(PduType::Fail, body.len()));
         };
         for t in TlvIter::new(r.rest()) {
-            not_handled(PduType::Fail, t?)?;
+            let t = t?;
+            match t.tlv_type {
+                TLV_LSP_SEQUENCE => {
+                    let mut v = Reader::new(t.value);
+                    let seq = match (v.u64(), v.rest().is_empty()) {
+                        (Some(s), true) => s,
+                        _ => {
+                            return Err(SstpError::BadTlvLength {
+                                tlv_type: t.tlv_type,
+                                length: t.value.len(),
+                            })
+                        }
+                    };
+                    set_once(&mut f.lsp_sequence, PduType::Fail, &t, seq)?
+                }
+                _ => {
+                    not_handled(PduType::Fail, t)?;
+                }
+            }
         }
         Ok(f)
     }
@@ -1721,6 +1759,10 @@ impl FailNotice {
         out.u16(self.remote_port);
         out.u8(self.reason.into());
         out.u8(self.hop_limit);
+        if let Some(seq) = self.lsp_sequence {
+            out.tlv_header(TLV_LSP_SEQUENCE, LSP_SEQUENCE_TLV_LEN);
+            out.u64(seq);
+        }
     }
 }
 
@@ -1764,7 +1806,7 @@ impl SstpPdu {
                 SSTP_HEADER_LEN + CSNP_FIXED_LEN + list_len(c.entries.len(), LSP_ENTRY_LEN)
             }
             SstpPdu::Psnp(p) => SSTP_HEADER_LEN + list_len(p.entries.len(), LSP_ENTRY_LEN),
-            SstpPdu::Fail(_) => SSTP_HEADER_LEN + FAIL_FIXED_LEN,
+            SstpPdu::Fail(f) => SSTP_HEADER_LEN + f.body_len(),
         }
     }
 
@@ -2143,6 +2185,7 @@ mod tests {
             remote_port: 2,
             reason: FailReason::CarrierLost,
             hop_limit: 16,
+            lsp_sequence: None,
         }
     }
 
@@ -2224,6 +2267,34 @@ mod tests {
         assert_eq!(psnp.to_vec(A, 3).unwrap(), PSNP);
         assert_eq!(parse(&FAIL).unwrap(), SstpPdu::Fail(fail()));
         assert_eq!(SstpPdu::Fail(fail()).to_vec(A, 3).unwrap(), FAIL);
+    }
+
+    #[test]
+    fn a_fail_notice_carries_the_origins_lsp_sequence_in_an_optional_tlv() {
+        let with = FailNotice {
+            lsp_sequence: Some(0x1122_3344_5566_7788),
+            ..fail()
+        };
+        let bytes = SstpPdu::Fail(with).to_vec(A, 3).unwrap();
+        assert_eq!(bytes.len(), FAIL.len() + 12);
+        // After the fixed part: type 0x0009, length 8, the sequence.
+        assert_eq!(
+            &bytes[FAIL.len()..],
+            &[0x00, 0x09, 0x00, 0x08, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]
+        );
+        assert_eq!(parse(&bytes).unwrap(), SstpPdu::Fail(with));
+        // A value of the wrong size is refused by name.
+        let mut bad = bytes.clone();
+        bad.pop();
+        bad[FAIL.len() + 3] = 7;
+        let bad = refill(bad);
+        assert!(matches!(
+            parse(&bad),
+            Err(SstpError::BadTlvLength {
+                tlv_type: TLV_LSP_SEQUENCE,
+                length: 7
+            })
+        ));
     }
 
     #[test]
@@ -2341,14 +2412,14 @@ mod tests {
             Err(SstpError::UnknownMandatoryTlv { tlv_type: 0x8099 })
         );
         // Unknown optional in an LSP: kept, and re-emitted in place.
-        let b = with(&LSP, &[0x00, 0x09, 0, 1, 0x5a]);
+        let b = with(&LSP, &[0x00, 0x19, 0, 1, 0x5a]);
         let SstpPdu::Lsp(l) = parse(&b).unwrap() else {
             panic!()
         };
         assert_eq!(
             l.other_tlvs,
             vec![RawTlv {
-                tlv_type: 9,
+                tlv_type: 0x19,
                 value: vec![0x5a]
             }]
         );
@@ -2581,10 +2652,10 @@ mod tests {
         let b = with(&LSP, &[0, 6, 0, 0]);
         assert_eq!(parse(&b), Err(SstpError::NonCanonical(id)));
         // Unknown TLVs out of order, on the wire and on emit.
-        let b = with(&LSP, &[0, 10, 0, 0, 0, 9, 0, 0]);
+        let b = with(&LSP, &[0, 0x1a, 0, 0, 0, 0x19, 0, 0]);
         assert_eq!(parse(&b), Err(SstpError::NonCanonical(id)));
         let mut l = lsp();
-        for t in [10, 9] {
+        for t in [0x1a, 0x19] {
             l.other_tlvs.push(RawTlv {
                 tlv_type: t,
                 value: vec![],
