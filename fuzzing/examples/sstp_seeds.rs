@@ -74,6 +74,7 @@ fn main() -> std::io::Result<()> {
             remote_port: 1,
             reason: FailReason::DeadTimer,
             hop_limit: 15,
+            lsp_sequence: None,
         }),
         SstpPdu::Lsp(lsp),
     ];
