@@ -289,12 +289,12 @@ impl Egress<'_> {
         snap: &ForwardingSnapshot,
         p: usize,
         facts: &FrameFacts,
-        prep: &Prepared,
+        macs: (u64, u64),
     ) -> Option<TagAction> {
         if snap.plain {
             return Some(TagAction::None);
         }
-        match egress_decision(snap, p as PortIndex, facts, prep.macs()) {
+        match egress_decision(snap, p as PortIndex, facts, macs) {
             Ok(a) => Some(a),
             Err(r) => {
                 self.tally[p].filter[filter_drop_slot(r)] += 1;
@@ -318,7 +318,7 @@ impl Egress<'_> {
         targets.clear();
         for (p, v) in snap.ports.iter().enumerate() {
             if p != in_port && v.forwarding {
-                if let Some(a) = self.egress_rewrite(snap, p, facts, prep) {
+                if let Some(a) = self.egress_rewrite(snap, p, facts, prep.macs()) {
                     targets.push((p, a));
                 }
             }
@@ -359,7 +359,7 @@ impl Egress<'_> {
         let ip = ctx.in_port as usize;
         if matches!(
             d.verdict,
-            Verdict::Forward(_) | Verdict::Routed { .. } | Verdict::Flood
+            Verdict::Forward(_) | Verdict::Routed { .. } | Verdict::Flood | Verdict::Steered { .. }
         ) {
             // The tag an access or tunnel port adds on the way in, before
             // the frame is copied for a flood.
@@ -373,9 +373,27 @@ impl Egress<'_> {
         match d.verdict {
             Verdict::Forward(dst) => {
                 let p = dst as usize;
-                if let Some(a) = self.egress_rewrite(ctx.snap, p, &d.facts, prep) {
+                if let Some(a) = self.egress_rewrite(ctx.snap, p, &d.facts, prep.macs()) {
                     self.push_rewritten(p, m, a);
                 }
+            }
+            Verdict::Steered {
+                dst,
+                port,
+                tag,
+                routed,
+                reply,
+            } => {
+                self.tally[ip].dhcpcast_steered[reply as usize] += 1;
+                self.push_steered(
+                    ctx.snap,
+                    port as usize,
+                    m,
+                    d,
+                    prep,
+                    dst,
+                    routed.then_some(tag),
+                );
             }
             Verdict::Routed { port, tag } => {
                 self.push_routed(ctx.snap, port as usize, m, d, prep, tag)
@@ -440,10 +458,48 @@ impl Egress<'_> {
         prep: &Prepared,
         tag: u32,
     ) {
-        let Some(action) = self.egress_rewrite(snap, p, &d.facts, prep) else {
+        let Some(action) = self.egress_rewrite(snap, p, &d.facts, prep.macs()) else {
             return;
         };
         if rewrite_vlan(&mut m, action) && m.push_unicast_tag(unicast_tag_bytes(tag)) {
+            self.push(p, m);
+        } else {
+            self.tally[p].drops[DropReason::TagRewrite as usize] += 1;
+        }
+    }
+
+    /// Sends a DHCPCAST frame: its destination MAC becomes `dst` (the
+    /// egress filters judge it as the unicast it now is), then out of `p`,
+    /// with the SSTP unicast tag word `tag` when the link state routes it.
+    /// (Received frames are not shared, so the rewrite needs no copy.)
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn push_steered(
+        &mut self,
+        snap: &ForwardingSnapshot,
+        p: usize,
+        mut m: Mbuf,
+        d: &Decision,
+        prep: &Prepared,
+        dst: [u8; 6],
+        tag: Option<u32>,
+    ) {
+        let Some(data) = m.data_mut().filter(|b| b.len() >= 6) else {
+            self.tally[p].drops[DropReason::TagRewrite as usize] += 1;
+            return;
+        };
+        data[..6].copy_from_slice(&dst);
+        let macs = (
+            prep.macs().0,
+            satellite_protocol::wire::MacAddr(dst).to_u64(),
+        );
+        let Some(action) = self.egress_rewrite(snap, p, &d.facts, macs) else {
+            return;
+        };
+        let sent = rewrite_vlan(&mut m, action)
+            && tag.is_none_or(|t| m.push_unicast_tag(unicast_tag_bytes(t)));
+        if sent {
             self.push(p, m);
         } else {
             self.tally[p].drops[DropReason::TagRewrite as usize] += 1;
@@ -608,7 +664,10 @@ impl<'a> Worker<'a> {
             }
             passed += matches!(
                 d.verdict,
-                Verdict::Forward(_) | Verdict::Routed { .. } | Verdict::Flood
+                Verdict::Forward(_)
+                    | Verdict::Routed { .. }
+                    | Verdict::Flood
+                    | Verdict::Steered { .. }
             ) as u64;
             self.out.dispatch(ctx, m, &d, prep, &self.reply);
         }

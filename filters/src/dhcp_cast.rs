@@ -116,7 +116,10 @@ mod tests {
         let mut tcp = datagram(68, 67, BOOTREQUEST);
         tcp[23] = 6;
         assert!(!is_client_to_server(&tcp, 14));
-        assert!(!is_client_to_server(&datagram(68, 67, BOOTREQUEST)[..36], 14));
+        assert!(!is_client_to_server(
+            &datagram(68, 67, BOOTREQUEST)[..36],
+            14
+        ));
     }
 
     #[test]
@@ -130,10 +133,7 @@ mod tests {
             server_reply_client(&datagram(67, 68, BOOTREQUEST), 14),
             None
         );
-        assert_eq!(
-            server_reply_client(&datagram(68, 67, BOOTREPLY), 14),
-            None
-        );
+        assert_eq!(server_reply_client(&datagram(68, 67, BOOTREPLY), 14), None);
         let short = datagram(67, 68, BOOTREPLY);
         assert_eq!(server_reply_client(&short[..200], 14), None);
         // A group chaddr is nobody's port.
