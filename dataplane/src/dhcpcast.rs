@@ -24,9 +24,12 @@ use crate::PortIndex;
 /// The verdict for a broadcast IPv4 frame (`hdr`, in VLAN `vid`) that
 /// came in on `in_port`, whose DHCP clients are steered to the server
 /// `cast` (a MAC word, 0: not a cast port). `None` when DHCPCAST has
-/// nothing to do with it: it is flooded as before.
+/// nothing to do with it: it is flooded as before. A
+/// [`Verdict::Steered`] leaves the new destination MAC in `dst_out`'s
+/// first six octets (the worker's reply buffer).
 #[cold]
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn steer(
     frame: &[u8],
     hdr: &L2Header,
@@ -35,6 +38,7 @@ pub(crate) fn steer(
     vid: u16,
     cast: u64,
     arrival_tag: Option<sstp::forward::Tag>,
+    dst_out: &mut [u8],
 ) -> Option<Verdict> {
     let at = hdr.payload_offset as usize;
     let (dst, reply) = if cast != 0 && is_client_to_server(frame, at) {
@@ -49,12 +53,16 @@ pub(crate) fn steer(
     } else {
         DropReason::DhcpcastServerUnknown
     };
-    let steered = |port, tag: Option<sstp::forward::Tag>| Verdict::Steered {
-        dst: satellite_protocol::wire::MacAddr::from_u64(dst).0,
-        port,
-        tag: tag.map_or(0, satellite_protocol::wire::unicast_tag_word),
-        routed: tag.is_some(),
-        reply,
+    let mut steered = |port, tag: Option<sstp::forward::Tag>| {
+        if let Some(out) = dst_out.get_mut(..6) {
+            out.copy_from_slice(&satellite_protocol::wire::MacAddr::from_u64(dst).0);
+        }
+        Verdict::Steered {
+            port,
+            tag: tag.map_or(0, satellite_protocol::wire::unicast_tag_word),
+            routed: tag.is_some(),
+            reply,
+        }
     };
     // The unicast path of `classify_prepared`, but where it would flood
     // (no entry; an entry on a port that is not forwarding and no MAC

@@ -378,13 +378,14 @@ impl Egress<'_> {
                 }
             }
             Verdict::Steered {
-                dst,
                 port,
                 tag,
                 routed,
-                reply,
+                reply: answer,
             } => {
-                self.tally[ip].dhcpcast_steered[reply as usize] += 1;
+                self.tally[ip].dhcpcast_steered[answer as usize] += 1;
+                let mut dst = [0u8; 6];
+                dst.copy_from_slice(&reply[..6]);
                 self.push_steered(
                     ctx.snap,
                     port as usize,

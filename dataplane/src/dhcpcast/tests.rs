@@ -86,18 +86,32 @@ fn untagged() -> PortMode {
 }
 
 fn verdict(f: &[u8], in_port: PortIndex, s: &ForwardingSnapshot) -> Verdict {
-    let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
-    classify_frame(f, f.len() as u32, in_port, s, 0, &mut reply).verdict
+    decide(f, in_port, s).0
 }
 
-fn steered(dst: [u8; 6], port: PortIndex, reply: bool) -> Verdict {
-    Verdict::Steered {
-        dst,
-        port,
-        tag: 0,
-        routed: false,
-        reply,
-    }
+/// The verdict, and for a steered frame the destination the worker is to
+/// write (from the reply buffer).
+fn decide(f: &[u8], in_port: PortIndex, s: &ForwardingSnapshot) -> (Verdict, Option<[u8; 6]>) {
+    let mut reply = [0u8; satellite_filters::REPLY_BUF_LEN];
+    let v = classify_frame(f, f.len() as u32, in_port, s, 0, &mut reply).verdict;
+    let dst = matches!(v, Verdict::Steered { .. }).then(|| {
+        let mut d = [0u8; 6];
+        d.copy_from_slice(&reply[..6]);
+        d
+    });
+    (v, dst)
+}
+
+fn steered(dst: [u8; 6], port: PortIndex, reply: bool) -> (Verdict, Option<[u8; 6]>) {
+    (
+        Verdict::Steered {
+            port,
+            tag: 0,
+            routed: false,
+            reply,
+        },
+        Some(dst),
+    )
 }
 
 #[test]
@@ -106,7 +120,7 @@ fn a_clients_broadcast_goes_to_its_servers_port_only() {
     fdb.learn(FdbKey::new(0, SERVER), SERVER_PORT, 0);
     let s = switch(&fdb, untagged(), &[SERVER]);
     assert_eq!(
-        verdict(&discover(&[]), CAST_PORT, &s),
+        decide(&discover(&[]), CAST_PORT, &s),
         steered(SERVER, SERVER_PORT, false)
     );
     // From a port that does not cast: flooded as ever.
@@ -167,14 +181,16 @@ fn a_server_at_another_switch_is_reached_by_its_mac_home() {
     b.set_routes(&routes);
     b.live.store(0b0100, std::sync::atomic::Ordering::Relaxed);
     let s = b.build(1, fdb.view());
-    match verdict(&discover(&[]), CAST_PORT, &s) {
-        Verdict::Steered {
-            dst,
-            port: 2,
-            routed: true,
-            reply: false,
-            tag,
-        } => {
+    match decide(&discover(&[]), CAST_PORT, &s) {
+        (
+            Verdict::Steered {
+                port: 2,
+                routed: true,
+                reply: false,
+                tag,
+            },
+            Some(dst),
+        ) => {
             assert_eq!(dst, SERVER);
             assert_eq!(
                 satellite_protocol::wire::unicast_tag_from_word(tag).distance,
@@ -197,7 +213,7 @@ fn a_designated_servers_broadcast_answer_goes_to_its_client_only() {
     fdb.learn(FdbKey::new(0, CLIENT), CAST_PORT, 0);
     let s = switch(&fdb, untagged(), &[SERVER]);
     assert_eq!(
-        verdict(&offer_from(SERVER, BCAST), SERVER_PORT, &s),
+        decide(&offer_from(SERVER, BCAST), SERVER_PORT, &s),
         steered(CLIENT, CAST_PORT, true)
     );
     // A unicast answer is ordinary unicast.
@@ -263,7 +279,7 @@ fn a_tagged_client_is_steered_within_its_vlan() {
     fdb.learn(FdbKey::new(10, SERVER), SERVER_PORT, 0);
     let s = switch(&fdb, trunk.clone(), &[SERVER]);
     assert_eq!(
-        verdict(&discover(&[10]), CAST_PORT, &s),
+        decide(&discover(&[10]), CAST_PORT, &s),
         steered(SERVER, SERVER_PORT, false)
     );
     // Known in another VLAN only: unknown in this one.
@@ -281,7 +297,7 @@ fn a_tagged_client_is_steered_within_its_vlan() {
     let s = switch(&fdb, untagged(), &[SERVER]);
     let offer = dhcp_frame(BCAST, SERVER, &[10], 67, 68, BOOTREPLY);
     assert_eq!(
-        verdict(&offer, SERVER_PORT, &s),
+        decide(&offer, SERVER_PORT, &s),
         steered(CLIENT, CAST_PORT, true)
     );
 }
