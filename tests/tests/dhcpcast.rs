@@ -334,3 +334,37 @@ fn a_server_behind_another_switch_is_reached_across_the_fabric() {
     eprintln!("two switches: steered requests {requests} at s0, replies {replies} at s1");
     assert!(requests >= 2 && replies >= 2, "{requests} {replies}");
 }
+
+/// `satctl reload` with another `cast_to`: the next DISCOVER goes to the
+/// new server — here one the switch never heard from, so it is a counted
+/// drop, still not a flood.
+#[test]
+fn a_reloaded_cast_to_steers_the_next_discover() {
+    require_root!();
+    let mut c = cast_lab(CastAt::Port, false);
+    c.server_speaks();
+    assert_eq!(c.udhcpc(false), LEASED_IP);
+    let path = c.lab.scratch.join("s0.toml");
+    let cfg = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, cfg.replace(&server_mac(), "02:00:00:00:99:99")).unwrap();
+    let o = c.lab.satctl_text(0, "reload --json");
+    assert!(
+        o.status.success(),
+        "reload: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    c.lab.host("vm").sh("ip addr flush dev eth0");
+    let out = c
+        .lab
+        .host("vm")
+        .run("busybox udhcpc -f -q -n -t 3 -T 1 -i eth0 -s /bin/true");
+    assert!(
+        !out.status.success(),
+        "a lease from the old server after reload"
+    );
+    let dropped = c.counter(0, "vm", ["drops", "dhcpcast_server_unknown"], 2);
+    assert!(dropped >= 2, "dhcpcast_server_unknown {dropped}");
+    let seen = c.bystanders_saw();
+    assert!(seen.is_empty(), "a bystander saw DHCP:\n{seen}");
+}
