@@ -18,12 +18,15 @@ const BYSTANDER_IP: &str = "10.0.0.9";
 /// wide, so the test knows the answer came from it).
 const LEASED_IP: &str = "10.0.0.123";
 
-fn client_mac() -> String {
-    iid_mac(1, 1)
-}
-
-fn server_mac() -> String {
-    iid_mac(1, 9)
+/// The client's and the server's MACs: Interstellar MACs of IID 1 for an
+/// Interstellar's cast; universally administered ones otherwise, since a
+/// locally administered MAC carries an Interstellar by design and its
+/// broadcasts (the ping's ARP) stay in it (FILTERS.md).
+fn macs(at: CastAt) -> (String, String) {
+    match at {
+        CastAt::Interstellar => (iid_mac(1, 1), iid_mac(1, 9)),
+        CastAt::Port => ("00:16:3e:00:00:01".into(), "00:16:3e:00:00:09".into()),
+    }
 }
 
 /// Where the designated server is configured.
@@ -41,6 +44,7 @@ struct CastLab {
     // Field order is drop order: dnsmasq and the captures stop before the
     // lab's namespaces go.
     dnsmasq: Proc,
+    server_mac: String,
     captures: Vec<(String, Proc, std::path::PathBuf)>,
     lab: FilterLab,
 }
@@ -50,22 +54,26 @@ struct CastLab {
 /// bystander `by1` are on switch 1, behind the fabric link, and both
 /// switches know the Interstellar's server.
 fn cast_lab(at: CastAt, two_switches: bool) -> CastLab {
-    let cast = format!("cast_to = \"{}\"\n", server_mac());
+    cast_lab_with(at, two_switches, "")
+}
+
+/// [`cast_lab`] with `port_extra` (TOML lines) on every host port.
+fn cast_lab_with(at: CastAt, two_switches: bool, port_extra: &str) -> CastLab {
+    let (client_mac, server_mac) = macs(at);
+    let cast = format!("cast_to = \"{server_mac}\"\n");
+    let host = format!("{HOST_KIND}{port_extra}");
     let (vm_toml, filters) = match at {
-        CastAt::Port => (format!("{HOST_KIND}[port.dhcp]\n{cast}"), String::new()),
+        CastAt::Port => (format!("{host}[port.dhcp]\n{cast}"), String::new()),
         CastAt::Interstellar => (
-            format!(
-                "{HOST_KIND}macs = [\"{}\"]\ninterstellar = true\n",
-                client_mac()
-            ),
+            format!("{host}macs = [\"{client_mac}\"]\ninterstellar = true\n"),
             format!("[filters.interstellar_dhcp.1]\n{cast}"),
         ),
     };
     let srv_sw = usize::from(two_switches);
     let mut hosts = vec![
-        HostSpec::new("vm", &client_mac(), "10.0.0.5", 0, &vm_toml),
-        HostSpec::new("srv", &server_mac(), SERVER_IP, srv_sw, HOST_KIND),
-        HostSpec::new("by", "02:00:00:00:0b:01", BYSTANDER_IP, 0, HOST_KIND),
+        HostSpec::new("vm", &client_mac, "10.0.0.5", 0, &vm_toml),
+        HostSpec::new("srv", &server_mac, SERVER_IP, srv_sw, &host),
+        HostSpec::new("by", "02:00:00:00:0b:01", BYSTANDER_IP, 0, &host),
     ];
     if two_switches {
         hosts.push(HostSpec::new(
@@ -73,7 +81,7 @@ fn cast_lab(at: CastAt, two_switches: bool) -> CastLab {
             "02:00:00:00:0b:02",
             "10.0.0.10",
             1,
-            HOST_KIND,
+            &host,
         ));
     }
     let switches: Vec<&str> = if two_switches {
@@ -101,6 +109,7 @@ fn cast_lab(at: CastAt, two_switches: bool) -> CastLab {
     let dnsmasq = start_dnsmasq(&lab);
     CastLab {
         dnsmasq,
+        server_mac,
         captures,
         lab,
     }
@@ -146,13 +155,13 @@ impl CastLab {
             .lab
             .host("srv")
             .run(&format!("ping -c 1 -W 1 {BYSTANDER_IP}"));
-        let server = server_mac();
+        let server = &self.server_mac;
         for sw in 0..self.lab.sw.len() {
             let known = wait_until(Duration::from_secs(5), || {
                 self.lab
                     .satctl(sw, "show fdb")
                     .to_string()
-                    .contains(&server)
+                    .contains(server.as_str())
             });
             assert!(
                 known,
@@ -241,7 +250,11 @@ impl CastLab {
 /// The whole exchange through one switch: the lease comes from dnsmasq,
 /// no bystander sees a DHCP frame, and the counters say what was steered.
 fn lease_through_cast(at: CastAt, broadcast: bool) {
-    let mut c = cast_lab(at, false);
+    lease_through_cast_with(at, broadcast, "")
+}
+
+fn lease_through_cast_with(at: CastAt, broadcast: bool, port_extra: &str) {
+    let mut c = cast_lab_with(at, false, port_extra);
     c.server_speaks();
     let leased = c.udhcpc(broadcast);
     assert_eq!(leased, LEASED_IP, "not dnsmasq's address");
@@ -288,6 +301,15 @@ fn lease_through_cast(at: CastAt, broadcast: bool) {
 fn a_port_casts_dhcp_to_dnsmasq_and_no_bystander_sees_it() {
     require_root!();
     lease_through_cast(CastAt::Port, true);
+}
+
+/// Every port an access port of VLAN 10: the steered frame is tagged on
+/// the way in like any other, looked up in VLAN 10, and untagged on the
+/// way out.
+#[test]
+fn an_access_port_casts_within_its_vlan() {
+    require_root!();
+    lease_through_cast_with(CastAt::Port, true, "vlan_mode = \"access\"\nvlan = 10\n");
 }
 
 #[test]
@@ -346,7 +368,7 @@ fn a_reloaded_cast_to_steers_the_next_discover() {
     assert_eq!(c.udhcpc(false), LEASED_IP);
     let path = c.lab.scratch.join("s0.toml");
     let cfg = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, cfg.replace(&server_mac(), "02:00:00:00:99:99")).unwrap();
+    std::fs::write(&path, cfg.replace(&c.server_mac, "00:16:3e:00:99:99")).unwrap();
     let o = c.lab.satctl_text(0, "reload --json");
     assert!(
         o.status.success(),
