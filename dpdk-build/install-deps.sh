@@ -8,8 +8,10 @@ set -euo pipefail
 
 build_pkgs=(dpdk libdpdk-dev clang libclang-dev pkg-config gcc make iproute2 ethtool)
 # dpdk-dev: dpdk-testpmd, the DPDK guest of the vhost-user tests.
+# dnsmasq-base: the DHCP server of the DHCPCAST tests (the binary only; the
+# dnsmasq package would start a system service).
 lab_pkgs=(openvswitch-switch tcpdump tshark prometheus python3-scapy bridge-utils iputils-ping
-          procps mininet graphviz dpdk-dev busybox-static isc-dhcp-client)
+          procps mininet graphviz dpdk-dev busybox-static isc-dhcp-client dnsmasq-base)
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--lab" ]] && want+=("${lab_pkgs[@]}")

@@ -38,6 +38,20 @@ pub fn filter_slot_label(i: usize) -> &'static str {
     }
 }
 
+/// Slots of [`PortTally::dhcpcast_steered`]: a client's broadcast made
+/// unicast to its server, a server's broadcast answer to its client.
+pub const DHCPCAST_REQUEST: usize = 0;
+pub const DHCPCAST_REPLY: usize = 1;
+
+/// Label of a [`PortTally::dhcpcast_steered`] slot (the `direction` of
+/// `satellite_port_dhcpcast_steered_total`).
+pub fn dhcpcast_label(i: usize) -> &'static str {
+    match i {
+        DHCPCAST_REQUEST => "request",
+        _ => "reply",
+    }
+}
+
 /// Shared, per-port counters of one worker.
 pub struct PortCounters {
     pub rx_packets: AtomicU64,
@@ -48,6 +62,7 @@ pub struct PortCounters {
     pub punted: AtomicU64,
     pub drops: [AtomicU64; DropReason::COUNT],
     pub filter: [AtomicU64; FILTER_SLOTS],
+    pub dhcpcast_steered: [AtomicU64; 2],
 }
 
 // By hand: `Default` for arrays stops at 32 elements, and the filter
@@ -63,6 +78,7 @@ impl Default for PortCounters {
             punted: AtomicU64::new(0),
             drops: std::array::from_fn(|_| AtomicU64::new(0)),
             filter: std::array::from_fn(|_| AtomicU64::new(0)),
+            dhcpcast_steered: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
@@ -80,6 +96,9 @@ pub struct PortTally {
     pub punted: u64,
     pub drops: [u64; DropReason::COUNT],
     pub filter: [u64; FILTER_SLOTS],
+    /// DHCPCAST: broadcast DHCP frames that came in here and were steered
+    /// as unicast, by [`DHCPCAST_REQUEST`] / [`DHCPCAST_REPLY`].
+    pub dhcpcast_steered: [u64; 2],
 }
 
 impl Default for PortTally {
@@ -93,6 +112,7 @@ impl Default for PortTally {
             punted: 0,
             drops: [0; DropReason::COUNT],
             filter: [0; FILTER_SLOTS],
+            dhcpcast_steered: [0; 2],
         }
     }
 }
@@ -110,6 +130,9 @@ impl PortTally {
             *a += b;
         }
         for (a, b) in self.filter.iter_mut().zip(o.filter.iter()) {
+            *a += b;
+        }
+        for (a, b) in self.dhcpcast_steered.iter_mut().zip(o.dhcpcast_steered) {
             *a += b;
         }
     }
@@ -137,6 +160,9 @@ impl PortTally {
         for (a, b) in to.filter.iter().zip(self.filter.iter()) {
             a.store(*b, Relaxed);
         }
+        for (a, b) in to.dhcpcast_steered.iter().zip(self.dhcpcast_steered) {
+            a.store(b, Relaxed);
+        }
     }
 }
 
@@ -155,6 +181,9 @@ impl PortCounters {
             *a = b.load(Relaxed);
         }
         for (a, b) in t.filter.iter_mut().zip(self.filter.iter()) {
+            *a = b.load(Relaxed);
+        }
+        for (a, b) in t.dhcpcast_steered.iter_mut().zip(&self.dhcpcast_steered) {
             *a = b.load(Relaxed);
         }
         t

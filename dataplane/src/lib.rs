@@ -17,6 +17,7 @@
 
 pub mod backoff;
 pub mod counters;
+pub mod dhcpcast;
 pub mod eal;
 pub mod egress;
 pub mod fdb;

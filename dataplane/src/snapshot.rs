@@ -138,6 +138,14 @@ pub struct ForwardingSnapshot {
     /// The devices of the ports (see [`PortDevices`]); shared, not copied,
     /// between publishes that do not change them.
     pub devices: Arc<PortDevices>,
+    /// DHCPCAST: the designated DHCP servers' MACs
+    /// ([`MacAddr::to_u64`](satellite_protocol::wire::MacAddr::to_u64)
+    /// words), sorted: their broadcast answers go to the client's port
+    /// only. Every server the configuration names, not only this switch's
+    /// cast ports' (the server may be plugged in here and its clients at
+    /// another switch). Empty without DHCPCAST, and then a broadcast pays
+    /// one length test for it.
+    pub dhcp_cast_servers: SharedSlice<u64>,
 }
 
 impl ForwardingSnapshot {
@@ -185,6 +193,9 @@ pub struct SnapshotBuilder {
     pub live: Arc<AtomicU64>,
     /// The ports' devices (see [`ForwardingSnapshot::devices`]).
     pub devices: Arc<PortDevices>,
+    /// See [`ForwardingSnapshot::dhcp_cast_servers`]; set it with
+    /// [`SnapshotBuilder::set_dhcp_cast_servers`].
+    pub dhcp_cast_servers: SharedSlice<u64>,
     transparent: PortMode,
     /// The table-memory copies of `policies` and `filters` the last build
     /// made, with the `Arc`s they were made from: reused while those are
@@ -225,6 +236,7 @@ impl SnapshotBuilder {
             routes: SharedSlice::default(),
             live: Arc::new(AtomicU64::new(0)),
             devices: Arc::new(PortDevices::default()),
+            dhcp_cast_servers: SharedSlice::default(),
             transparent: transparent_mode(),
             placed: None,
         }
@@ -285,7 +297,17 @@ impl SnapshotBuilder {
             routes: self.routes.clone(),
             live: self.live.clone(),
             devices: self.devices.clone(),
+            dhcp_cast_servers: self.dhcp_cast_servers.clone(),
         }
+    }
+
+    /// DHCPCAST's designated servers for the next snapshots, sorted and
+    /// without repeats so a worker can search them.
+    pub fn set_dhcp_cast_servers(&mut self, servers: impl IntoIterator<Item = u64>) {
+        let mut v: Vec<u64> = servers.into_iter().collect();
+        v.sort_unstable();
+        v.dedup();
+        self.dhcp_cast_servers = SharedSlice::from_slice(&v);
     }
 
     /// Adds a port slot (vacant, not forwarding until its view says so).

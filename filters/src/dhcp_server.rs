@@ -339,7 +339,7 @@ pub fn is_dhcp(frame: &[u8], ip_offset: usize) -> bool {
 
 /// The DHCP message inside the IPv4 packet at `at`: header length, total
 /// length and UDP length checked, fragments refused.
-fn udp_payload(frame: &[u8], at: usize) -> Result<(u16, &[u8]), DropReason> {
+pub(crate) fn udp_payload(frame: &[u8], at: usize) -> Result<(u16, &[u8]), DropReason> {
     let bad = DropReason::DhcpMalformed;
     let ip = frame.get(at..).ok_or(bad)?;
     let hdr = ip.get(..IPV4_HEADER_LEN).ok_or(bad)?;

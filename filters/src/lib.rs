@@ -51,6 +51,7 @@ pub mod arpless;
 #[doc(hidden)]
 pub mod bench_fixtures;
 pub mod dhcp;
+pub mod dhcp_cast;
 pub mod dhcp_server;
 pub mod drop_reason;
 pub mod interstellar;

@@ -59,6 +59,12 @@ pub enum PolicyError {
     /// A port MAC is a group or zero address.
     #[error("{0} cannot be a port MAC")]
     InvalidPortMac(MacAddr),
+    /// A port answers DHCP itself or casts it to a server, not both.
+    #[error("a port answers DHCP itself or casts it to a server, not both")]
+    DhcpCastAndResponder,
+    /// The DHCPCAST server must be a unicast station address.
+    #[error("{0} cannot be a DHCP server's MAC")]
+    InvalidDhcpCastServer(MacAddr),
 }
 
 /// Everything the filters know about one edge port.
@@ -71,6 +77,10 @@ pub struct EdgePortPolicy {
     bindings: Box<[Ipv4Binding]>,
     /// The DHCP responder's settings; boxed so ports without it stay small.
     dhcp: Option<Box<DhcpServerConfig>>,
+    /// DHCPCAST: the one DHCP server the port's clients' broadcasts go to,
+    /// as unicast (docs/dhcp.md). The data path steers them, not
+    /// [`crate::filter_ingress`]: it needs the FDB.
+    dhcp_cast: Option<MacAddr>,
 }
 
 /// Builder for [`EdgePortPolicy`]; validates once in [`build`](Self::build).
@@ -82,6 +92,7 @@ pub struct EdgePortPolicyBuilder {
     arpless: ArplessMode,
     bindings: Vec<Ipv4Binding>,
     dhcp: Option<DhcpServerConfig>,
+    dhcp_cast: Option<MacAddr>,
 }
 
 fn usable_vid(v: Vid) -> bool {
@@ -118,6 +129,13 @@ impl EdgePortPolicyBuilder {
         self
     }
 
+    /// Steers the port's DHCP client broadcasts to the server at `server`
+    /// (DHCPCAST, docs/dhcp.md) instead of flooding them.
+    pub fn dhcp_cast(mut self, server: MacAddr) -> Self {
+        self.dhcp_cast = Some(server);
+        self
+    }
+
     /// Validates and freezes the policy.
     pub fn build(self) -> Result<EdgePortPolicy, PolicyError> {
         match &self.mode {
@@ -140,6 +158,14 @@ impl EdgePortPolicyBuilder {
         if self.dhcp.is_some() && self.macs.is_empty() {
             return Err(PolicyError::DhcpWithoutMac);
         }
+        if let Some(server) = self.dhcp_cast {
+            if self.dhcp.is_some() {
+                return Err(PolicyError::DhcpCastAndResponder);
+            }
+            if !server.is_valid_source() {
+                return Err(PolicyError::InvalidDhcpCastServer(server));
+            }
+        }
         if let Some(b) = self.bindings.iter().find(|b| !self.macs.contains(&b.mac)) {
             return Err(PolicyError::BindingMacNotOwned {
                 ip: b.ip,
@@ -159,6 +185,7 @@ impl EdgePortPolicyBuilder {
             arpless: self.arpless,
             bindings: bindings.into_boxed_slice(),
             dhcp: self.dhcp.map(Box::new),
+            dhcp_cast: self.dhcp_cast,
         })
     }
 }
@@ -174,6 +201,7 @@ impl EdgePortPolicy {
             arpless: ArplessMode::Off,
             bindings: Vec::new(),
             dhcp: None,
+            dhcp_cast: None,
         }
     }
 
@@ -208,8 +236,16 @@ impl EdgePortPolicy {
         self.dhcp.as_deref()
     }
 
+    /// The DHCP server this port's clients are steered to (DHCPCAST), if any.
+    #[inline]
+    pub fn dhcp_cast(&self) -> Option<MacAddr> {
+        self.dhcp_cast
+    }
+
     /// True when the policy is only a VLAN mode: no port MACs to check
-    /// sources against, no Interstellar, ARPless off, no DHCP. For such a port
+    /// sources against, no Interstellar, ARPless off, no DHCP responder
+    /// (DHCPCAST does not count: the data path steers, the filter has
+    /// nothing to do for it). For such a port
     /// [`crate::filter_ingress`] reduces to [`crate::vlan::classify_ingress`]
     /// (after the header checks every switch makes anyway).
     #[inline]

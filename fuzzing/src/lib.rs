@@ -159,6 +159,19 @@ pub fn dhcp(data: &[u8]) {
         frame.extend_from_slice(&udp_len.to_be_bytes());
         frame.extend_from_slice(&[0, 0]);
         frame.extend_from_slice(data);
+        // DHCPCAST's view: a client's message is one whatever its body;
+        // the same datagram from the server's port names its chaddr, a
+        // station's, or nothing.
+        let ip_at = ETHERNET_HEADER_LEN + tags.len();
+        assert!(satellite_filters::dhcp_cast::is_client_to_server(
+            &frame, ip_at
+        ));
+        let mut answer = frame.clone();
+        answer[ip_at + 20..ip_at + 24].copy_from_slice(&[0, 67, 0, 68]);
+        if let Some(c) = satellite_filters::dhcp_cast::server_reply_client(&answer, ip_at) {
+            assert_eq!(Some(&c.0[..]), data.get(28..34), "DHCPCAST chaddr");
+            assert!(c.is_valid_source(), "DHCPCAST to a group");
+        }
         let port = fixtures::dhcp_port();
         let mut reply = [0u8; REPLY_BUF_LEN];
         if let FilterVerdict::Reply { len } =

@@ -33,6 +33,8 @@ pub(crate) struct CompiledFilters {
     pub(crate) policies: Vec<Option<Arc<EdgePortPolicy>>>,
     /// `None` when no port has a policy.
     pub(crate) tables: Option<Arc<FilterTables>>,
+    /// DHCPCAST's designated servers ([`filters::dhcp_cast_servers`]).
+    pub(crate) dhcp_cast_servers: Vec<MacAddr>,
 }
 
 /// The run-time bindings, by port index, and those of other switches.
@@ -83,7 +85,13 @@ impl Bindings {
         } else {
             None
         };
-        Ok(CompiledFilters { policies, tables })
+        let dhcp_cast_servers =
+            filters::dhcp_cast_servers(ports.iter().map(|(_, pc)| *pc), &cfg.filters);
+        Ok(CompiledFilters {
+            policies,
+            tables,
+            dhcp_cast_servers,
+        })
     }
 
     /// Sets the bindings other switches advertise; true when they changed

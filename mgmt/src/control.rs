@@ -187,6 +187,11 @@ pub struct PortStats {
     /// Edge-filter verdicts (pass, reply, learn, drop reasons); empty on
     /// ports without filters.
     pub filter_verdicts: BTreeMap<String, u64>,
+    /// DHCPCAST: broadcast DHCP frames that came in here and went on as
+    /// unicast, by direction (`request`: a client's to its server,
+    /// `reply`: a designated server's answer to its client).
+    #[serde(default)]
+    pub dhcpcast_steered: BTreeMap<String, u64>,
     pub admin_up: bool,
     pub link_up: bool,
 }

@@ -132,6 +132,12 @@ pub fn render(s: &StatsReport) -> String {
         "Edge-filter verdicts (pass, reply, learn, drop reasons).",
         &["port", "verdict"],
     );
+    let cast = counter(
+        &r,
+        "satellite_port_dhcpcast_steered_total",
+        "Broadcast DHCP frames received on the port and sent on as unicast (DHCPCAST), by direction.",
+        &["port", "direction"],
+    );
     for p in &s.ports {
         let n = p.name.as_str();
         up.with_label_values(&[n])
@@ -153,6 +159,9 @@ pub fn render(s: &StatsReport) -> String {
         guard.with_label_values(&[n]).inc_by(p.bpdu_guard_trips);
         for (k, v) in &p.filter_verdicts {
             fv.with_label_values(&[n, k.as_str()]).inc_by(*v);
+        }
+        for (k, v) in &p.dhcpcast_steered {
+            cast.with_label_values(&[n, k.as_str()]).inc_by(*v);
         }
     }
     let c = counter(

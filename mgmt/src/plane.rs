@@ -844,6 +844,8 @@ impl ControlPlane {
             .compile(&self.cfg, &self.port_configs(), responder)?;
         self.builder.policies = c.policies;
         self.builder.filters = c.tables;
+        self.builder
+            .set_dhcp_cast_servers(c.dhcp_cast_servers.iter().map(|m| m.to_u64()));
         self.bindings_dirty = true;
         Ok(())
     }

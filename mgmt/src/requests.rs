@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::info;
 
-use satellite_dataplane::counters::{filter_slot_label, PortTally, FILTER_SLOTS};
+use satellite_dataplane::counters::{dhcpcast_label, filter_slot_label, PortTally, FILTER_SLOTS};
 use satellite_dataplane::frame::DropReason;
 use satellite_filters::{Ipv4Binding, MacAddr};
 
@@ -276,6 +276,9 @@ fn port_stats(
         } else {
             BTreeMap::new()
         },
+        dhcpcast_steered: (0..t.dhcpcast_steered.len())
+            .map(|s| (dhcpcast_label(s).to_string(), t.dhcpcast_steered[s]))
+            .collect(),
         admin_up: p.admin_up,
         link_up: p.carrier,
     }

@@ -529,6 +529,46 @@ fn a_port_with_dhcp_is_not_vlan_only() {
     assert!(p.dhcp().is_some());
 }
 
+/// DHCPCAST: the data path steers, so the filter passes a cast port's
+/// client broadcast untouched, and a port cannot both answer and cast.
+#[test]
+fn a_cast_port_passes_dhcp_to_the_data_path_and_cannot_also_answer() {
+    let server = MacAddr([0x02, 0, 0, 0, 0x53, 1]);
+    let p = EdgePortPolicy::builder(PortMode::Access { vid: 10 })
+        .dhcp_cast(server)
+        .build()
+        .unwrap();
+    assert_eq!(p.dhcp_cast(), Some(server));
+    assert!(p.is_vlan_only(), "the filter has nothing to do for a cast");
+    let with_macs = EdgePortPolicy::builder(PortMode::Access { vid: 10 })
+        .macs([VM])
+        .dhcp_cast(server)
+        .build()
+        .unwrap();
+    let f = frame(&request(MessageType::Discover), VM, &[]);
+    let mut buf = [0u8; REPLY_BUF_LEN];
+    assert!(matches!(
+        filter_ingress(&f, &with_macs, &tables(), &mut buf),
+        FilterVerdict::Pass(c) if c.dst == MacAddr::BROADCAST
+    ));
+    assert_eq!(
+        EdgePortPolicy::builder(PortMode::Access { vid: 10 })
+            .macs([VM])
+            .dhcp(DhcpServerConfig::new(&settings()).unwrap())
+            .dhcp_cast(server)
+            .build(),
+        Err(crate::policy::PolicyError::DhcpCastAndResponder)
+    );
+    assert_eq!(
+        EdgePortPolicy::builder(PortMode::Access { vid: 10 })
+            .dhcp_cast(MacAddr::BROADCAST)
+            .build(),
+        Err(crate::policy::PolicyError::InvalidDhcpCastServer(
+            MacAddr::BROADCAST
+        ))
+    );
+}
+
 proptest! {
     #[test]
     fn any_message_after_valid_headers_is_handled_without_panic(

@@ -156,32 +156,41 @@ pub fn port_policy(
         if p.kind == PortKind::Fabric {
             return Err(err(
                 "dhcp",
-                "a fabric port carries other switches' traffic: DHCP is answered on host ports",
+                "a fabric port carries other switches' traffic: DHCP is answered or cast on host ports",
             ));
         }
-        if macs.is_empty() {
-            return Err(err(
-                "dhcp",
-                "needs `macs`: DHCP answers the port's MACs from their bindings",
-            ));
+        match dhcp_role(d)? {
+            DhcpRole::Answer(cfg) => {
+                if macs.is_empty() {
+                    return Err(err(
+                        "dhcp",
+                        "needs `macs`: DHCP answers the port's MACs from their bindings",
+                    ));
+                }
+                if bindings.is_empty() && mode != ArplessMode::LearnOnce {
+                    return Err(err(
+                        "dhcp",
+                        "needs `bindings`: the address a client gets is its MAC's binding",
+                    ));
+                }
+                b = b.dhcp(cfg);
+            }
+            DhcpRole::Cast(server) => b = b.dhcp_cast(server),
         }
-        if bindings.is_empty() && mode != ArplessMode::LearnOnce {
-            return Err(err(
-                "dhcp",
-                "needs `bindings`: the address a client gets is its MAC's binding",
-            ));
-        }
-        b = b.dhcp(dhcp_config(d)?);
     } else if let Some(d) = tenant_dhcp {
         // Checked with its own key by `check_interstellar_dhcp`. A port of
         // the tenant without a binding answers nothing and counts
         // `dhcp_unbound_client`, which is what an operator wants to see.
-        b = b.dhcp(dhcp_config(d).map_err(|(k, m)| {
+        let role = dhcp_role(d).map_err(|(k, m)| {
             (
                 "interstellar".to_string(),
                 format!("the Interstellar's {k}: {m}"),
             )
-        })?);
+        })?;
+        b = match role {
+            DhcpRole::Answer(cfg) => b.dhcp(cfg),
+            DhcpRole::Cast(server) => b.dhcp_cast(server),
+        };
     }
     b = b.arpless(mode, bindings);
     b.build().map(Some).map_err(|e| err("macs", e.to_string()))
@@ -204,7 +213,7 @@ pub fn check_interstellar_dhcp(f: &FiltersConfig) -> Result<(), KeyError> {
             .ok()
             .and_then(|v| InterstellarId::new(v).ok())
             .ok_or_else(|| err(&at, format!("{k:?} is not an Interstellar ID")))?;
-        dhcp_config(d).map_err(|(key, m)| {
+        dhcp_role(d).map_err(|(key, m)| {
             let sub = key.strip_prefix("dhcp").unwrap_or(&key);
             (format!("{at}{sub}"), m)
         })?;
@@ -227,8 +236,84 @@ fn prefix(key: &str, s: &str) -> Result<(std::net::Ipv4Addr, u8), KeyError> {
     ))
 }
 
+/// What a `[port.dhcp]` (or `[filters.interstellar_dhcp.<iid>]`) table
+/// makes a port do with DHCP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DhcpRole {
+    /// The switch answers, with these settings.
+    Answer(DhcpServerConfig),
+    /// DHCPCAST: clients' broadcasts go to this server only.
+    Cast(MacAddr),
+}
+
+/// The table's role, validated: `cast_to` excludes every responder key,
+/// since a port whose clients are steered to a server gets no answer of
+/// the switch's own to send (docs/dhcp.md says why this is an error, not a
+/// precedence).
+pub fn dhcp_role(d: &PortDhcpConfig) -> Result<DhcpRole, KeyError> {
+    let Some(cast_to) = &d.cast_to else {
+        return dhcp_config(d).map(DhcpRole::Answer);
+    };
+    let responder_keys = [
+        ("prefix", d.prefix.is_some()),
+        ("router", d.router.is_some()),
+        ("server_id", d.server_id.is_some()),
+        ("dns", !d.dns.is_empty()),
+        ("ntp", !d.ntp.is_empty()),
+        ("domain", d.domain.is_some()),
+        ("search", !d.search.is_empty()),
+        ("routes", !d.routes.is_empty()),
+        ("mtu", d.mtu.is_some()),
+        ("lease_secs", d.lease_secs.is_some()),
+    ];
+    if let Some((k, _)) = responder_keys.iter().find(|(_, set)| *set) {
+        return Err(err(
+            "dhcp.cast_to",
+            format!(
+                "a port either casts DHCP to a server or answers it itself, not both: \
+                 remove `cast_to` or `{k}`"
+            ),
+        ));
+    }
+    let server = mac("dhcp.cast_to", cast_to)?;
+    if !server.is_valid_source() {
+        return Err(err(
+            "dhcp.cast_to",
+            format!("{cast_to:?} is a group or zero address, not a DHCP server's MAC"),
+        ));
+    }
+    Ok(DhcpRole::Cast(server))
+}
+
+/// DHCPCAST's designated servers: every `cast_to` of `ports` and of the
+/// Interstellars. The Interstellars' count even without a port of theirs
+/// here: the server may be plugged in at this switch, its clients at
+/// another, and its broadcast answers must go to the client from here.
+/// Tables that fail to parse are left out (refused with their key elsewhere).
+pub fn dhcp_cast_servers<'a>(
+    ports: impl IntoIterator<Item = &'a PortConfig>,
+    shared: &FiltersConfig,
+) -> Vec<MacAddr> {
+    ports
+        .into_iter()
+        .filter_map(|p| p.dhcp.as_ref())
+        .chain(shared.interstellar_dhcp.values())
+        .filter_map(|d| match dhcp_role(d) {
+            Ok(DhcpRole::Cast(m)) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The responder's settings from `[port.dhcp]`, validated and encoded.
 pub fn dhcp_config(d: &PortDhcpConfig) -> Result<DhcpServerConfig, KeyError> {
+    let prefix_len = d.prefix.ok_or_else(|| {
+        err(
+            "dhcp.prefix",
+            "needs `prefix` (the clients' subnet) for the switch to answer DHCP, \
+             or `cast_to` to steer DHCP to a server instead",
+        )
+    })?;
     let server_id = d.server_id.or(d.router).ok_or_else(|| {
         err(
             "dhcp.server_id",
@@ -248,7 +333,7 @@ pub fn dhcp_config(d: &PortDhcpConfig) -> Result<DhcpServerConfig, KeyError> {
         })
         .collect::<Result<Vec<_>, KeyError>>()?;
     let s = DhcpSettings {
-        prefix_len: d.prefix,
+        prefix_len,
         server_id,
         router: d.router,
         dns: d.dns.clone(),
@@ -257,7 +342,7 @@ pub fn dhcp_config(d: &PortDhcpConfig) -> Result<DhcpServerConfig, KeyError> {
         search: d.search.clone(),
         routes,
         mtu: d.mtu,
-        lease_secs: d.lease_secs,
+        lease_secs: d.lease_secs.unwrap_or(super::DEFAULT_LEASE_SECS),
     };
     DhcpServerConfig::new(&s).map_err(|e| {
         let key = match &e {
@@ -372,7 +457,7 @@ mod tests {
         let d = p.dhcp().unwrap();
         assert_eq!(d.server_id(), std::net::Ipv4Addr::new(10, 0, 0, 1));
         assert_eq!(d.subnet_mask(), std::net::Ipv4Addr::new(255, 255, 255, 0));
-        assert_eq!(cfg.ports[0].dhcp.as_ref().unwrap().lease_secs, 3600);
+        assert_eq!(cfg.ports[0].dhcp.as_ref().unwrap().lease_secs, None);
     }
 
     /// The edge-filters example a user copies parses, its VM port with DHCP.
@@ -424,6 +509,114 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("filters.interstellar_dhcp.x"), "{e}");
+    }
+
+    const SERVER: &str = "02:00:00:00:53:01";
+
+    #[test]
+    fn a_cast_port_steers_to_its_server_and_its_tenants_follow_theirs() {
+        let src = format!(
+            "[filters.interstellar_dhcp.1]\ncast_to = \"02:00:00:00:53:02\"\n\
+             [filters.interstellar_dhcp.3]\ncast_to = \"02:00:00:00:53:03\"\n\
+             [[port]]\nname = \"host\"\n[port.dhcp]\ncast_to = \"{SERVER}\"\n\
+             [[port]]\nname = \"vm1\"\nmacs = [\"02:00:00:04:00:01\"]\ninterstellar = true\n\
+             [[port]]\nname = \"vm2\"\nmacs = [\"02:00:00:04:00:02\"]\ninterstellar = true\n\
+             [port.dhcp]\ncast_to = \"{SERVER}\"\n\
+             [[port]]\nname = \"vm3\"\nmacs = [\"02:00:00:04:00:03\"]\ninterstellar = true\n\
+             bindings = [{{ ip = \"10.0.0.6\", mac = \"02:00:00:04:00:03\" }}]\n\
+             [port.dhcp]\nprefix = 24\nrouter = \"10.0.0.1\"\n"
+        );
+        let cfg = Config::parse(&src, "x.toml").unwrap();
+        let pol = |i: usize| {
+            port_policy(&cfg.ports[i], &[], &cfg.filters)
+                .unwrap()
+                .unwrap()
+        };
+        let server = MacAddr(crate::config::parse_mac(SERVER).unwrap());
+        // A plain port with only `cast_to`: a policy, still VLAN-only.
+        assert_eq!(pol(0).dhcp_cast(), Some(server));
+        assert!(pol(0).is_vlan_only() && pol(0).dhcp().is_none());
+        // The tenant's server, unless the port has its own table (which
+        // replaces the tenant's whole, either way round).
+        assert_eq!(pol(1).dhcp_cast(), Some(MacAddr([2, 0, 0, 0, 0x53, 2])));
+        assert_eq!(pol(2).dhcp_cast(), Some(server));
+        assert!(pol(3).dhcp_cast().is_none() && pol(3).dhcp().is_some());
+        // Every designated server, an Interstellar's without a port here too.
+        let mut all = dhcp_cast_servers(&cfg.ports, &cfg.filters);
+        all.sort();
+        assert_eq!(
+            all,
+            [
+                server,
+                server,
+                MacAddr([2, 0, 0, 0, 0x53, 2]),
+                MacAddr([2, 0, 0, 0, 0x53, 3])
+            ]
+        );
+    }
+
+    #[test]
+    fn casting_and_answering_on_one_port_is_refused_with_file_line_and_key() {
+        let e = Config::parse(
+            &format!("[[port]]\nname = \"a\"\n[port.dhcp]\nprefix = 24\ncast_to = \"{SERVER}\"\n"),
+            "bad.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("bad.toml:5:")
+                && e.contains("port.0.dhcp.cast_to")
+                && e.contains("`prefix`"),
+            "{e}"
+        );
+        let e = Config::parse(
+            &format!("[filters.interstellar_dhcp.1]\ncast_to = \"{SERVER}\"\nlease_secs = 60\n"),
+            "bad.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("bad.toml:2:") && e.contains("filters.interstellar_dhcp.1.cast_to"),
+            "{e}"
+        );
+        for (bad, why) in [
+            ("02:00:00", "not a MAC"),
+            ("ff:ff:ff:ff:ff:ff", "group or zero"),
+            ("00:00:00:00:00:00", "group or zero"),
+        ] {
+            let e = Config::parse(
+                &format!("[[port]]\nname = \"a\"\n[port.dhcp]\ncast_to = \"{bad}\"\n"),
+                "bad.toml",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("bad.toml:4:")
+                    && e.contains("port.0.dhcp.cast_to")
+                    && e.contains(why),
+                "{e}"
+            );
+        }
+        let e = Config::parse(
+            &format!(
+                "[[port]]\nname = \"f\"\nkind = \"fabric\"\n[port.dhcp]\ncast_to = \"{SERVER}\"\n"
+            ),
+            "bad.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("port.0.dhcp") && e.contains("host ports"), "{e}");
+        // Neither `cast_to` nor `prefix`: the responder's missing key.
+        let e = Config::parse(
+            "[[port]]\nname = \"a\"\nmacs = [\"02:00:00:04:00:01\"]\n[port.dhcp]\nrouter = \"10.0.0.1\"\n",
+            "bad.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("port.0.dhcp.prefix") && e.contains("cast_to"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -319,14 +319,23 @@ pub struct BindingConfig {
     pub vlan: Option<u16>,
 }
 
-/// `[port.dhcp]`: the switch answers DHCP on the port from its bindings
-/// (docs/dhcp.md). Present means enabled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `[port.dhcp]`: what the switch does with DHCP on the port
+/// (docs/dhcp.md). Present means one of two things: with `cast_to`, the
+/// port's clients are steered to that one server (DHCPCAST); otherwise
+/// the switch answers them itself from their bindings, with the other
+/// keys. A table with both is refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortDhcpConfig {
+    /// DHCPCAST: the MAC of the one DHCP server the port's clients'
+    /// broadcasts go to, as unicast, never flooded.
+    #[serde(default)]
+    pub cast_to: Option<String>,
     /// Prefix length of the VMs' subnet: the mask (option 1) and broadcast
-    /// address (option 28) given with each binding.
-    pub prefix: u8,
+    /// address (option 28) given with each binding. Required when the
+    /// switch answers.
+    #[serde(default)]
+    pub prefix: Option<u8>,
     /// Default router (option 3).
     #[serde(default)]
     pub router: Option<std::net::Ipv4Addr>,
@@ -352,14 +361,14 @@ pub struct PortDhcpConfig {
     /// Interface MTU (option 26).
     #[serde(default)]
     pub mtu: Option<u16>,
-    /// Lease time (option 51); renewal and rebinding at 1/2 and 7/8 of it.
-    #[serde(default = "default_lease_secs")]
-    pub lease_secs: u32,
+    /// Lease time (option 51); renewal and rebinding at 1/2 and 7/8 of
+    /// it. Default [`DEFAULT_LEASE_SECS`].
+    #[serde(default)]
+    pub lease_secs: Option<u32>,
 }
 
-fn default_lease_secs() -> u32 {
-    3600
-}
+/// The lease the responder gives when `lease_secs` is not set.
+pub const DEFAULT_LEASE_SECS: u32 = 3600;
 
 /// One classless static route of `[port.dhcp]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -96,6 +96,16 @@ pub fn stats(o: &mut String, s: StatsReport) {
         o.push('\n');
         o.push_str(&d.render());
     }
+    let mut c = Table::new(&["port", "dhcpcast", ">frames"]);
+    for p in &s.ports {
+        for (dir, n) in p.dhcpcast_steered.iter().filter(|(_, n)| **n > 0) {
+            c.row([p.name.clone(), format!("{dir} steered"), n.to_string()]);
+        }
+    }
+    if !c.is_empty() {
+        o.push('\n');
+        o.push_str(&c.render());
+    }
     let f = &s.fdb;
     let _ = writeln!(
         o,
