@@ -137,7 +137,7 @@ fn random_failure_sequences_on_a_torus_converge_and_no_switch_forwards_a_frame_t
 /// --untagged`, sequence 74) makes a four-switch loop that sends frames
 /// round and round until the views change. With the tag, no switch sends
 /// a frame on twice. The sequence was found with SPF holds backing off to
-/// 100 ms, the default then; the timing it needs is kept here.
+/// 100 ms; the timing it needs is pinned here, whatever the default.
 #[test]
 fn the_known_micro_loop_is_found_untagged_and_gone_with_the_tag() {
     let run = |unicast_tag: bool| {
