@@ -1,5 +1,8 @@
-//! The seed walkthrough with Satellite: a ring of 8 satellited switches in
-//! network namespaces, s1..s8, one host each (h1..h8); convergence; a
+//! The seed walkthrough with Satellite, run twice on the same ring — RSTP
+//! alone (`[sstp] enabled = false`, what a standard bridge does) and with
+//! SSTP — with both summaries side by side at the end: a ring of 8
+//! satellited switches in network namespaces, s1..s8, one host each
+//! (h1..h8); convergence; a
 //! probe stream across the ring through a switch (s8) that goes down and
 //! comes back; the root moved to s4 by priority (as `brctl setbridgeprio
 //! s4 50` would); what the probe streams saw at each event; a picture of
@@ -132,17 +135,23 @@ fn around(ring: &Ring, tag: &str, event: impl FnOnce()) -> (Report, Report) {
     r
 }
 
-fn main() {
-    if !is_root() {
-        eprintln!("satellite-demo needs root (network namespaces): run scripts/demo.sh as root");
-        std::process::exit(1);
+/// One event's two streams.
+struct Row {
+    name: String,
+    affected: Report,
+    bystander: Report,
+}
+
+/// The whole walkthrough on one ring: RSTP alone (`[sstp] enabled =
+/// false`) or with SSTP. Returns the events' rows and the checks that
+/// failed. Pictures are named after the mode (`target/demo/`).
+fn run(sstp: bool) -> (Vec<Row>, u32) {
+    let mode = if sstp { "sstp" } else { "rstp" };
+    let mut spec = RingSpec::uniform(Kind::Satellite, N);
+    if !sstp {
+        spec.sat_sstp = "enabled = false\n".into();
     }
-    let t_demo = Instant::now();
-    println!("== Satellite demo: a ring of {N} satellited switches, one host each ==");
-    println!(
-        "   (each switch in its own network namespace; links are veth pairs; RSTP timers 1/6/4 s)"
-    );
-    let mut ring = Ring::new(RingSpec::uniform(Kind::Satellite, N));
+    let mut ring = Ring::new(spec);
     ring.wait_started();
     let t0 = Instant::now();
     let conv = ring.wait_converged(1, Duration::from_secs(60));
@@ -154,7 +163,7 @@ fn main() {
         Err(e) => println!("\n-- NOT converged after {:?}: {e}", t0.elapsed()),
     }
     tree_summary(&ring, None);
-    picture(&ring, 0, "converged", None);
+    picture(&ring, 0, &format!("{mode}-converged"), None);
     println!("\n$ satctl -n s1 show stp      (s1's ports: l0 to s8, r0 to s2, h0 to h1)");
     print!("{}", ring.satctl(0, "show stp"));
 
@@ -173,37 +182,52 @@ fn main() {
     ring.ping(AFFECTED.0, AFFECTED.1);
     ring.ping(BYSTANDER.0, BYSTANDER.1);
 
-    let mut rows: Vec<(String, Report, Report)> = vec![];
+    let mut rows: Vec<Row> = vec![];
+    let mut row = |name: String, (affected, bystander): (Report, Report)| {
+        rows.push(Row {
+            name,
+            affected,
+            bystander,
+        })
+    };
     let (sf, sr) = (switch(FAILING), switch(NEW_ROOT));
     println!(
         "\n-- event 1: switch {sf} down (all its links), on the path h{}->h{}",
         AFFECTED.0 + 1,
         AFFECTED.1 + 1
     );
-    let (r, b) = around(&ring, "swdown", || ring.switch_down(FAILING));
-    rows.push((format!("switch {sf} down"), r, b));
+    row(
+        format!("switch {sf} down"),
+        around(&ring, &format!("{mode}-swdown"), || {
+            ring.switch_down(FAILING)
+        }),
+    );
     std::thread::sleep(Duration::from_secs(1));
     tree_summary(&ring, Some(FAILING));
-    picture(&ring, 1, "switch-down", Some(FAILING));
+    picture(&ring, 1, &format!("{mode}-switch-down"), Some(FAILING));
 
     println!("\n-- event 2: switch {sf} back up (failback)");
-    let (r, b) = around(&ring, "swup", || ring.switch_up(FAILING));
-    rows.push((format!("switch {sf} up"), r, b));
+    row(
+        format!("switch {sf} up"),
+        around(&ring, &format!("{mode}-swup"), || ring.switch_up(FAILING)),
+    );
     if let Err(e) = ring.wait_converged(1, Duration::from_secs(30)) {
         println!("  NOT converged: {e}");
         failures += 1;
     }
     tree_summary(&ring, None);
-    picture(&ring, 2, "switch-up", None);
+    picture(&ring, 2, &format!("{mode}-switch-up"), None);
 
     println!(
         "\n-- event 3: root moved by priority: {sr} gets priority 4096 (as `brctl setbridgeprio {sr} 50`)"
     );
-    let (r, b) = around(&ring, "root", || {
-        ring.satctl(NEW_ROOT, "set priority 4096");
-    });
+    row(
+        format!("root moved to {sr}"),
+        around(&ring, &format!("{mode}-root"), || {
+            ring.satctl(NEW_ROOT, "set priority 4096");
+        }),
+    );
     ring.spec.priorities[NEW_ROOT] = 4096;
-    rows.push((format!("root moved to {sr}"), r, b));
     match ring.wait_converged(1, Duration::from_secs(30)) {
         Ok((c, _)) if c.root_id == ring::bridge_id(NEW_ROOT, 4096) => {}
         Ok((c, _)) => {
@@ -216,11 +240,47 @@ fn main() {
         }
     }
     tree_summary(&ring, None);
-    picture(&ring, 3, "root-moved", None);
+    picture(&ring, 3, &format!("{mode}-root-moved"), None);
 
-    let sstp_lines: usize = (0..N).map(|i| ring.sstp_log(i).lines().count()).sum();
-    println!("\n$ grep -i sstp {sr}.log | tail -5   ({sstp_lines} sstp log lines in all)");
-    println!("{}", ring::tail(&ring.sstp_log(NEW_ROOT), 5));
+    if sstp {
+        let sstp_lines: usize = (0..N).map(|i| ring.sstp_log(i).lines().count()).sum();
+        println!("\n$ grep -i sstp {sr}.log | tail -5   ({sstp_lines} sstp log lines in all)");
+        println!("{}", ring::tail(&ring.sstp_log(NEW_ROOT), 5));
+    }
+    for r in &rows {
+        let a = &r.affected;
+        if !(a.end_seen && a.gaps.iter().all(|g| g.start + g.count < a.sent)) {
+            failures += 1;
+        }
+    }
+    drop(ring);
+    (rows, failures)
+}
+
+/// "2.3 ms / 2 lost" for a stream, or "NO" when it never recovered.
+fn cell(r: &Report) -> String {
+    let ok = r.end_seen && r.gaps.iter().all(|g| g.start + g.count < r.sent);
+    if ok {
+        format!("{:.1} ms / {} lost", r.outage_ms, r.lost)
+    } else {
+        format!("NOT RECOVERED ({} lost)", r.lost)
+    }
+}
+
+fn main() {
+    if !is_root() {
+        eprintln!("satellite-demo needs root (network namespaces): run scripts/demo.sh as root");
+        std::process::exit(1);
+    }
+    let t_demo = Instant::now();
+    println!("== Satellite demo: a ring of {N} satellited switches, one host each, run twice ==");
+    println!(
+        "   (each switch in its own network namespace; links are veth pairs; RSTP timers 1/6/4 s)"
+    );
+    println!("\n==== Run 1: RSTP alone ([sstp] enabled = false): today's standard bridge ====");
+    let (rstp, f1) = run(false);
+    println!("\n==== Run 2: the same ring with SSTP (the default) ====");
+    let (sstp, f2) = run(true);
 
     println!(
         "\n== Summary: probe streams at {RATE} pkt/s, event {}s into each {}s stream ==",
@@ -228,21 +288,21 @@ fn main() {
         STREAM.as_secs()
     );
     println!(
-        "{:<22} {:>12} {:>8} {:>10}  {:>15}",
-        "event", "outage (ms)", "lost", "recovered", "bystander lost"
+        "{:<20} | {:^23} {:>9} | {:^23} {:>9}",
+        "", "RSTP alone", "", "SSTP", ""
     );
-    for (name, r, b) in &rows {
-        let ok = r.end_seen && r.gaps.iter().all(|g| g.start + g.count < r.sent);
-        if !ok {
-            failures += 1;
-        }
+    println!(
+        "{:<20} | {:>23} {:>9} | {:>23} {:>9}",
+        "event", "outage / lost", "bystander", "outage / lost", "bystander"
+    );
+    for (r, s) in rstp.iter().zip(&sstp) {
         println!(
-            "{:<22} {:>12.1} {:>8} {:>10}  {:>15}",
-            name,
-            r.outage_ms,
-            r.lost,
-            if ok { "yes" } else { "NO" },
-            b.lost
+            "{:<20} | {:>23} {:>9} | {:>23} {:>9}",
+            r.name,
+            cell(&r.affected),
+            format!("{} lost", r.bystander.lost),
+            cell(&s.affected),
+            format!("{} lost", s.bystander.lost)
         );
     }
     println!(
@@ -253,7 +313,7 @@ fn main() {
         "Demo took {:.0} s; every namespace, link and process it made is removed now.",
         t_demo.elapsed().as_secs_f64()
     );
-    drop(ring);
+    let failures = f1 + f2;
     if failures > 0 {
         println!("{failures} check(s) FAILED");
         std::process::exit(1);
