@@ -143,6 +143,9 @@ pub struct Adjacency {
     /// Set when a HELLO should go out before the periodic one (a state
     /// change the neighbour must learn of to complete its handshake).
     hello_due_now: bool,
+    /// Times the port has been enabled (carrier up); it varies the nonce
+    /// this port's HELLOs carry ([`Adjacency::nonce`]).
+    enables: u64,
 }
 
 /// Shortest hold a neighbour may ask for, so a HELLO with interval 0 (or a
@@ -161,7 +164,22 @@ impl Adjacency {
             up_since: None,
             next_hello: Duration::ZERO,
             hello_due_now: false,
+            enables: 0,
         }
+    }
+
+    /// The nonce this port's HELLOs carry: the switch's, varied each time
+    /// the carrier returns. A HELLO the neighbour sent before the link went
+    /// down can wait in the port's receive ring and arrive after it comes
+    /// back; it lists our nonce of then, so it no longer counts as the
+    /// neighbour seeing us, and the adjacency does not come up on it only
+    /// to drop to one-way at the neighbour's next HELLO (which flooded a
+    /// FAIL notice for a link that never failed). For the neighbour the
+    /// link is a new session, as it is.
+    fn nonce(&self, me: &LocalIdentity) -> u64 {
+        let returns = self.enables.saturating_sub(1);
+        me.nonce
+            .wrapping_add(returns.wrapping_mul(0x9e37_79b9_7f4a_7c15))
     }
 
     /// The port.
@@ -196,6 +214,9 @@ impl Adjacency {
 
     /// The port became operational: HELLOs start at once.
     pub fn enable(&mut self, now: Duration) {
+        if !self.enabled {
+            self.enables += 1;
+        }
         self.enabled = true;
         self.next_hello = now;
         self.hello_due_now = true;
@@ -235,7 +256,7 @@ impl Adjacency {
             == Some(HelloNeighbour {
                 system: me.system,
                 port: self.port,
-                nonce: me.nonce,
+                nonce: self.nonce(me),
             });
         let known = self.neighbour;
         match known {
@@ -389,7 +410,7 @@ impl Adjacency {
         self.hello_due_now = false;
         self.next_hello = now + me.hello_interval;
         Some(Hello {
-            nonce: me.nonce,
+            nonce: self.nonce(me),
             hello_interval_us: u32::try_from(me.hello_interval.as_micros()).unwrap_or(u32::MAX),
             dead_count: me.dead_count,
             flags: 0,
@@ -520,6 +541,48 @@ mod tests {
         assert!(!a.is_up());
         // Our own HELLO coming back is ignored.
         assert!(a.receive(MS, &id, id.system, 0, &h).is_none());
+    }
+
+    /// Found in the torus lab: a switch returning from a failure brought
+    /// each adjacency up on a HELLO its neighbour had sent before the link
+    /// went down (it waited in the receive ring), then dropped to one-way
+    /// at the neighbour's next HELLO. Each carrier-up is a new session of
+    /// the port's nonce, so the stale HELLO no longer lists us.
+    #[test]
+    fn a_hello_from_before_the_carrier_went_down_does_not_bring_the_adjacency_up() {
+        let mut p = Pair::new();
+        p.exchange(2);
+        assert!(p.a.1.is_up() && p.b.1.is_up());
+        // b's HELLO of just before the failure, listing a.
+        let stale = p.b.1.hello_due(p.now, &p.b.0);
+        let stale = stale.unwrap_or_else(|| {
+            p.now += 10 * MS;
+            p.b.1.hello_due(p.now, &p.b.0).unwrap()
+        });
+        assert!(stale.neighbour.is_some_and(|n| n.system == p.a.0.system));
+        p.a.1.disable();
+        p.b.1.disable();
+        p.now += 8000 * MS;
+        p.a.1.enable(p.now);
+        p.b.1.enable(p.now);
+        p.log.clear();
+        // a reads the stale HELLO first.
+        let (sys, port) = (p.b.0.system, p.b.1.port());
+        let t = p.a.1.receive(p.now, &p.a.0, sys, port, &stale).unwrap();
+        assert_eq!(
+            (t.to, t.reason),
+            (AdjacencyState::Init, AdjacencyReason::Heard)
+        );
+        // Then the fresh ones: up once, never back to one-way.
+        p.exchange(3);
+        assert!(p.a.1.is_up() && p.b.1.is_up(), "{:?}", p.log);
+        assert!(
+            p.log
+                .iter()
+                .all(|(_, t)| t.reason != AdjacencyReason::OneWay),
+            "{:?}",
+            p.log
+        );
     }
 
     #[test]
