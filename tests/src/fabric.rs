@@ -308,6 +308,42 @@ impl Fabric {
         self.sw[i].sh(&cmd.join("; "));
     }
 
+    /// Whether every adjacency of every switch is up and advertised.
+    pub fn all_adjacencies_up(&self) -> bool {
+        (0..self.topo.n).all(|i| {
+            let v = self.json(i, "show sstp");
+            let adj = v["adjacencies"].as_array().cloned().unwrap_or_default();
+            adj.len() == self.topo.all_ports(i).len()
+                && adj
+                    .iter()
+                    .all(|a| a["state"] == "up" && a["advertised"] == true)
+        })
+    }
+
+    /// MAC homes switch `i` routes (`show stats`), or none when it does
+    /// not answer.
+    pub fn homes_routed(&self, i: usize) -> Option<u64> {
+        self.json(i, "show stats")["sstp"]["mac_homes_routed"].as_u64()
+    }
+
+    /// Every host speaks once (a ping to the next host), so its switch
+    /// advertises it as a MAC home.
+    pub fn announce_hosts(&self) {
+        let n = self.topo.n;
+        for i in 0..n {
+            self.hosts[i].sh(&format!(
+                "ping -c 1 -W 1 {} >/dev/null 2>&1 || true",
+                host_ip((i + 1) % n)
+            ));
+        }
+    }
+
+    /// Whether every switch routes every other switch's host.
+    pub fn all_homes_routed(&self) -> bool {
+        let n = self.topo.n as u64;
+        (0..self.topo.n).all(|i| self.homes_routed(i) == Some(n - 1))
+    }
+
     /// Every switch's non-zero drop counters, by (port, reason).
     pub fn all_drops(&self) -> Vec<std::collections::BTreeMap<(String, String), u64>> {
         (0..self.topo.n)

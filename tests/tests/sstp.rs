@@ -49,18 +49,6 @@ fn now_us() -> u64 {
         .as_micros() as u64
 }
 
-/// Whether every adjacency of every switch is up and advertised.
-fn all_adjacencies_up(f: &Fabric) -> bool {
-    (0..f.topo.n).all(|i| {
-        let v = f.json(i, "show sstp");
-        let adj = v["adjacencies"].as_array().cloned().unwrap_or_default();
-        adj.len() == f.topo.all_ports(i).len()
-            && adj
-                .iter()
-                .all(|a| a["state"] == "up" && a["advertised"] == true)
-    })
-}
-
 /// Checks `show routes` of switch `i` against the topology: every other
 /// switch, at hops × `cost`, over exactly the ports that start a shortest
 /// path. Returns how many destinations have more than one next hop.
@@ -123,7 +111,7 @@ fn lsdb_heads(f: &Fabric, i: usize) -> BTreeSet<(String, u64)> {
 }
 
 fn converge(f: &Fabric) {
-    let ok = wait_until(Duration::from_secs(60), || all_adjacencies_up(f));
+    let ok = wait_until(Duration::from_secs(60), || f.all_adjacencies_up());
     assert!(
         ok,
         "adjacencies did not all come up:\n{}",
@@ -437,23 +425,12 @@ fn in_a_torus_every_link_carries_unicast_and_equal_cost_links_share_the_flows() 
     let n = f.topo.n;
     // Every host speaks once, so its switch advertises it as a MAC home,
     // then wait until every switch routes all of them.
-    for i in 0..n {
-        f.hosts[i].sh(&format!(
-            "ping -c 1 -W 1 {} >/dev/null 2>&1 || true",
-            satellite_e2e::fabric::host_ip((i + 1) % n)
-        ));
-    }
-    let routed = wait_until(Duration::from_secs(30), || {
-        (0..n).all(|i| {
-            f.json(i, "show stats")["sstp"]["mac_homes_routed"].as_u64() == Some(n as u64 - 1)
-        })
-    });
+    f.announce_hosts();
+    let routed = wait_until(Duration::from_secs(30), || f.all_homes_routed());
     assert!(
         routed,
         "not every switch routes every other host: {:?}",
-        (0..n)
-            .map(|i| f.json(i, "show stats")["sstp"]["mac_homes_routed"].clone())
-            .collect::<Vec<_>>()
+        (0..n).map(|i| f.homes_routed(i)).collect::<Vec<_>>()
     );
     let tx0: Vec<_> = (0..n).map(|i| fabric_tx(&f, i)).collect();
     let rx0: Vec<_> = (0..n).map(|i| host_rx(&f, i)).collect();

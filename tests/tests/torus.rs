@@ -23,26 +23,6 @@ const EVENT_AT: Duration = Duration::from_secs(2);
 /// waited for something slow (a dead timer, a spanning-tree timer).
 const MAX_FAILURE_OUTAGE_MS: f64 = 250.0;
 
-/// Whether every adjacency of every running switch is up and advertised.
-fn all_adjacencies_up(f: &Fabric) -> bool {
-    (0..f.topo.n).all(|i| {
-        let v = f.json(i, "show sstp");
-        let adj = v["adjacencies"].as_array().cloned().unwrap_or_default();
-        adj.len() == f.topo.all_ports(i).len()
-            && adj
-                .iter()
-                .all(|a| a["state"] == "up" && a["advertised"] == true)
-    })
-}
-
-/// Every switch routes every other host (each host has spoken once, so
-/// its switch advertises it as a MAC home).
-fn all_homes_routed(f: &Fabric) -> bool {
-    let n = f.topo.n as u64;
-    (0..f.topo.n)
-        .all(|i| f.json(i, "show stats")["sstp"]["mac_homes_routed"].as_u64() == Some(n - 1))
-}
-
 /// The root every switch in `among` names (`show stp`), when they agree.
 fn agreed_root(f: &Fabric, among: impl Iterator<Item = usize>) -> Option<String> {
     let roots: std::collections::BTreeSet<String> = among.map(|i| f.stp_root(i, "").0).collect();
@@ -113,18 +93,13 @@ fn torus4x4_every_event_repairs_the_crossing_flows_and_costs_bystanders_nothing(
     let mut f = Fabric::new(Topology::torus(4, 4), "");
     let n = f.topo.n;
     assert!(
-        wait_until(Duration::from_secs(60), || all_adjacencies_up(&f)),
+        wait_until(Duration::from_secs(60), || f.all_adjacencies_up()),
         "adjacencies did not all come up:\n{}",
         f.text(0, "show sstp")
     );
-    for i in 0..n {
-        f.hosts[i].sh(&format!(
-            "ping -c 1 -W 1 {} >/dev/null 2>&1 || true",
-            host_ip((i + 1) % n)
-        ));
-    }
+    f.announce_hosts();
     assert!(
-        wait_until(Duration::from_secs(30), || all_homes_routed(&f)),
+        wait_until(Duration::from_secs(30), || f.all_homes_routed()),
         "not every switch routes every host"
     );
     let all: Vec<usize> = (0..n).collect();
@@ -256,7 +231,7 @@ fn torus4x4_every_event_repairs_the_crossing_flows_and_costs_bystanders_nothing(
         assert!(root, "{}: the switches name different roots", ev.name);
         if matches!(ev.expect, Expect::Lossless) {
             assert!(
-                wait_until(Duration::from_secs(60), || all_adjacencies_up(fref)),
+                wait_until(Duration::from_secs(60), || fref.all_adjacencies_up()),
                 "{}: adjacencies did not all come back",
                 ev.name
             );

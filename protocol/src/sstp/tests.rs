@@ -538,6 +538,34 @@ fn a_torus_brought_up_port_by_port_over_lossy_links_converges_once_the_loss_stop
     }
 }
 
+/// Node 2's notice that its port 0 (to node 1) failed, sent against its
+/// fragment 0 `lsp_sequence` (None: a sender that does not say).
+fn node2_fail(sequence: u32, lsp_sequence: Option<u64>) -> FailNotice {
+    FailNotice {
+        origin: sys(2),
+        sequence,
+        neighbour: sys(1),
+        local_port: 0,
+        remote_port: 1,
+        reason: FailReason::CarrierLost,
+        hop_limit: 10,
+        lsp_sequence,
+    }
+}
+
+/// Node 1 relays `pdu` to node 0 at `at`.
+fn relay_to_node0(n: &mut Net, pdu: &SstpPdu, at: Duration) {
+    let frame = encode_sstp_frame(port_mac(1, 0), sys(1), 0, pdu).unwrap();
+    n.event(
+        0,
+        Event::Frame {
+            port: 0,
+            frame: &frame,
+        },
+        at,
+    );
+}
+
 /// A FAIL notice keeps its link out of SPF until the origin's next
 /// fragment 0. When that LSP lists the same adjacencies as the copy held
 /// (the link failed and came back before the origin's throttled LSP went
@@ -549,27 +577,8 @@ fn lifting_a_fail_notice_reruns_spf_even_when_the_lsp_is_unchanged() {
     n.settle();
     let t = n.now;
     assert_eq!(n.route(0, 2).distance(), Some(20));
-    // Node 1 relays to node 0 a notice from node 2: its port 0 (to node 1)
-    // failed.
-    let fail = FailNotice {
-        origin: sys(2),
-        sequence: 1,
-        neighbour: sys(1),
-        local_port: 0,
-        remote_port: 1,
-        reason: FailReason::CarrierLost,
-        hop_limit: 10,
-        lsp_sequence: None,
-    };
-    let frame = encode_sstp_frame(port_mac(1, 0), sys(1), 0, &SstpPdu::Fail(fail)).unwrap();
-    n.event(
-        0,
-        Event::Frame {
-            port: 0,
-            frame: &frame,
-        },
-        t,
-    );
+    // Node 1 relays to node 0 a notice from node 2.
+    relay_to_node0(&mut n, &SstpPdu::Fail(node2_fail(1, None)), t);
     assert!(
         !n.route(0, 2).is_reachable(),
         "the notice takes the link out"
@@ -581,15 +590,7 @@ fn lifting_a_fail_notice_reruns_spf_even_when_the_lsp_is_unchanged() {
     };
     let mut lsp = n.nodes[0].lsdb().get(&id).unwrap().to_send(t);
     lsp.sequence += 1;
-    let frame = encode_sstp_frame(port_mac(1, 0), sys(1), 0, &SstpPdu::Lsp(lsp)).unwrap();
-    n.event(
-        0,
-        Event::Frame {
-            port: 0,
-            frame: &frame,
-        },
-        t + US,
-    );
+    relay_to_node0(&mut n, &SstpPdu::Lsp(lsp), t + US);
     n.run(t + 5 * MS);
     assert_eq!(
         n.route(0, 2).distance(),
@@ -616,27 +617,8 @@ fn a_fail_notice_older_than_the_origins_lsp_held_is_not_overlaid() {
         fragment: 0,
     };
     let held = n.nodes[0].lsdb().get(&id).unwrap().lsp.sequence;
-    let notice = |lsp_sequence| FailNotice {
-        origin: sys(2),
-        sequence: 1,
-        neighbour: sys(1),
-        local_port: 0,
-        remote_port: 1,
-        reason: FailReason::CarrierLost,
-        hop_limit: 10,
-        lsp_sequence: Some(lsp_sequence),
-    };
     // Sent when node 2 held an older fragment 0 than node 0 holds now.
-    let frame =
-        encode_sstp_frame(port_mac(1, 0), sys(1), 0, &SstpPdu::Fail(notice(held - 1))).unwrap();
-    n.event(
-        0,
-        Event::Frame {
-            port: 0,
-            frame: &frame,
-        },
-        t,
-    );
+    relay_to_node0(&mut n, &SstpPdu::Fail(node2_fail(1, Some(held - 1))), t);
     n.run(t + 5 * MS);
     assert_eq!(
         n.route(0, 2).distance(),
@@ -645,15 +627,9 @@ fn a_fail_notice_older_than_the_origins_lsp_held_is_not_overlaid() {
     );
     assert_eq!(n.nodes[0].stats().fails_stale, 1);
     // News (sent against the fragment 0 held here): the link goes out.
-    let mut second = notice(held);
-    second.sequence = 2;
-    let frame = encode_sstp_frame(port_mac(1, 0), sys(1), 0, &SstpPdu::Fail(second)).unwrap();
-    n.event(
-        0,
-        Event::Frame {
-            port: 0,
-            frame: &frame,
-        },
+    relay_to_node0(
+        &mut n,
+        &SstpPdu::Fail(node2_fail(2, Some(held))),
         t + 6 * MS,
     );
     assert!(
