@@ -7,7 +7,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 use crate::arp::{ArpRepr, Operation, Packet};
 use crate::interstellar::{InterstellarId, InterstellarMac, InterstellarPolicy, Oui, VmIndex};
 use crate::mac::{MacAddr, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6};
-use crate::policy::{ArplessMode, EdgePortPolicy, FilterTables, Ipv4Binding};
+use crate::policy::{ArplessMode, EdgePortPolicy, FilterTables, Ipv4Binding, Ipv6Binding};
 use crate::verdict::FilterVerdict;
 use crate::vlan::{PortMode, VlanTag, TPID_CTAG, TPID_STAG};
 
@@ -115,6 +115,11 @@ impl Fixture {
                 .macs([me])
                 .interstellar(InterstellarPolicy::new(iid, [], []))
                 .arpless(ArplessMode::Enforce, [own])
+                .ipv6_bindings([Ipv6Binding {
+                    vid: VID,
+                    ip: OWN_IPV6,
+                    mac: me,
+                }])
                 .build()
                 .expect("fixture policy is valid")
         };
