@@ -177,12 +177,19 @@ impl Bindings {
             for b in filters::config_bindings(pc).unwrap_or_default() {
                 rows.push(row(Some(name), &b, BindingOrigin::Config));
             }
+            // IPv6 bindings are configured only: listed, never learnt.
+            for b in filters::config_ipv6_bindings(pc).unwrap_or_default() {
+                rows.push(serde_json::json!({
+                    "port": name, "vlan": b.vid, "ip": b.ip.to_string(),
+                    "mac": b.mac.to_string(), "origin": BindingOrigin::Config,
+                }));
+            }
         }
         for b in &cfg.filters.bindings {
-            if let Some(m) = parse_mac(&b.mac) {
+            if let (Some(m), std::net::IpAddr::V4(ip)) = (parse_mac(&b.mac), b.ip) {
                 let ib = Ipv4Binding {
                     vid: b.vlan.unwrap_or(0),
-                    ip: b.ip,
+                    ip,
                     mac: MacAddr(m),
                 };
                 rows.push(row(None, &ib, BindingOrigin::Config));
