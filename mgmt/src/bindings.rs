@@ -260,4 +260,22 @@ mod tests {
         assert_eq!(rows[0]["origin"], "api");
         assert_eq!(rows[0]["port"], "vm");
     }
+
+    #[test]
+    fn arp_show_lists_a_ports_configured_ipv6_bindings() {
+        let cfg = Config::parse(
+            "[[port]]\nname = \"vm\"\nmacs = [\"02:00:00:00:00:01\"]\narpless = \"enforce\"\n\
+             bindings = [{ ip = \"2001:db8::1\", mac = \"02:00:00:00:00:01\", vlan = 3 }]\n",
+            "x.toml",
+        )
+        .unwrap();
+        let ports: Vec<(&str, &PortConfig)> =
+            cfg.ports.iter().map(|p| (p.name.as_str(), p)).collect();
+        let rows = Bindings::default().report(&cfg, &ports);
+        assert_eq!(
+            rows,
+            serde_json::json!([{ "port": "vm", "vlan": 3, "ip": "2001:db8::1",
+                "mac": "02:00:00:00:00:01", "origin": "config" }])
+        );
+    }
 }

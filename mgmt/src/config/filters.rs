@@ -550,6 +550,7 @@ mod tests {
             p.dhcp().unwrap().server_id(),
             std::net::Ipv4Addr::new(10, 0, 0, 1)
         );
+        assert_eq!((p.bindings().len(), p.ipv6_bindings().len()), (1, 1));
     }
 
     #[test]
