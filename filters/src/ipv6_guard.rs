@@ -98,25 +98,9 @@ impl Sender<'_> {
 /// fe80::/64 with the modified EUI-64 interface identifier of `mac`
 /// (RFC 4291 appendix A: ff:fe in the middle, universal/local bit flipped).
 pub fn eui64_link_local(mac: MacAddr) -> Ipv6Addr {
-    let m = mac.0;
-    Ipv6Addr::from([
-        0xfe,
-        0x80,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        m[0] ^ 0x02,
-        m[1],
-        m[2],
-        0xff,
-        0xfe,
-        m[3],
-        m[4],
-        m[5],
-    ])
+    let [a, b, c, d, e, f] = mac.0;
+    let iid = u64::from_be_bytes([a ^ 0x02, b, c, 0xff, 0xfe, d, e, f]);
+    Ipv6Addr::from((LINK_LOCAL_PREFIX << 64) | u128::from(iid))
 }
 
 /// The address in the first 16 octets of `b`; callers pass 16 or more,
@@ -182,10 +166,10 @@ fn is_extension_header(next: u8) -> bool {
 /// a jumbogram (length 0) or a packet cut short ends with the frame.
 fn packet_end(frame: &[u8], ip_offset: usize, hdr: &[u8]) -> usize {
     let payload = usize::from(u16::from_be_bytes([hdr[4], hdr[5]]));
-    match ip_offset + HEADER_LEN + payload {
-        _ if payload == 0 => frame.len(),
-        end => end.min(frame.len()),
+    if payload == 0 {
+        return frame.len();
     }
+    (ip_offset + HEADER_LEN + payload).min(frame.len())
 }
 
 /// The upper-layer protocol and its offset, past the extension headers.
