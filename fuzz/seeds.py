@@ -80,6 +80,16 @@ for m in [
 ]:
     put("dhcp", m)
 
+BOUND6 = bytes.fromhex("20010db8000000000000000000000001")
+UNSPEC6 = b"\0" * 16
+DST6 = bytes.fromhex("ff020000000000000000000000000001")
+MCAST6 = bytes.fromhex("333300000001")
+
+def ipv6(src, dst, nh, hlim, payload):
+    return struct.pack(">IHBB", 6 << 28, len(payload), nh, hlim) + src + dst + payload
+
+icmp6 = lambda kind, body, opts=b"": bytes([kind, 0, 0, 0, 0, 0, 0, 0]) + body + opts
+
 eth = lambda dst, tags, et, payload: dst + VM + b"".join(tags) + struct.pack(">H", et) + payload
 frames = [
     eth(PEER, [], 0x0800, ipv4("10.0.0.1", "10.0.0.2", 17, udp(1000, 2000, b"x" * 18))),
@@ -91,6 +101,13 @@ frames = [
     eth(BCAST, [], 0x0806, bodies[0]),
     eth(BCAST, [tag(0x8100, 10)], 0x8035, bodies[3]),
     eth(PEER, [], 0x86DD, b"\x60" + b"\0" * 39),
+    # IPv6 source guard and ND (filters/src/ipv6_guard.rs): bound UDP, a
+    # DAD probe from ::, an NA with a TLLA, an RA behind hop-by-hop, MLDv2 from ::.
+    eth(PEER, [], 0x86DD, ipv6(BOUND6, DST6, 17, 64, udp(1000, 2000, b"x" * 18))),
+    eth(MCAST6, [], 0x86DD, ipv6(UNSPEC6, DST6, 58, 255, icmp6(135, BOUND6))),
+    eth(PEER, [], 0x86DD, ipv6(BOUND6, DST6, 58, 255, icmp6(136, BOUND6, b"\x02\x01" + VM))),
+    eth(MCAST6, [], 0x86DD, ipv6(BOUND6, DST6, 0, 255, bytes([58, 0, 5, 2, 0, 0, 1, 0]) + icmp6(134, b"\0" * 8))),
+    eth(MCAST6, [], 0x86DD, ipv6(UNSPEC6, DST6, 0, 1, bytes([58, 0, 5, 2, 0, 0, 1, 0]) + icmp6(143, b"\0" * 20))),
     eth(PEER, [tag(0x8100, 10)] * 4, 0x0800, b""),
 ]
 for f in frames:

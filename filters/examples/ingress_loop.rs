@@ -16,7 +16,7 @@ fn main() {
         .unwrap_or(1_000_000);
     let Some(case) = Case::ALL.into_iter().find(|c| c.name() == name) else {
         eprintln!(
-            "unknown case {name}; one of: untagged_ipv4, triple_tagged_ipv4, arp_request_answered"
+            "unknown case {name}; one of: untagged_ipv4, triple_tagged_ipv4, arp_request_answered, untagged_ipv6"
         );
         std::process::exit(2);
     };

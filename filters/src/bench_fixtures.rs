@@ -2,12 +2,12 @@
 //! and the fuzz targets, so all three measure the same cases. Not part of
 //! the data-plane API.
 
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::arp::{ArpRepr, Operation, Packet};
 use crate::interstellar::{InterstellarId, InterstellarMac, InterstellarPolicy, Oui, VmIndex};
-use crate::mac::{MacAddr, ETHERTYPE_ARP, ETHERTYPE_IPV4};
-use crate::policy::{ArplessMode, EdgePortPolicy, FilterTables, Ipv4Binding};
+use crate::mac::{MacAddr, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6};
+use crate::policy::{ArplessMode, EdgePortPolicy, FilterTables, Ipv4Binding, Ipv6Binding};
 use crate::verdict::FilterVerdict;
 use crate::vlan::{PortMode, VlanTag, TPID_CTAG, TPID_STAG};
 
@@ -20,14 +20,17 @@ pub enum Case {
     TripleTaggedIpv4,
     /// An untagged ARP request answered by the switch.
     ArpRequestAnswered,
+    /// Untagged IPv6 (UDP) unicast between two VMs of one Interstellar.
+    UntaggedIpv6,
 }
 
 impl Case {
     /// Every case.
-    pub const ALL: [Case; 3] = [
+    pub const ALL: [Case; 4] = [
         Case::UntaggedIpv4,
         Case::TripleTaggedIpv4,
         Case::ArpRequestAnswered,
+        Case::UntaggedIpv6,
     ];
 
     /// Name used by the benchmark and the example.
@@ -36,6 +39,7 @@ impl Case {
             Case::UntaggedIpv4 => "untagged_ipv4",
             Case::TripleTaggedIpv4 => "triple_tagged_ipv4",
             Case::ArpRequestAnswered => "arp_request_answered",
+            Case::UntaggedIpv6 => "untagged_ipv6",
         }
     }
 }
@@ -55,6 +59,8 @@ pub struct Fixture {
 }
 
 const VID: u16 = 10;
+/// The VM's bound IPv6 address.
+const OWN_IPV6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
 
 fn vm(iid: u32, idx: u32) -> MacAddr {
     InterstellarMac::compose(
@@ -109,6 +115,11 @@ impl Fixture {
                 .macs([me])
                 .interstellar(InterstellarPolicy::new(iid, [], []))
                 .arpless(ArplessMode::Enforce, [own])
+                .ipv6_bindings([Ipv6Binding {
+                    vid: VID,
+                    ip: OWN_IPV6,
+                    mac: me,
+                }])
                 .build()
                 .expect("fixture policy is valid")
         };
@@ -173,6 +184,20 @@ impl Fixture {
                 f.resize(ip + 50, 0x45);
                 // From the port's bound address, as the IP source guard wants.
                 f[ip + 12..ip + 16].copy_from_slice(&[10, 0, 0, 1]);
+            }
+            Case::UntaggedIpv6 => {
+                f.extend_from_slice(&self.peer.0);
+                f.extend_from_slice(&self.me.0);
+                f.extend_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+                let ip = f.len();
+                f.resize(ip + 40 + 30, 0);
+                f[ip] = 0x60;
+                f[ip + 4..ip + 6].copy_from_slice(&30u16.to_be_bytes());
+                f[ip + 6] = 17; // UDP
+                f[ip + 7] = 64;
+                f[ip + 8..ip + 24].copy_from_slice(&OWN_IPV6.octets());
+                f[ip + 24..ip + 40]
+                    .copy_from_slice(&Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2).octets());
             }
         }
         f

@@ -75,11 +75,21 @@ drop_reasons! {
     ArpServerOpFromVm => "arp_server_op_from_vm",
     /// Operation code outside 1..=10.
     ArpUnknownOpcode => "arp_unknown_opcode",
-    /// IP source guard: an IPv4 source that is not the port's binding for
-    /// the frame's source MAC (0.0.0.0 only for a DHCP client).
+    /// IP source guard: an IPv4 or IPv6 source that is not the port's
+    /// binding for the frame's source MAC (0.0.0.0 only for a DHCP client,
+    /// `::` only for duplicate address detection and MLDv2 reports).
     IpSpoofedSource => "ip_spoofed_source",
-    /// IP source guard: IPv4 header cut off or not version 4.
+    /// IP source guard: IPv4 header cut off or not version 4; IPv6 header,
+    /// extension header chain or neighbour discovery message cut off, or
+    /// not version 6.
     IpMalformed => "ip_malformed",
+    /// Neighbour discovery not held to the bindings: an advertisement for
+    /// a target not bound to the sender's MAC, a link-layer address option
+    /// other than the frame's source, a DAD probe for a foreign address.
+    NdSpoofed => "nd_spoofed",
+    /// A Router Advertisement or Redirect from an ARPless (host) port: only
+    /// routers send them (RA guard, RFC 6105).
+    NdRouterMessage => "nd_router_message",
     /// The caller's reply buffer cannot hold the reply.
     ReplyBufferTooSmall => "reply_buffer_too_small",
     /// DHCP (UDP to port 67 on a DHCP port) whose IPv4, UDP or DHCP framing
@@ -127,7 +137,7 @@ mod tests {
                 "{l}"
             );
         }
-        assert_eq!(DropReason::ALL.len(), 35);
+        assert_eq!(DropReason::ALL.len(), 37);
         assert_eq!(DropReason::VlanTooDeep.as_str(), "vlan_too_deep");
         assert_eq!(
             DropReason::ArpUnknownOpcode.to_string(),

@@ -55,6 +55,7 @@ pub mod dhcp_cast;
 pub mod dhcp_server;
 pub mod drop_reason;
 pub mod interstellar;
+pub mod ipv6_guard;
 pub mod mac;
 pub mod policy;
 pub mod source_guard;
@@ -71,7 +72,7 @@ pub use interstellar::{
 pub use mac::MacAddr;
 pub use policy::{
     ArplessMode, EdgePortPolicy, EdgePortPolicyBuilder, FilterTables, FilterTablesBuilder,
-    Ipv4Binding, PolicyError,
+    Ipv4Binding, Ipv6Binding, PolicyError,
 };
 pub use verdict::{DropReason, EgressFrame, EgressVerdict, FilterVerdict, IngressClass};
 pub use vlan::{PortMode, TagAction, Vid, VidSet, VlanConfig, VlanTag};
@@ -92,7 +93,9 @@ const _: () = assert!(
 /// port 67 is consumed and may be answered into `reply_buf`,
 /// [`dhcp_server`]); ARPless (ARP/RARP on ARPless ports:
 /// may answer into `reply_buf`, at least [`REPLY_BUF_LEN`] bytes to fit
-/// every reply; IPv4 sources held to the bindings, [`source_guard`]); Interstellar rule for unicast destinations. Group
+/// every reply; IPv4 and IPv6 sources and neighbour discovery held to the
+/// bindings, [`source_guard`], [`ipv6_guard`]); Interstellar rule for
+/// unicast destinations. Group
 /// destinations pass here and are scoped per port by [`filter_egress`].
 pub fn filter_ingress(
     frame: &[u8],
@@ -136,10 +139,17 @@ pub fn filter_ingress(
                 return FilterVerdict::Drop(r);
             }
         }
-    } else if port.arpless() != ArplessMode::Off && arpless::is_arp_ethertype(parsed.ether_type) {
-        match arpless::handle(frame, &parsed, &class, port, tables, reply_buf) {
-            FilterVerdict::Pass(_) => {}
-            other => return other,
+    } else if port.arpless() != ArplessMode::Off {
+        if arpless::is_arp_ethertype(parsed.ether_type) {
+            match arpless::handle(frame, &parsed, &class, port, tables, reply_buf) {
+                FilterVerdict::Pass(_) => {}
+                other => return other,
+            }
+        } else if parsed.ether_type == mac::ETHERTYPE_IPV6 {
+            let at = parsed.payload_offset;
+            if let Err(r) = ipv6_guard::check_ipv6(frame, at, class.vid, parsed.src, port) {
+                return FilterVerdict::Drop(r);
+            }
         }
     }
     if let Some(is) = port.interstellar() {

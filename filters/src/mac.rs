@@ -6,6 +6,8 @@ pub const ETHERTYPE_ARP: u16 = 0x0806;
 pub const ETHERTYPE_RARP: u16 = 0x8035;
 /// EtherType of IPv4.
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
+/// EtherType of IPv6 (RFC 8200).
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 
 // The address type and the header sizes are the wire format's: one
 // definition each for the workspace.

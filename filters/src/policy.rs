@@ -2,7 +2,7 @@
 //! control thread (allocation and validation happen here, never per packet)
 //! and read by workers through an `Arc` in the forwarding snapshot.
 
-use core::net::Ipv4Addr;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::dhcp_server::DhcpServerConfig;
 use crate::interstellar::{InterstellarPolicy, Oui, OuiSet};
@@ -18,6 +18,20 @@ pub struct Ipv4Binding {
     pub vid: Vid,
     /// The bound address.
     pub ip: Ipv4Addr,
+    /// The MAC that owns it.
+    pub mac: MacAddr,
+}
+
+/// One IPv6 ↔ MAC binding in one VLAN: what the IPv6 source guard and
+/// neighbour discovery are held to ([`crate::ipv6_guard`]). Only a port's
+/// own; the switch answers no neighbour solicitation, so the shared tables
+/// need none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ipv6Binding {
+    /// VLAN (FDB VID) the binding lives in.
+    pub vid: Vid,
+    /// The bound unicast address.
+    pub ip: Ipv6Addr,
     /// The MAC that owns it.
     pub mac: MacAddr,
 }
@@ -49,10 +63,14 @@ pub enum PolicyError {
     #[error("binding {ip} -> {mac} names a MAC that is not the port's")]
     BindingMacNotOwned {
         /// Bound IP.
-        ip: Ipv4Addr,
+        ip: IpAddr,
         /// MAC not in the port's list.
         mac: MacAddr,
     },
+    /// An IPv6 binding must name a unicast address: `::` and multicast
+    /// sources are never a host's own.
+    #[error("IPv6 binding {0} is not a unicast address")]
+    Ipv6BindingNotUnicast(Ipv6Addr),
     /// The DHCP responder answers the port's MACs from their bindings.
     #[error("DHCP needs at least one port MAC")]
     DhcpWithoutMac,
@@ -75,6 +93,7 @@ pub struct EdgePortPolicy {
     interstellar: Option<InterstellarPolicy>,
     arpless: ArplessMode,
     bindings: Box<[Ipv4Binding]>,
+    ipv6_bindings: Box<[Ipv6Binding]>,
     /// The DHCP responder's settings; boxed so ports without it stay small.
     dhcp: Option<Box<DhcpServerConfig>>,
     /// DHCPCAST: the one DHCP server the port's clients' broadcasts go to,
@@ -91,6 +110,7 @@ pub struct EdgePortPolicyBuilder {
     interstellar: Option<InterstellarPolicy>,
     arpless: ArplessMode,
     bindings: Vec<Ipv4Binding>,
+    ipv6_bindings: Vec<Ipv6Binding>,
     dhcp: Option<DhcpServerConfig>,
     dhcp_cast: Option<MacAddr>,
 }
@@ -120,6 +140,13 @@ impl EdgePortPolicyBuilder {
     ) -> Self {
         self.arpless = mode;
         self.bindings.extend(bindings);
+        self
+    }
+
+    /// The port's IPv6 bindings: held by the source guard on ARPless ports
+    /// only, like the IPv4 ones.
+    pub fn ipv6_bindings(mut self, bindings: impl IntoIterator<Item = Ipv6Binding>) -> Self {
+        self.ipv6_bindings.extend(bindings);
         self
     }
 
@@ -168,9 +195,20 @@ impl EdgePortPolicyBuilder {
         }
         if let Some(b) = self.bindings.iter().find(|b| !self.macs.contains(&b.mac)) {
             return Err(PolicyError::BindingMacNotOwned {
-                ip: b.ip,
+                ip: b.ip.into(),
                 mac: b.mac,
             });
+        }
+        for b in &self.ipv6_bindings {
+            if b.ip.is_unspecified() || b.ip.is_multicast() {
+                return Err(PolicyError::Ipv6BindingNotUnicast(b.ip));
+            }
+            if !self.macs.contains(&b.mac) {
+                return Err(PolicyError::BindingMacNotOwned {
+                    ip: b.ip.into(),
+                    mac: b.mac,
+                });
+            }
         }
         let mut macs = self.macs;
         macs.sort_unstable();
@@ -178,12 +216,16 @@ impl EdgePortPolicyBuilder {
         let mut bindings = self.bindings;
         bindings.sort_unstable_by_key(|b| (b.vid, b.ip, b.mac));
         bindings.dedup();
+        let mut ipv6_bindings = self.ipv6_bindings;
+        ipv6_bindings.sort_unstable_by_key(|b| (b.vid, b.ip, b.mac));
+        ipv6_bindings.dedup();
         Ok(EdgePortPolicy {
             mode: self.mode,
             macs: macs.into_boxed_slice(),
             interstellar: self.interstellar,
             arpless: self.arpless,
             bindings: bindings.into_boxed_slice(),
+            ipv6_bindings: ipv6_bindings.into_boxed_slice(),
             dhcp: self.dhcp.map(Box::new),
             dhcp_cast: self.dhcp_cast,
         })
@@ -200,6 +242,7 @@ impl EdgePortPolicy {
             interstellar: None,
             arpless: ArplessMode::Off,
             bindings: Vec::new(),
+            ipv6_bindings: Vec::new(),
             dhcp: None,
             dhcp_cast: None,
         }
@@ -228,6 +271,11 @@ impl EdgePortPolicy {
     /// The port's own bindings.
     pub fn bindings(&self) -> &[Ipv4Binding] {
         &self.bindings
+    }
+
+    /// The port's own IPv6 bindings.
+    pub fn ipv6_bindings(&self) -> &[Ipv6Binding] {
+        &self.ipv6_bindings
     }
 
     /// The DHCP responder's settings, `None` when the port does not answer DHCP.
@@ -267,6 +315,14 @@ impl EdgePortPolicy {
     #[inline]
     pub fn has_binding(&self, vid: Vid, ip: Ipv4Addr, mac: MacAddr) -> bool {
         self.bindings
+            .iter()
+            .any(|b| b.vid == vid && b.ip == ip && b.mac == mac)
+    }
+
+    /// Whether (`vid`, `ip`, `mac`) is one of the port's IPv6 bindings.
+    #[inline]
+    pub fn has_ipv6_binding(&self, vid: Vid, ip: Ipv6Addr, mac: MacAddr) -> bool {
+        self.ipv6_bindings
             .iter()
             .any(|b| b.vid == vid && b.ip == ip && b.mac == mac)
     }

@@ -6,8 +6,8 @@
 //! One exception: a DHCP client that has no address yet (RFC 2131 4.1:
 //! DISCOVER and REQUEST from 0.0.0.0, UDP 68 to 67), so a VM can get the
 //! address it will then be bound to. Any other packet from 0.0.0.0 claims
-//! an address nobody can answer and is dropped. Bindings are IPv4 only:
-//! IPv6 is not policed (docs/edge-filters.md).
+//! an address nobody can answer and is dropped. IPv6 is held to the
+//! port's IPv6 bindings by [`crate::ipv6_guard`].
 
 use core::net::Ipv4Addr;
 
@@ -66,9 +66,7 @@ fn is_dhcp_client(frame: &[u8], ip_offset: usize, hdr: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mac::ETHERTYPE_IPV4;
-
-    const ETHERTYPE_IPV6: u16 = 0x86dd;
+    use crate::mac::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
     use crate::policy::{ArplessMode, FilterTables, Ipv4Binding};
     use crate::verdict::FilterVerdict;
     use crate::vlan::{PortMode, VidSet};
@@ -222,12 +220,10 @@ mod tests {
     }
 
     #[test]
-    fn ports_without_arpless_and_ipv6_are_not_policed() {
+    fn ports_without_arpless_are_not_policed() {
         let foreign = ipv4([192, 0, 2, 1], 17, 5, 0, &udp(1, 2));
         let p = access(ArplessMode::Off);
         assert_eq!(verdict(&frame(&[], ETHERTYPE_IPV4, &foreign), &p), Ok(()));
-        // No IPv6 bindings exist to hold a source to (docs/edge-filters.md).
-        let p = access(ArplessMode::Enforce);
         assert_eq!(
             verdict(&frame(&[], ETHERTYPE_IPV6, &[0x60; 40]), &p),
             Ok(())

@@ -775,7 +775,7 @@ fn policy_validation() {
             .arpless(ArplessMode::Enforce, [binding(ip(2), b())])
             .build(),
         Err(PolicyError::BindingMacNotOwned {
-            ip: ip(2),
+            ip: ip(2).into(),
             mac: b()
         })
     );

@@ -1,12 +1,12 @@
 //! The ports and tables the filter targets run against: built once, as the
 //! control thread builds them, so each execution costs only the filters.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
 use satellite_filters::{
     ArplessMode, DhcpServerConfig, DhcpSettings, EdgePortPolicy, FilterTables, InterstellarId,
-    InterstellarPolicy, Ipv4Binding, MacAddr, PortMode, StaticRoute, VidSet,
+    InterstellarPolicy, Ipv4Binding, Ipv6Binding, MacAddr, PortMode, StaticRoute, VidSet,
 };
 
 /// The VM on the fixture ports: VM 1 of Interstellar 42. Corpus frames use
@@ -51,6 +51,11 @@ pub fn ports() -> &'static [EdgePortPolicy] {
                 .macs([VM])
                 .interstellar(InterstellarPolicy::new(iid, [], []))
                 .arpless(ArplessMode::Enforce, [bind([10, 0, 0, 1], VM)])
+                .ipv6_bindings([Ipv6Binding {
+                    vid: 10,
+                    ip: Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1),
+                    mac: VM,
+                }])
                 .build(),
             EdgePortPolicy::builder(PortMode::Trunk {
                 allowed,

@@ -177,12 +177,19 @@ impl Bindings {
             for b in filters::config_bindings(pc).unwrap_or_default() {
                 rows.push(row(Some(name), &b, BindingOrigin::Config));
             }
+            // IPv6 bindings are configured only: listed, never learnt.
+            for b in filters::config_ipv6_bindings(pc).unwrap_or_default() {
+                rows.push(serde_json::json!({
+                    "port": name, "vlan": b.vid, "ip": b.ip.to_string(),
+                    "mac": b.mac.to_string(), "origin": BindingOrigin::Config,
+                }));
+            }
         }
         for b in &cfg.filters.bindings {
-            if let Some(m) = parse_mac(&b.mac) {
+            if let (Some(m), std::net::IpAddr::V4(ip)) = (parse_mac(&b.mac), b.ip) {
                 let ib = Ipv4Binding {
                     vid: b.vlan.unwrap_or(0),
-                    ip: b.ip,
+                    ip,
                     mac: MacAddr(m),
                 };
                 rows.push(row(None, &ib, BindingOrigin::Config));
@@ -252,5 +259,23 @@ mod tests {
         assert_eq!(rows.as_array().unwrap().len(), 1);
         assert_eq!(rows[0]["origin"], "api");
         assert_eq!(rows[0]["port"], "vm");
+    }
+
+    #[test]
+    fn arp_show_lists_a_ports_configured_ipv6_bindings() {
+        let cfg = Config::parse(
+            "[[port]]\nname = \"vm\"\nmacs = [\"02:00:00:00:00:01\"]\narpless = \"enforce\"\n\
+             bindings = [{ ip = \"2001:db8::1\", mac = \"02:00:00:00:00:01\", vlan = 3 }]\n",
+            "x.toml",
+        )
+        .unwrap();
+        let ports: Vec<(&str, &PortConfig)> =
+            cfg.ports.iter().map(|p| (p.name.as_str(), p)).collect();
+        let rows = Bindings::default().report(&cfg, &ports);
+        assert_eq!(
+            rows,
+            serde_json::json!([{ "port": "vm", "vlan": 3, "ip": "2001:db8::1",
+                "mac": "02:00:00:00:00:01", "origin": "config" }])
+        );
     }
 }

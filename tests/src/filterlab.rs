@@ -199,6 +199,8 @@ pub const DROP_LABELS: &[&str] = &[
     "arp_unknown_opcode",
     "ip_spoofed_source",
     "ip_malformed",
+    "nd_spoofed",
+    "nd_router_message",
     "reply_buffer_too_small",
     "dhcp_malformed",
     "dhcp_server_message",

@@ -446,6 +446,107 @@ fn a_bound_mac_with_a_foreign_source_ip_is_dropped_and_counted() {
     assert!(alive, "satellited died:\n{}", lab.logs());
 }
 
+/// IPv6 source guard: a1 and a2 each have an IPv6 binding. a1 pings a2
+/// from its bound address (nodad, static neighbours: no DAD or ND timing
+/// in the way); from an address it added itself every echo is dropped
+/// and counted as `ip_spoofed_source`; a forged Neighbor Advertisement
+/// for a2's address counts `nd_spoofed` and a Router Advertisement
+/// `nd_router_message`, and a2 sees none of them.
+#[test]
+fn an_ipv6_source_not_bound_to_the_mac_is_dropped_and_counted() {
+    require_root!();
+    let (a1, a2) = (a1(), a2());
+    let port = |mac: &str, ip4: &str, ip6: &str| {
+        format!(
+            "{HOST_KIND}macs = [\"{mac}\"]\ninterstellar = true\narpless = \"enforce\"\n\
+             bindings = [ {{ ip = \"{ip4}\", mac = \"{mac}\" }}, {{ ip = \"{ip6}\", mac = \"{mac}\" }} ]\n"
+        )
+    };
+    let hosts = vec![
+        HostSpec::new("a1", &a1, "10.0.0.1", 0, &port(&a1, "10.0.0.1", "fd00::1")),
+        HostSpec::new("a2", &a2, "10.0.0.2", 0, &port(&a2, "10.0.0.2", "fd00::2")),
+    ];
+    let mut lab = FilterLab::new(&[""], hosts);
+    for (h, me, peer, peer_mac) in [("a1", 1, 2, &a2), ("a2", 2, 1, &a1)] {
+        lab.host(h).sh(&format!(
+            "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0 net.ipv6.conf.eth0.router_solicitations=0 && \
+             ip -6 addr add fd00::{me}/64 dev eth0 nodad && \
+             ip -6 neigh replace fd00::{peer} lladdr {peer_mac} dev eth0 nud permanent"
+        ));
+    }
+    let ping6 = |src: &str| {
+        let out = lab
+            .host("a1")
+            .run(&format!("ping -6 -c 3 -i 0.3 -W 1 -I {src} fd00::2"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let bound = ping6("fd00::1");
+    assert!(
+        bound.contains(" 0% packet loss"),
+        "a1 could not ping a2 from its bound address:\n{bound}\n{}",
+        lab.satctl(0, "show filters")
+    );
+
+    let count = |label| lab.verdict(0, "a1", label);
+    let (s0, n0, r0) = (
+        count("ip_spoofed_source"),
+        count("nd_spoofed"),
+        count("nd_router_message"),
+    );
+    lab.host("a1")
+        .sh("ip -6 addr add fd00::99/64 dev eth0 nodad");
+    let cap = Capture::start(&lab, lab.host("a2"), "eth0", true);
+    let spoofed = ping6("fd00::99");
+    let forged = [
+        format!(
+            "Ether(dst=\"{a2}\", src=\"{a1}\")/IPv6(src=\"fd00::1\", dst=\"fd00::2\", hlim=255)\
+             /ICMPv6ND_NA(tgt=\"fd00::2\", R=0, S=0, O=1)/ICMPv6NDOptDstLLAddr(lladdr=\"{a1}\")"
+        ),
+        format!(
+            "Ether(dst=\"33:33:00:00:00:01\", src=\"{a1}\")/IPv6(src=\"fd00::1\", dst=\"ff02::1\", hlim=255)\
+             /ICMPv6ND_RA()/ICMPv6NDOptPrefixInfo(prefix=\"2001:db8:bad::\", prefixlen=64)"
+        ),
+    ];
+    lab.send("a1", &forged);
+    let s = lab.wait_verdict(0, "a1", "ip_spoofed_source", s0, 3);
+    let n = lab.wait_verdict(0, "a1", "nd_spoofed", n0, 1);
+    let r = lab.wait_verdict(0, "a1", "nd_router_message", r0, 1);
+    let seen = cap.finish();
+    assert!(
+        spoofed.contains("100% packet loss"),
+        "a spoofed source got through:\n{spoofed}"
+    );
+    for bad in ["fd00::99", "neighbor advertisement", "router advertisement"] {
+        assert!(!seen.contains(bad), "a2 saw {bad}:\n{seen}");
+    }
+    let filters = lab.satctl(0, "show filters");
+    assert!(
+        s >= s0 + 3,
+        "ip_spoofed_source on a1 {s0} -> {s}: {filters}"
+    );
+    assert_eq!(
+        (n, r),
+        (n0 + 1, r0 + 1),
+        "nd_spoofed, nd_router_message: {filters}"
+    );
+    let series = "satellite_filter_verdicts_total{port=\"a1\",verdict=\"ip_spoofed_source\"} ";
+    let body = lab.metrics(0);
+    let counted = body
+        .lines()
+        .find_map(|l| l.strip_prefix(series))
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    assert!(
+        counted.is_some_and(|c| c >= s),
+        "{series}is not at least {s} in /metrics:\n{body}"
+    );
+    assert!(
+        ping6("fd00::1").contains(" 0% packet loss"),
+        "a1 lost its bound IPv6 address"
+    );
+    let alive = lab.daemons[0].alive();
+    assert!(alive, "satellited died:\n{}", lab.logs());
+}
+
 #[test]
 fn two_switches_keep_tenants_apart_and_no_vm_arp_crosses_the_fabric() {
     require_root!();

@@ -7,9 +7,10 @@
 
 use satellite_filters::{
     ArplessMode, DhcpConfigError, DhcpServerConfig, DhcpSettings, EdgePortPolicy, FilterTables,
-    InterstellarId, InterstellarMac, InterstellarPolicy, Ipv4Binding, MacAddr, Oui, PortMode,
-    StaticRoute, VidSet, VlanConfig,
+    InterstellarId, InterstellarMac, InterstellarPolicy, Ipv4Binding, Ipv6Binding, MacAddr, Oui,
+    PortMode, StaticRoute, VidSet, VlanConfig,
 };
+use std::net::IpAddr;
 
 use super::{
     parse_mac, parse_oui, ArplessConfig, Config, FiltersConfig, PortConfig, PortDhcpConfig,
@@ -76,14 +77,40 @@ pub fn default_binding_vid(p: &PortConfig) -> u16 {
     }
 }
 
-/// The port's configured bindings.
+/// The port's configured IPv4 bindings.
 pub fn config_bindings(p: &PortConfig) -> Result<Vec<Ipv4Binding>, KeyError> {
     p.bindings
         .iter()
-        .map(|b| {
+        .filter_map(|b| match b.ip {
+            IpAddr::V4(ip) => Some((b, ip)),
+            IpAddr::V6(_) => None,
+        })
+        .map(|(b, ip)| {
             Ok(Ipv4Binding {
                 vid: b.vlan.unwrap_or_else(|| default_binding_vid(p)),
-                ip: b.ip,
+                ip,
+                mac: mac("bindings", &b.mac)?,
+            })
+        })
+        .collect()
+}
+
+/// The port's configured IPv6 bindings: unicast addresses only, since a
+/// source guard bound to `::` or a group would let anyone through.
+pub fn config_ipv6_bindings(p: &PortConfig) -> Result<Vec<Ipv6Binding>, KeyError> {
+    p.bindings
+        .iter()
+        .filter_map(|b| match b.ip {
+            IpAddr::V6(ip) => Some((b, ip)),
+            IpAddr::V4(_) => None,
+        })
+        .map(|(b, ip)| {
+            if ip.is_unspecified() || ip.is_multicast() {
+                return Err(err("bindings", format!("{ip} is not a unicast address")));
+            }
+            Ok(Ipv6Binding {
+                vid: b.vlan.unwrap_or_else(|| default_binding_vid(p)),
+                ip,
                 mac: mac("bindings", &b.mac)?,
             })
         })
@@ -192,7 +219,9 @@ pub fn port_policy(
             DhcpRole::Cast(server) => b.dhcp_cast(server),
         };
     }
-    b = b.arpless(mode, bindings);
+    b = b
+        .arpless(mode, bindings)
+        .ipv6_bindings(config_ipv6_bindings(p)?);
     b.build().map(Some).map_err(|e| err("macs", e.to_string()))
 }
 
@@ -376,9 +405,19 @@ pub fn tables(
         .collect::<Result<Vec<_>, _>>()?;
     let mut bindings = Vec::new();
     for b in &f.bindings {
+        let IpAddr::V4(ip) = b.ip else {
+            return Err(err(
+                "bindings",
+                format!(
+                    "{} is IPv6: [filters] bindings feed the ARP responder; \
+                     IPv6 bindings go in the port's `bindings`",
+                    b.ip
+                ),
+            ));
+        };
         bindings.push(Ipv4Binding {
             vid: b.vlan.unwrap_or(0),
-            ip: b.ip,
+            ip,
             mac: mac("bindings", &b.mac)?,
         });
     }
@@ -427,6 +466,46 @@ mod tests {
     }
 
     #[test]
+    fn a_port_binds_ipv6_addresses_and_bad_ones_name_the_line() {
+        let port = |ip: &str| {
+            format!(
+                "[[port]]\nname = \"vm1\"\nmacs = [\"02:00:00:04:00:01\"]\narpless = \"enforce\"\n\
+                 bindings = [{{ ip = \"10.0.0.1\", mac = \"02:00:00:04:00:01\" }},\n\
+                 {{ ip = \"{ip}\", mac = \"02:00:00:04:00:01\", vlan = 7 }}]\n"
+            )
+        };
+        let cfg = Config::parse(&port("2001:db8::1"), "x.toml").unwrap();
+        let p = port_policy(&cfg.ports[0], &[], &cfg.filters)
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.bindings().len(), 1);
+        let v6 = p.ipv6_bindings();
+        assert_eq!((v6.len(), v6[0].vid), (1, 7));
+        assert_eq!(
+            v6[0].ip,
+            "2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap()
+        );
+        for (ip, what) in [
+            ("ff02::1", "not a unicast address"),
+            ("::", "not a unicast address"),
+            ("2001:db8::zz", "invalid IP address"),
+        ] {
+            let e = Config::parse(&port(ip), "x.toml").unwrap_err().to_string();
+            assert!(
+                e.starts_with("x.toml:") && e.contains("bindings") && e.contains(what),
+                "{ip}: {e}"
+            );
+        }
+        let e = Config::parse(
+            "[filters]\nbindings = [{ ip = \"2001:db8::1\", mac = \"02:00:00:04:00:01\" }]\n",
+            "x.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("filters.bindings") && e.contains("IPv6"), "{e}");
+    }
+
+    #[test]
     fn bad_filter_settings_name_the_key() {
         let e =
             Config::parse("[[port]]\nname = \"a\"\ninterstellar = true\n", "x.toml").unwrap_err();
@@ -471,6 +550,7 @@ mod tests {
             p.dhcp().unwrap().server_id(),
             std::net::Ipv4Addr::new(10, 0, 0, 1)
         );
+        assert_eq!((p.bindings().len(), p.ipv6_bindings().len()), (1, 1));
     }
 
     #[test]

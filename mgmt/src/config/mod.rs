@@ -308,11 +308,13 @@ impl Default for SstpSection {
     }
 }
 
-/// An IPv4 ↔ MAC binding for ARPless.
+/// An IP ↔ MAC binding for ARPless. IPv4 feeds ARP, DHCP and the source
+/// guard; IPv6 only the source guard of the port that lists it
+/// (docs/edge-filters.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BindingConfig {
-    pub ip: std::net::Ipv4Addr,
+    pub ip: std::net::IpAddr,
     pub mac: String,
     /// VLAN of the binding; default: the port's access VLAN, else 0.
     #[serde(default)]
