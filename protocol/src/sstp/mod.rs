@@ -377,6 +377,17 @@ struct FailedLink {
     until: Duration,
 }
 
+/// What lifting FAIL overlays changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifted {
+    /// No overlay was lifted.
+    Nothing,
+    /// Only links away from us and our neighbours came back.
+    Elsewhere,
+    /// A link of this switch or of a neighbour came back.
+    Near,
+}
+
 /// One switch's SSTP.
 #[derive(Debug, Clone)]
 pub struct Sstp {
@@ -406,10 +417,14 @@ pub struct Sstp {
     spf_now: bool,
 }
 
-/// The adjacencies an LSP lists toward `me`: its origin's word on its
-/// links to us.
-fn links_to(l: &Lsp, me: SystemId) -> impl Iterator<Item = &crate::wire::Adjacency> {
-    l.adjacencies.iter().filter(move |a| a.neighbour == me)
+/// The far ends of the adjacencies one copy of an LSP lists and the other
+/// does not (or lists at another cost): the links the new copy changes.
+fn changed_links<'a>(old: Option<&'a Lsp>, new: &'a Lsp) -> impl Iterator<Item = SystemId> + 'a {
+    let listed = |l: Option<&'a Lsp>| l.map_or(&[][..], |l| &l.adjacencies[..]);
+    let (o, n) = (listed(old), &new.adjacencies[..]);
+    let gone = o.iter().filter(move |a| !n.contains(a));
+    let came = n.iter().filter(move |a| !o.contains(a));
+    gone.chain(came).map(|a| a.neighbour)
 }
 
 impl Sstp {
@@ -756,20 +771,23 @@ impl Sstp {
         let id = lsp.id;
         let seq = lsp.sequence;
         let own = id.origin == self.me.system;
-        // A change of a link at this switch (ours, or a neighbour's word
-        // on its link to us) runs SPF at once, before the LSP is flooded
-        // on: the switches behind us learn of a returning link only after
-        // we route over it, so they never send through us on a route we
-        // have not installed yet (a failback U-turn). Other changes wait
-        // for the hold. Urgent runs stay outside the throttle, so they do
-        // not back it off for the rest; they are bounded by our
-        // neighbours' LSP generation throttles.
-        let me = self.me.system;
-        let urgent = own
-            || match self.lsdb.get(&id).filter(|s| !s.purged) {
-                Some(s) => !links_to(&s.lsp, me).eq(links_to(&lsp, me)),
-                None => links_to(&lsp, me).next().is_some(),
-            };
+        // A change at this switch or one hop away (our LSP, a neighbour's,
+        // anyone's word on a link to us) runs SPF at once, before the LSP
+        // is flooded on: the switches behind us learn of a returning link
+        // only after we route over it, so they never send through us on a
+        // route we have not installed yet (a failback U-turn). The
+        // simulator found the neighbour's case (torus:5x5, sequence 334):
+        // a neighbour's link came back, our SPF waited for the hold while
+        // switches two hops away ran theirs and sent frames for it round
+        // a ring back to us. Other changes wait for the hold (running SPF
+        // at once for every link that comes back anywhere did not order a
+        // cold start either, and cost 10 times the runs). Urgent runs stay
+        // outside the throttle, so they do not back it off for the rest;
+        // they are bounded by our neighbours' LSP generation throttles.
+        let urgent = own || self.is_near(id.origin) || {
+            let old = self.lsdb.get(&id).filter(|s| !s.purged).map(|s| &s.lsp);
+            changed_links(old, &lsp).any(|far| far == self.me.system)
+        };
         match self.lsdb.install(now, lsp) {
             Ok(i) => {
                 if !own {
@@ -791,12 +809,8 @@ impl Sstp {
                     // Lifting one changes the graph even when the LSP
                     // itself changes nothing (the link failed and came
                     // back before the origin's throttled LSP went out).
-                    let before = self.failed.len();
-                    self.failed
-                        .retain(|f| !(f.origin == id.origin && seq > f.origin_seq));
-                    if self.failed.len() != before {
-                        self.spf_throttle.trigger(now);
-                    }
+                    let lifted = self.lift_failed(|f| f.origin == id.origin && seq > f.origin_seq);
+                    self.schedule_spf(now, lifted);
                 }
                 for (&p, port) in self.ports.iter_mut() {
                     let Some(f) = port.flood.as_mut() else {
@@ -884,6 +898,49 @@ impl Sstp {
                 Freshness::Newer => f.request(*e),
                 Freshness::Unknown => {}
             }
+        }
+    }
+
+    /// Takes the FAIL overlays `done` picks out of the graph; says what
+    /// that changed.
+    fn lift_failed(&mut self, done: impl Fn(&FailedLink) -> bool) -> Lifted {
+        let (gone, kept): (Vec<FailedLink>, Vec<FailedLink>) =
+            std::mem::take(&mut self.failed).into_iter().partition(done);
+        self.failed = kept;
+        if gone
+            .iter()
+            .any(|f| self.is_near(f.origin) || self.is_near(f.neighbour))
+        {
+            Lifted::Near
+        } else if gone.is_empty() {
+            Lifted::Nothing
+        } else {
+            Lifted::Elsewhere
+        }
+    }
+
+    /// Whether `s` is this switch or at the other end of one of our
+    /// advertised links: a link with an end here is at most one hop away.
+    fn is_near(&self, s: SystemId) -> bool {
+        s == self.me.system
+            || self
+                .ports
+                .values()
+                .any(|p| p.advertised && p.adj.neighbour().is_some_and(|n| n.id.system == s))
+    }
+
+    /// SPF after a lifted overlay. A link at this switch coming back runs
+    /// it at once, as its LSP would (see [`Self::install_and_flood`]): the
+    /// switches behind us learn of it from the same LSP, and must not route
+    /// through us over a link we have not installed yet. Found by the
+    /// simulator (torus:5x5, sequence 633): the neighbour's LSP lifted its
+    /// notice about our link, our SPF waited for the hold, and a switch
+    /// two hops away sent frames back through us the old way round.
+    fn schedule_spf(&mut self, now: Duration, lifted: Lifted) {
+        match lifted {
+            Lifted::Nothing => {}
+            Lifted::Near => self.spf_now = true,
+            Lifted::Elsewhere => self.spf_throttle.trigger(now),
         }
     }
 
@@ -1064,11 +1121,8 @@ impl Sstp {
             }
         }
         // FAIL overlays that outlived their notice.
-        let before = self.failed.len();
-        self.failed.retain(|f| f.until > now);
-        if self.failed.len() != before {
-            self.spf_throttle.trigger(now);
-        }
+        let lifted = self.lift_failed(|f| f.until <= now);
+        self.schedule_spf(now, lifted);
         // Aging.
         if now >= self.next_aging {
             self.next_aging = now + AGING_INTERVAL;

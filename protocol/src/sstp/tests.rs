@@ -599,6 +599,99 @@ fn lifting_a_fail_notice_reruns_spf_even_when_the_lsp_is_unchanged() {
     );
 }
 
+/// Lifting a notice about a link one hop away (node 2's link to our
+/// neighbour node 1) runs SPF at once, even while the hold that the notice
+/// itself started lasts: the switches behind us hear of the returning link
+/// from the same LSP and route through us at once. Found by the simulator
+/// (torus:5x5, random sequence 633): held here, the revisit came back.
+#[test]
+fn lifting_a_notice_about_a_link_one_hop_away_reruns_spf_at_once() {
+    let mut n = line3();
+    n.settle();
+    let t = n.now;
+    relay_to_node0(&mut n, &SstpPdu::Fail(node2_fail(1, None)), t);
+    assert!(
+        !n.route(0, 2).is_reachable(),
+        "the notice takes the link out"
+    );
+    let id = LspId {
+        origin: sys(2),
+        fragment: 0,
+    };
+    let mut lsp = n.nodes[0].lsdb().get(&id).unwrap().to_send(t);
+    lsp.sequence += 1;
+    // One microsecond later: the SPF throttle holds for a millisecond.
+    relay_to_node0(&mut n, &SstpPdu::Lsp(lsp), t + US);
+    assert_eq!(
+        n.route(0, 2).distance(),
+        Some(20),
+        "the lift is routed in the same pass, not after the hold"
+    );
+}
+
+/// A ring of six, node 0's port 0 to node 1's port 0 (as
+/// [`relay_to_node0`] sends), then round: 1 — 2 — 3 — 4 — 5 — 0.
+fn ring6() -> Net {
+    let mut n = Net::new(6);
+    n.link(0, 0, 1, 0);
+    for i in 1..5 {
+        n.link(i, 1, i + 1, 0);
+    }
+    n.link(5, 1, 0, 1);
+    n
+}
+
+/// A neighbour's LSP that changes its links runs SPF at once even while
+/// the hold lasts; news from farther away waits. Found by the simulator
+/// (torus:5x5, random sequence 334): a neighbour's link came back, our SPF
+/// waited while switches two hops away ran theirs and sent frames for it
+/// round a ring back to us.
+#[test]
+fn a_neighbours_lsp_is_routed_at_once_and_farther_news_waits_for_the_hold() {
+    let mut n = ring6();
+    n.settle();
+    let t = n.now;
+    assert_eq!(n.route(0, 2).distance(), Some(20));
+    assert_eq!(n.route(0, 3).distance(), Some(30));
+    // Node 3's word that its link to node 4 failed: far from node 0, so it
+    // goes through the throttle, at rest, and runs at once.
+    let far = FailNotice {
+        origin: sys(3),
+        sequence: 1,
+        neighbour: sys(4),
+        local_port: 1,
+        remote_port: 0,
+        reason: FailReason::CarrierLost,
+        hop_limit: 10,
+        lsp_sequence: None,
+    };
+    relay_to_node0(&mut n, &SstpPdu::Fail(far), t);
+    assert_eq!(n.route(0, 4).distance(), Some(20), "the way round 5");
+    // Within the hold: node 2's LSP without its link to node 3 (far news)
+    // waits.
+    let lsp_of = |n: &Net, i: usize| {
+        let id = LspId {
+            origin: sys(i),
+            fragment: 0,
+        };
+        let mut l = n.nodes[0].lsdb().get(&id).unwrap().to_send(t);
+        l.sequence += 1;
+        l
+    };
+    let mut l2 = lsp_of(&n, 2);
+    l2.adjacencies.retain(|a| a.neighbour != sys(3));
+    relay_to_node0(&mut n, &SstpPdu::Lsp(l2), t + US);
+    assert!(n.route(0, 3).is_reachable(), "far news waits for the hold");
+    // Node 1's LSP without its link to node 2 (a neighbour's news) does not.
+    let mut l1 = lsp_of(&n, 1);
+    l1.adjacencies.retain(|a| a.neighbour != sys(2));
+    relay_to_node0(&mut n, &SstpPdu::Lsp(l1), t + 2 * US);
+    assert!(
+        !n.route(0, 2).is_reachable(),
+        "a neighbour's news is routed in the same pass"
+    );
+}
+
 /// A FAIL notice names the origin's fragment 0 it is news against. One
 /// that comes the long way round after the origin's newer LSP came the
 /// short way (a link that failed and came back, the LSP flooded over the
