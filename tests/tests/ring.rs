@@ -8,7 +8,6 @@ use satellite_e2e::ring::{EventProbe, Kind, Ring, RingSpec};
 use satellite_e2e::*;
 use std::time::{Duration, Instant};
 
-const RATE: u32 = 1000;
 const STREAM: Duration = Duration::from_secs(7);
 const EVENT_AT: Duration = Duration::from_secs(2);
 /// Proposal and agreement repair a link failure in a few milliseconds;
@@ -29,7 +28,7 @@ fn around(
     let probe = EventProbe {
         affected,
         bystander,
-        rate: RATE,
+        rate: satellite_e2e::probe::lab_rate(),
         duration: STREAM,
         event_at: EVENT_AT,
     };
@@ -168,7 +167,10 @@ fn ring8_link_down_up_outage() {
     let col = |v: &[(Report, Report)], f: fn(&(Report, Report)) -> f64| {
         median_range(&v.iter().map(f).collect::<Vec<_>>())
     };
-    println!("ring8 SUMMARY (1,000 pkt/s):");
+    println!(
+        "ring8 SUMMARY ({} pkt/s):",
+        satellite_e2e::probe::lab_rate()
+    );
     println!("  link down outage ms: {}", col(&down, |x| x.0.outage_ms));
     println!("  link down lost pkts: {}", col(&down, |x| x.0.lost as f64));
     println!("  link up   outage ms: {}", col(&up, |x| x.0.outage_ms));
@@ -255,7 +257,10 @@ fn ring8_root_moved_back_outage() {
             rows.push((tag, r, b));
         }
     }
-    println!("ring8 root moves SUMMARY (1,000 pkt/s, default timers):");
+    println!(
+        "ring8 root moves SUMMARY ({} pkt/s, default timers):",
+        satellite_e2e::probe::lab_rate()
+    );
     for (tag, r, b) in &rows {
         println!(
             "  {tag:<14} affected outage {:>7.1} ms lost {:>5}   bystander outage {:>7.1} ms lost {:>5}",
@@ -645,7 +650,10 @@ fn ring24_every_event_unicast_survives_the_tree_limit() {
             );
         }
     }
-    println!("ring24 SUMMARY (1,000 pkt/s, standard timers):");
+    println!(
+        "ring24 SUMMARY ({} pkt/s, standard timers):",
+        satellite_e2e::probe::lab_rate()
+    );
     for (name, r, b, load) in &rows {
         println!(
             "  {name:<16} affected outage {:>7.1} ms lost {:>4}   bystander lost {:>4}   load {}",

@@ -16,7 +16,6 @@ use satellite_e2e::probe::{Report, Stream};
 use satellite_e2e::{require_root, wait_until};
 use std::time::Duration;
 
-const RATE: u32 = 1000;
 const STREAM: Duration = Duration::from_secs(7);
 const EVENT_AT: Duration = Duration::from_secs(2);
 /// Repair is a few milliseconds; this bound only catches a flow that
@@ -51,7 +50,7 @@ fn around(f: &Fabric, flows: &[(usize, usize)], tag: &str, event: impl FnOnce())
                 format!("{}:{}", host_ip(b), 5001 + k)
                     .parse()
                     .expect("address"),
-                RATE,
+                satellite_e2e::probe::lab_rate(),
                 STREAM,
                 &f.scratch.join(&format!("{tag}-{a}-{b}")),
             )
@@ -243,7 +242,10 @@ fn torus4x4_every_event_repairs_the_crossing_flows_and_costs_bystanders_nothing(
         Some(s0.as_str()),
         "s0 is the root again"
     );
-    println!("torus4x4 SUMMARY (1,000 pkt/s per flow, 16 poll-mode daemons on 2 cores):");
+    println!(
+        "torus4x4 SUMMARY ({} pkt/s per flow, 16 poll-mode daemons on 2 cores):",
+        satellite_e2e::probe::lab_rate()
+    );
     for (name, flows, reports, crossing) in &rows {
         let worst = |want: bool| {
             flows
