@@ -377,17 +377,6 @@ struct FailedLink {
     until: Duration,
 }
 
-/// What lifting FAIL overlays changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lifted {
-    /// No overlay was lifted.
-    Nothing,
-    /// Only links away from us and our neighbours came back.
-    Elsewhere,
-    /// A link of this switch or of a neighbour came back.
-    Near,
-}
-
 /// One switch's SSTP.
 #[derive(Debug, Clone)]
 pub struct Sstp {
@@ -415,6 +404,15 @@ pub struct Sstp {
     /// A link at this switch changed: SPF runs in this pass, whatever the
     /// throttle says.
     spf_now: bool,
+}
+
+/// Whether `s` is this switch (`me`) or at the other end of one of its
+/// advertised links: a link with an end at `s` is at most one hop away.
+fn is_near(me: SystemId, ports: &BTreeMap<PortIndex, Port>, s: SystemId) -> bool {
+    s == me
+        || ports
+            .values()
+            .any(|p| p.advertised && p.adj.neighbour().is_some_and(|n| n.id.system == s))
 }
 
 /// The far ends of the adjacencies one copy of an LSP lists and the other
@@ -784,7 +782,7 @@ impl Sstp {
         // cold start either, and cost 10 times the runs). Urgent runs stay
         // outside the throttle, so they do not back it off for the rest;
         // they are bounded by our neighbours' LSP generation throttles.
-        let urgent = own || self.is_near(id.origin) || {
+        let urgent = own || is_near(self.me.system, &self.ports, id.origin) || {
             let old = self.lsdb.get(&id).filter(|s| !s.purged).map(|s| &s.lsp);
             changed_links(old, &lsp).any(|far| far == self.me.system)
         };
@@ -809,8 +807,7 @@ impl Sstp {
                     // Lifting one changes the graph even when the LSP
                     // itself changes nothing (the link failed and came
                     // back before the origin's throttled LSP went out).
-                    let lifted = self.lift_failed(|f| f.origin == id.origin && seq > f.origin_seq);
-                    self.schedule_spf(now, lifted);
+                    self.lift_failed(now, |f| f.origin == id.origin && seq > f.origin_seq);
                 }
                 for (&p, port) in self.ports.iter_mut() {
                     let Some(f) = port.flood.as_mut() else {
@@ -901,46 +898,29 @@ impl Sstp {
         }
     }
 
-    /// Takes the FAIL overlays `done` picks out of the graph; says what
-    /// that changed.
-    fn lift_failed(&mut self, done: impl Fn(&FailedLink) -> bool) -> Lifted {
-        let (gone, kept): (Vec<FailedLink>, Vec<FailedLink>) =
-            std::mem::take(&mut self.failed).into_iter().partition(done);
-        self.failed = kept;
-        if gone
-            .iter()
-            .any(|f| self.is_near(f.origin) || self.is_near(f.neighbour))
-        {
-            Lifted::Near
-        } else if gone.is_empty() {
-            Lifted::Nothing
-        } else {
-            Lifted::Elsewhere
-        }
-    }
-
-    /// Whether `s` is this switch or at the other end of one of our
-    /// advertised links: a link with an end here is at most one hop away.
-    fn is_near(&self, s: SystemId) -> bool {
-        s == self.me.system
-            || self
-                .ports
-                .values()
-                .any(|p| p.advertised && p.adj.neighbour().is_some_and(|n| n.id.system == s))
-    }
-
-    /// SPF after a lifted overlay. A link at this switch coming back runs
-    /// it at once, as its LSP would (see [`Self::install_and_flood`]): the
+    /// Takes the FAIL overlays `done` picks out of the graph and schedules
+    /// SPF. A link with an end here or at a neighbour coming back runs it
+    /// at once, as its LSP would (see [`Self::install_and_flood`]): the
     /// switches behind us learn of it from the same LSP, and must not route
     /// through us over a link we have not installed yet. Found by the
     /// simulator (torus:5x5, sequence 633): the neighbour's LSP lifted its
     /// notice about our link, our SPF waited for the hold, and a switch
     /// two hops away sent frames back through us the old way round.
-    fn schedule_spf(&mut self, now: Duration, lifted: Lifted) {
-        match lifted {
-            Lifted::Nothing => {}
-            Lifted::Near => self.spf_now = true,
-            Lifted::Elsewhere => self.spf_throttle.trigger(now),
+    fn lift_failed(&mut self, now: Duration, done: impl Fn(&FailedLink) -> bool) {
+        let (me, ports) = (self.me.system, &self.ports);
+        let (mut lifted, mut near) = (false, false);
+        self.failed.retain(|f| {
+            if !done(f) {
+                return true;
+            }
+            lifted = true;
+            near |= is_near(me, ports, f.origin) || is_near(me, ports, f.neighbour);
+            false
+        });
+        if near {
+            self.spf_now = true;
+        } else if lifted {
+            self.spf_throttle.trigger(now);
         }
     }
 
@@ -1121,8 +1101,7 @@ impl Sstp {
             }
         }
         // FAIL overlays that outlived their notice.
-        let lifted = self.lift_failed(|f| f.until <= now);
-        self.schedule_spf(now, lifted);
+        self.lift_failed(now, |f| f.until <= now);
         // Aging.
         if now >= self.next_aging {
             self.next_aging = now + AGING_INTERVAL;

@@ -153,6 +153,18 @@ impl Net {
             .unwrap_or(routes::BridgeRoute::UNREACHABLE)
     }
 
+    /// Node `of`'s fragment 0 as node 0 holds it, one sequence newer: the
+    /// origin's next LSP, as node 0's neighbour would relay it.
+    fn next_lsp_of(&self, of: usize) -> Lsp {
+        let id = LspId {
+            origin: sys(of),
+            fragment: 0,
+        };
+        let mut l = self.nodes[0].lsdb().get(&id).unwrap().to_send(self.now);
+        l.sequence += 1;
+        l
+    }
+
     fn in_sync(&self) -> bool {
         let db = |n: &Sstp| -> Vec<LspEntry> {
             n.lsdb()
@@ -584,13 +596,8 @@ fn lifting_a_fail_notice_reruns_spf_even_when_the_lsp_is_unchanged() {
         "the notice takes the link out"
     );
     // Then node 2's next fragment 0, same content, newer sequence.
-    let id = LspId {
-        origin: sys(2),
-        fragment: 0,
-    };
-    let mut lsp = n.nodes[0].lsdb().get(&id).unwrap().to_send(t);
-    lsp.sequence += 1;
-    relay_to_node0(&mut n, &SstpPdu::Lsp(lsp), t + US);
+    let lsp = SstpPdu::Lsp(n.next_lsp_of(2));
+    relay_to_node0(&mut n, &lsp, t + US);
     n.run(t + 5 * MS);
     assert_eq!(
         n.route(0, 2).distance(),
@@ -614,14 +621,9 @@ fn lifting_a_notice_about_a_link_one_hop_away_reruns_spf_at_once() {
         !n.route(0, 2).is_reachable(),
         "the notice takes the link out"
     );
-    let id = LspId {
-        origin: sys(2),
-        fragment: 0,
-    };
-    let mut lsp = n.nodes[0].lsdb().get(&id).unwrap().to_send(t);
-    lsp.sequence += 1;
     // One microsecond later: the SPF throttle holds for a millisecond.
-    relay_to_node0(&mut n, &SstpPdu::Lsp(lsp), t + US);
+    let lsp = SstpPdu::Lsp(n.next_lsp_of(2));
+    relay_to_node0(&mut n, &lsp, t + US);
     assert_eq!(
         n.route(0, 2).distance(),
         Some(20),
@@ -669,21 +671,12 @@ fn a_neighbours_lsp_is_routed_at_once_and_farther_news_waits_for_the_hold() {
     assert_eq!(n.route(0, 4).distance(), Some(20), "the way round 5");
     // Within the hold: node 2's LSP without its link to node 3 (far news)
     // waits.
-    let lsp_of = |n: &Net, i: usize| {
-        let id = LspId {
-            origin: sys(i),
-            fragment: 0,
-        };
-        let mut l = n.nodes[0].lsdb().get(&id).unwrap().to_send(t);
-        l.sequence += 1;
-        l
-    };
-    let mut l2 = lsp_of(&n, 2);
+    let mut l2 = n.next_lsp_of(2);
     l2.adjacencies.retain(|a| a.neighbour != sys(3));
     relay_to_node0(&mut n, &SstpPdu::Lsp(l2), t + US);
     assert!(n.route(0, 3).is_reachable(), "far news waits for the hold");
     // Node 1's LSP without its link to node 2 (a neighbour's news) does not.
-    let mut l1 = lsp_of(&n, 1);
+    let mut l1 = n.next_lsp_of(1);
     l1.adjacencies.retain(|a| a.neighbour != sys(2));
     relay_to_node0(&mut n, &SstpPdu::Lsp(l1), t + 2 * US);
     assert!(
