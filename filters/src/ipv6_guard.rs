@@ -122,12 +122,7 @@ pub fn check_ipv6(
     src: MacAddr,
     port: &EdgePortPolicy,
 ) -> Result<(), DropReason> {
-    let hdr = frame
-        .get(ip_offset..ip_offset + HEADER_LEN)
-        .ok_or(DropReason::IpMalformed)?;
-    if hdr[0] >> 4 != 6 {
-        return Err(DropReason::IpMalformed);
-    }
+    let hdr = crate::source_guard::ip_header(frame, ip_offset, HEADER_LEN, 6)?;
     let sender = Sender {
         port,
         vid,

@@ -63,6 +63,8 @@ pub mod verdict;
 pub mod vlan;
 
 #[cfg(test)]
+mod guard_tests;
+#[cfg(test)]
 mod tests;
 
 pub use dhcp_server::{DhcpConfigError, DhcpServerConfig, DhcpSettings, StaticRoute};

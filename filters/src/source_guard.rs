@@ -31,12 +31,7 @@ pub fn check_ipv4(
     src: MacAddr,
     port: &EdgePortPolicy,
 ) -> Result<(), DropReason> {
-    let hdr = frame
-        .get(ip_offset..ip_offset + IPV4_MIN_HEADER)
-        .ok_or(DropReason::IpMalformed)?;
-    if hdr[0] >> 4 != 4 {
-        return Err(DropReason::IpMalformed);
-    }
+    let hdr = ip_header(frame, ip_offset, IPV4_MIN_HEADER, 4)?;
     let ip = Ipv4Addr::new(hdr[12], hdr[13], hdr[14], hdr[15]);
     if port.has_binding(vid, ip, src) {
         return Ok(());
@@ -45,6 +40,21 @@ pub fn check_ipv4(
         return Ok(());
     }
     Err(DropReason::IpSpoofedSource)
+}
+
+/// The `len` octets of the IP header at `ip_offset`, if the frame holds
+/// them and they say IP version `version`; else `ip_malformed`.
+#[inline]
+pub(crate) fn ip_header(
+    frame: &[u8],
+    ip_offset: usize,
+    len: usize,
+    version: u8,
+) -> Result<&[u8], DropReason> {
+    match frame.get(ip_offset..ip_offset + len) {
+        Some(hdr) if hdr[0] >> 4 == version => Ok(hdr),
+        _ => Err(DropReason::IpMalformed),
+    }
 }
 
 /// UDP from port 68 to 67 in an unfragmented (or first-fragment) packet.
@@ -66,14 +76,11 @@ fn is_dhcp_client(frame: &[u8], ip_offset: usize, hdr: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::guard_tests::{frame, verdict, VM};
     use crate::mac::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
-    use crate::policy::{ArplessMode, FilterTables, Ipv4Binding};
-    use crate::verdict::FilterVerdict;
+    use crate::policy::{ArplessMode, Ipv4Binding};
     use crate::vlan::{PortMode, VidSet};
-    use crate::{filter_ingress, REPLY_BUF_LEN};
 
-    const VM: MacAddr = MacAddr([0x02, 0, 0, 0x04, 0, 1]);
-    const PEER: MacAddr = MacAddr([0x02, 0, 0, 0x04, 0, 2]);
     const BOUND: [u8; 4] = [10, 0, 0, 1];
 
     fn port(mode: PortMode, arpless: ArplessMode, bound: bool) -> EdgePortPolicy {
@@ -114,34 +121,12 @@ mod tests {
         u
     }
 
-    fn frame(tags: &[u16], ether_type: u16, payload: &[u8]) -> Vec<u8> {
-        let mut f = Vec::new();
-        f.extend_from_slice(&PEER.0);
-        f.extend_from_slice(&VM.0);
-        for vid in tags {
-            f.extend_from_slice(&[0x81, 0x00]);
-            f.extend_from_slice(&vid.to_be_bytes());
-        }
-        f.extend_from_slice(&ether_type.to_be_bytes());
-        f.extend_from_slice(payload);
-        f
-    }
-
-    fn verdict(f: &[u8], p: &EdgePortPolicy) -> Result<(), DropReason> {
-        let mut buf = [0u8; REPLY_BUF_LEN];
-        match filter_ingress(f, p, &FilterTables::default(), &mut buf) {
-            FilterVerdict::Pass(_) => Ok(()),
-            FilterVerdict::Drop(r) => Err(r),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-
     #[test]
     fn the_bound_source_passes_and_any_other_is_dropped() {
         let p = access(ArplessMode::Enforce);
         let send = |src, proto| {
             verdict(
-                &frame(&[], ETHERTYPE_IPV4, &ipv4(src, proto, 5, 0, &udp(1, 2))),
+                &frame(VM, &[], ETHERTYPE_IPV4, &ipv4(src, proto, 5, 0, &udp(1, 2))),
                 &p,
             )
         };
@@ -151,7 +136,7 @@ mod tests {
         assert_eq!(send([0, 0, 0, 0], 6), Err(DropReason::IpSpoofedSource));
         // Learn-once ports are held the same way once bound.
         let p = access(ArplessMode::LearnOnce);
-        let f = frame(&[], ETHERTYPE_IPV4, &ipv4([10, 0, 0, 9], 17, 5, 0, &[]));
+        let f = frame(VM, &[], ETHERTYPE_IPV4, &ipv4([10, 0, 0, 9], 17, 5, 0, &[]));
         assert_eq!(verdict(&f, &p), Err(DropReason::IpSpoofedSource));
     }
 
@@ -169,9 +154,9 @@ mod tests {
             true,
         );
         let ip = ipv4(BOUND, 17, 5, 0, &udp(1, 2));
-        assert_eq!(verdict(&frame(&[10], ETHERTYPE_IPV4, &ip), &p), Ok(()));
+        assert_eq!(verdict(&frame(VM, &[10], ETHERTYPE_IPV4, &ip), &p), Ok(()));
         assert_eq!(
-            verdict(&frame(&[20], ETHERTYPE_IPV4, &ip), &p),
+            verdict(&frame(VM, &[20], ETHERTYPE_IPV4, &ip), &p),
             Err(DropReason::IpSpoofedSource)
         );
     }
@@ -180,7 +165,7 @@ mod tests {
     fn a_dhcp_client_without_an_address_passes() {
         let p = access(ArplessMode::Enforce);
         let zero = [0, 0, 0, 0];
-        let send = |ip: Vec<u8>| verdict(&frame(&[], ETHERTYPE_IPV4, &ip), &p);
+        let send = |ip: Vec<u8>| verdict(&frame(VM, &[], ETHERTYPE_IPV4, &ip), &p);
         assert_eq!(send(ipv4(zero, 17, 5, 0, &udp(68, 67))), Ok(()));
         assert_eq!(
             send(ipv4(zero, 17, 6, 0, &udp(68, 67))),
@@ -211,11 +196,11 @@ mod tests {
     fn a_header_that_cannot_be_read_is_malformed() {
         let p = access(ArplessMode::Enforce);
         let ip = ipv4(BOUND, 17, 5, 0, &[]);
-        let f = frame(&[], ETHERTYPE_IPV4, &ip[..19]);
+        let f = frame(VM, &[], ETHERTYPE_IPV4, &ip[..19]);
         assert_eq!(verdict(&f, &p), Err(DropReason::IpMalformed));
         let mut v6 = ip.clone();
         v6[0] = 0x65;
-        let f = frame(&[], ETHERTYPE_IPV4, &v6);
+        let f = frame(VM, &[], ETHERTYPE_IPV4, &v6);
         assert_eq!(verdict(&f, &p), Err(DropReason::IpMalformed));
     }
 
@@ -223,9 +208,12 @@ mod tests {
     fn ports_without_arpless_are_not_policed() {
         let foreign = ipv4([192, 0, 2, 1], 17, 5, 0, &udp(1, 2));
         let p = access(ArplessMode::Off);
-        assert_eq!(verdict(&frame(&[], ETHERTYPE_IPV4, &foreign), &p), Ok(()));
         assert_eq!(
-            verdict(&frame(&[], ETHERTYPE_IPV6, &[0x60; 40]), &p),
+            verdict(&frame(VM, &[], ETHERTYPE_IPV4, &foreign), &p),
+            Ok(())
+        );
+        assert_eq!(
+            verdict(&frame(VM, &[], ETHERTYPE_IPV6, &[0x60; 40]), &p),
             Ok(())
         );
     }

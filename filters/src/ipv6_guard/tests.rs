@@ -1,14 +1,11 @@
 use super::*;
+use crate::guard_tests::{frame, verdict, PEER, VM};
 use crate::mac::ETHERTYPE_IPV6;
-use crate::policy::{ArplessMode, FilterTables, Ipv4Binding, Ipv6Binding};
-use crate::verdict::FilterVerdict;
+use crate::policy::{ArplessMode, Ipv4Binding, Ipv6Binding};
 use crate::vlan::{PortMode, VidSet};
-use crate::{filter_ingress, REPLY_BUF_LEN};
 use proptest::prelude::*;
 
-const VM: MacAddr = MacAddr([0x02, 0, 0, 0x04, 0, 1]);
 const OTHER: MacAddr = MacAddr([0x02, 0, 0, 0x04, 0, 9]);
-const PEER: MacAddr = MacAddr([0x02, 0, 0, 0x04, 0, 2]);
 const BOUND: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
 const FOREIGN: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
 const UNSPEC: Ipv6Addr = Ipv6Addr::UNSPECIFIED;
@@ -52,30 +49,12 @@ fn ipv6(src: Ipv6Addr, next: u8, hops: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 fn frame_from(mac: MacAddr, tags: &[u16], ip: &[u8]) -> Vec<u8> {
-    let mut f = Vec::new();
-    f.extend_from_slice(&PEER.0);
-    f.extend_from_slice(&mac.0);
-    for vid in tags {
-        f.extend_from_slice(&[0x81, 0x00]);
-        f.extend_from_slice(&vid.to_be_bytes());
-    }
-    f.extend_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
-    f.extend_from_slice(ip);
-    f
-}
-
-fn verdict_on(p: &EdgePortPolicy, f: &[u8]) -> Result<(), DropReason> {
-    let mut buf = [0u8; REPLY_BUF_LEN];
-    match filter_ingress(f, p, &FilterTables::default(), &mut buf) {
-        FilterVerdict::Pass(_) => Ok(()),
-        FilterVerdict::Drop(r) => Err(r),
-        other => panic!("unexpected {other:?}"),
-    }
+    frame(mac, tags, ETHERTYPE_IPV6, ip)
 }
 
 /// The verdict on `ip` sent by the VM, untagged, on the access port.
 fn send(ip: &[u8]) -> Result<(), DropReason> {
-    verdict_on(&access(), &frame_from(VM, &[], ip))
+    verdict(&frame_from(VM, &[], ip), &access())
 }
 
 /// An ND message: type, a 4-byte field after the checksum, then `body`.
@@ -120,11 +99,11 @@ fn a_bound_source_passes_and_a_foreign_one_is_dropped() {
     );
     // Bound to another MAC of the port: not this frame's.
     let f = frame_from(OTHER, &[], &ipv6(BOUND, UDP, 64, &[0; 8]));
-    assert_eq!(verdict_on(&access(), &f), Err(DropReason::IpSpoofedSource));
+    assert_eq!(verdict(&f, &access()), Err(DropReason::IpSpoofedSource));
     // Learn-once ports are held the same way.
     let p = port_in(PortMode::Access { vid: 10 }, ArplessMode::LearnOnce);
     let f = frame_from(VM, &[], &ipv6(FOREIGN, UDP, 64, &[0; 8]));
-    assert_eq!(verdict_on(&p, &f), Err(DropReason::IpSpoofedSource));
+    assert_eq!(verdict(&f, &p), Err(DropReason::IpSpoofedSource));
 }
 
 #[test]
@@ -152,9 +131,9 @@ fn a_binding_holds_in_its_own_vlan_only_behind_the_tags() {
         ArplessMode::Enforce,
     );
     let ip = ipv6(BOUND, UDP, 64, &[0; 8]);
-    assert_eq!(verdict_on(&p, &frame_from(VM, &[10], &ip)), Ok(()));
+    assert_eq!(verdict(&frame_from(VM, &[10], &ip), &p), Ok(()));
     assert_eq!(
-        verdict_on(&p, &frame_from(VM, &[20], &ip)),
+        verdict(&frame_from(VM, &[20], &ip), &p),
         Err(DropReason::IpSpoofedSource)
     );
 }
