@@ -315,28 +315,23 @@ impl core::ops::Deref for PortSet {
 /// check follows all of them.
 pub fn candidates(route: &BridgeRoute, from: Arrival, live: u64) -> PortSet {
     let mut set = PortSet::default();
+    // Another hash may pick any live member but the one the frame came in
+    // on (a wrapped frame's U-turn port, or a turned-back frame's).
+    let members = |set: &mut PortSet| {
+        for &p in route.ecmp() {
+            if is_live(live, p) && Some(p) != from.in_port() {
+                set.push(p);
+            }
+        }
+    };
     match next_hop(route, 0, from, live) {
-        NextHop::Port(_) => {
-            // The port the frame came in on is never among them: it is
-            // not a member (else a U-turn), or a wrapped frame's U-turn
-            // port, which `wrap_onward` leaves out.
-            for &p in route.ecmp() {
-                if is_live(live, p) && Some(p) != from.in_port() {
-                    set.push(p);
-                }
-            }
-        }
-        NextHop::Repair(p) if route.is_ecmp_member(p) => {
-            // A turned-back frame: any other live member, by its hash.
-            for &m in route.ecmp() {
-                if is_live(live, m) && Some(m) != from.in_port() {
-                    set.push(m);
-                }
-            }
-            set.repair = true;
-        }
+        NextHop::Port(_) => members(&mut set),
         NextHop::Repair(p) => {
-            set.push(p);
+            if route.is_ecmp_member(p) {
+                members(&mut set);
+            } else {
+                set.push(p);
+            }
             set.repair = true;
         }
         NextHop::Local | NextHop::Drop(_) => {}
