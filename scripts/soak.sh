@@ -5,7 +5,8 @@
 # grown by at most 1 MB per daemon, no ERROR line in the logs. Exits
 # non-zero on any failure. The work is contrib/mininet/soak.py's.
 #
-#   scripts/soak.sh [--minutes N] [--seed S]      (default 30 minutes)
+#   scripts/soak.sh [--minutes N] [--seed S] [--aging SECONDS]
+#                                  (default 30 minutes, the FDB's own ageing)
 #
 # Needs root. Runs in a PID namespace of its own, so whatever happens no
 # daemon outlives it; Mininet's `mn -c` is never needed.
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/as-root.sh
 as_root "$@"
 for a in "$@"; do
-    [[ "$a" == -h || "$a" == --help ]] && { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+    [[ "$a" == -h || "$a" == --help ]] && { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 done
 [[ -x /usr/bin/mn ]] || dpdk-build/install-deps.sh --lab
 cargo build --release --workspace --bins

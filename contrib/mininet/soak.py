@@ -2,6 +2,7 @@
 """Soak: a ring of 8 Satellite switches with a link flapping all the time.
 
     /usr/bin/python3 contrib/mininet/soak.py [--minutes 30] [--seed N]
+        [--aging S]
     (scripts/soak.sh runs it, and is what to call)
 
 A ring of 8 (`ring,8` of contrib/mininet/satellite.py: s1..s8, h1..h8)
@@ -21,6 +22,13 @@ back every 0.5-2 s. At the end, with every link up again:
   growth, not a leak);
 - no ERROR line in any daemon's log.
 
+h7 only receives (static ARP, one-way datagrams), so once its switch has
+aged its MAC, h3 -> h7 is unknown unicast, flooded on the spanning tree:
+`--aging S` sets every switch's `[fdb] aging_time` to reach that in
+seconds rather than minutes. Each flap is recorded with its time since the
+probes started; every gap of 50 ms or more is printed with the flaps of
+the 2 s before it, and each port's non-zero drop counters at the end.
+
 Prints the figures and one `SOAK-RESULT {json}` line; exits 1 on any
 failure. Every satellited is stopped by its PID at the end, failure or not.
 """
@@ -35,6 +43,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from functools import partial  # noqa: E402
 
 from mininet.log import setLogLevel  # noqa: E402
 from mininet.net import Mininet  # noqa: E402
@@ -59,14 +69,19 @@ def loadavg():
 
 
 class Soak:
-    def __init__(self, minutes, seed, out):
+    def __init__(self, minutes, seed, out, aging=None):
         self.minutes = minutes
         self.rng = random.Random(seed)
         self.out = out
+        self.aging = aging
         self.net = None
         self.probes = []
-        self.result = {'minutes': minutes, 'seed': seed, 'failures': [],
-                       'stopped': []}
+        self.probe_t0 = None
+        # (seconds since the probes started, 'down'|'up', link end): read
+        # beside the probes' gaps, it says which flap a loss followed.
+        self.flaps = []
+        self.result = {'minutes': minutes, 'seed': seed, 'aging': aging,
+                       'failures': [], 'stopped': []}
 
     def sw(self, k):
         return self.net['s%d' % k]
@@ -127,6 +142,7 @@ class Soak:
             self.probes.append({'flow': 'h%d->h%d' % (a, b), 'rx': rx,
                                 'log': rx_log.name})
         time.sleep(1)  # the receivers are bound
+        self.probe_t0 = time.time()
         for p, (a, b, port) in zip(self.probes, STREAMS):
             dst = self.net['h%d' % b]
             p['tx'] = self.net['h%d' % a].popen(
@@ -160,22 +176,57 @@ class Soak:
             time.sleep(self.rng.uniform(0.5, 2.0))
             if down:
                 node, intf = down
+                self.note_flap('up', intf)
                 node.cmd('ip link set %s up' % intf)
                 down = None
             else:
                 down = self.rng.choice(links)
+                self.note_flap('down', down[1])
                 down[0].cmd('ip link set %s down' % down[1])
                 flaps += 1
         if down:
+            self.note_flap('up', down[1])
             down[0].cmd('ip link set %s up' % down[1])
         return flaps
+
+    def note_flap(self, what, intf):
+        self.flaps.append((round(time.time() - self.probe_t0, 3), what, intf))
+
+    def long_gaps(self, reports, at_least_ms=50):
+        """Each gap of at least `at_least_ms`, with the flaps of the 2 s
+        before its first lost datagram (its sequence number / RATE is its
+        send time since the probes started, to within the senders' start)."""
+        out = []
+        for flow, r in sorted(reports.items()):
+            for g in (r or {}).get('gaps', []):
+                if g['ms'] < at_least_ms:
+                    continue
+                t = g['start'] / RATE
+                before = [f for f in self.flaps if t - 2.0 <= f[0] <= t + 0.01]
+                out.append({'flow': flow, 'at_s': round(t, 3), 'ms': g['ms'],
+                            'flaps_before': before})
+        return out
+
+    def drops(self):
+        """Each switch's drop counters that are not zero, by port."""
+        out = {}
+        for s in self.net.switches:
+            for p in s.satctl_json('show', 'stats')['ports']:
+                nz = {k: v for k, v in p['drops'].items() if v}
+                if nz:
+                    out[p['name']] = nz
+        return out
 
     def run(self):
         total = self.minutes * 60.0
         warm = min(60.0, total / 5)
         t0 = time.time()
         try:
-            self.net = Mininet(topo=RingTopo(N), switch=SatelliteSwitch,
+            switch = SatelliteSwitch
+            if self.aging:
+                switch = partial(SatelliteSwitch,
+                                 extra='[fdb]\naging_time = %d' % self.aging)
+            self.net = Mininet(topo=RingTopo(N), switch=switch,
                                controller=None, autoSetMacs=True)
             self.net.start()
             self.net.staticArp()  # probes from the first datagram
@@ -203,6 +254,14 @@ class Soak:
             self.result['load'] = loads
             reports = self.finish_probes()
             self.result['probes'] = reports
+            self.result['flap_times'] = self.flaps
+            self.result['long_gaps'] = self.long_gaps(reports)
+            for g in self.result['long_gaps']:
+                say('*** %s lost %.0f ms from %.3f s; flaps before: %s' % (
+                    g['flow'], g['ms'], g['at_s'], g['flaps_before']))
+            self.result['drops'] = self.drops()
+            say('*** drops: %s' % json.dumps(self.result['drops'],
+                                              sort_keys=True))
             self.settled()
             time.sleep(2)
             end = self.snapshot()
@@ -276,6 +335,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--minutes', type=float, default=30)
     parser.add_argument('--seed', type=int, default=int(time.time()))
+    parser.add_argument('--aging', type=int, default=None,
+                        help='[fdb] aging_time of every switch, seconds')
     parser.add_argument('--out', default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), '..', '..', 'target',
         'soak'))
@@ -285,7 +346,8 @@ def main():
     say('*** soak: %.1f minutes, seed %d (logs in %s)' % (
         args.minutes, args.seed, os.environ.get('SATELLITE_MN_DIR',
                                                 '/run/satellite-mn')))
-    result = Soak(args.minutes, args.seed, os.path.abspath(args.out)).run()
+    result = Soak(args.minutes, args.seed, os.path.abspath(args.out),
+                  args.aging).run()
     for f in result['failures']:
         say('FAIL: ' + f)
     say('SOAK-RESULT ' + json.dumps(result, sort_keys=True))

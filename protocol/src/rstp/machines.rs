@@ -484,6 +484,7 @@ impl Bridge {
             *t = t.saturating_sub(1);
         }
         p.tx_count = p.tx_count.saturating_sub(1);
+        p.tx_news = 0;
     }
 
     // ----- 17.23 Port Receive ---------------------------------------------
@@ -627,7 +628,12 @@ impl Bridge {
             | PtxState::TransmitRstp => PtxState::Idle,
             PtxState::Idle if !(p.selected && !p.updt_info) => return false,
             PtxState::Idle if p.hello_when == 0 => PtxState::TransmitPeriodic,
-            PtxState::Idle if p.new_info && p.tx_count < hold && p.role != PortRole::Disabled => {
+            PtxState::Idle
+                if p.new_info
+                    && (p.tx_count < hold
+                        || (p.send_rstp && p.tx_is_news() && p.tx_news < hold))
+                    && p.role != PortRole::Disabled =>
+            {
                 if p.send_rstp {
                     PtxState::TransmitRstp
                 } else if p.role == PortRole::Root {
@@ -652,6 +658,9 @@ impl Bridge {
                 p.new_info = true;
                 p.tx_count = 0;
                 p.tx_periodic = false;
+                p.tx_handshake = false;
+                p.tx_last = None;
+                p.tx_news = 0;
             }
             PtxState::Idle => {
                 self.ports[i].hello_when = self.hello_time(i);
@@ -675,7 +684,9 @@ impl Bridge {
                 self.count_tx(i);
             }
             PtxState::TransmitRstp => {
-                self.ports[i].new_info = false;
+                let p = &mut self.ports[i];
+                p.new_info = false;
+                p.tx_last = Some((p.designated_priority, p.role));
                 self.tx_rstp(i);
                 self.count_tx(i);
                 self.ports[i].tc_ack = false;
@@ -688,12 +699,21 @@ impl Bridge {
     /// would spend the one unit each tick gives back (17.22), so that with
     /// a Hello Time of 1 s txCount would never fall again after a burst and
     /// every BPDU an event needs would wait for the next tick.
+    ///
+    /// Every BPDU sent carries the port's current proposing and agree
+    /// flags, so whatever goes out delivers a pending handshake.
+    /// News sent once txCount has reached TxHoldCount counts in txNews
+    /// instead (module docs).
     fn count_tx(&mut self, i: usize) {
+        let hold = self.cfg.tx_hold_count;
         let p = &mut self.ports[i];
+        p.tx_handshake = false;
         if p.tx_periodic {
             p.tx_periodic = false;
-        } else {
+        } else if p.tx_count < hold {
             p.tx_count += 1;
+        } else {
+            p.tx_news += 1;
         }
     }
 
@@ -1012,6 +1032,7 @@ impl Bridge {
                 }
                 p.agree = true;
                 p.new_info = true;
+                p.tx_handshake = true;
             }
             Reroot => self.set_re_root_tree(),
             RootForward => {
@@ -1035,6 +1056,7 @@ impl Bridge {
                 p.proposing = true;
                 p.edge_delay_while = ed;
                 p.new_info = true;
+                p.tx_handshake = true;
             }
             DesignatedSynced => {
                 let p = &mut self.ports[i];

@@ -203,6 +203,19 @@ pub(crate) struct Port {
     /// designated port's hello, or a root port's while tcWhile runs), so
     /// that BPDU does not count in txCount. See the module docs.
     pub tx_periodic: bool,
+    /// Not of the standard: the BPDU now due carries a handshake, a
+    /// Proposal (DESIGNATED_PROPOSE) or an Agreement (ROOT_AGREED,
+    /// ALTERNATE_AGREED), so it goes out even when txCount has reached
+    /// TxHoldCount. See the module docs.
+    pub tx_handshake: bool,
+    /// Not of the standard: the priority vector and role of the last RST
+    /// BPDU sent here; a BPDU that would change either is news, and goes
+    /// out past TxHoldCount like a handshake.
+    pub tx_last: Option<(PriorityVector, PortRole)>,
+    /// Not of the standard: news sent past TxHoldCount since the last
+    /// tick; at most TxHoldCount a second, so a neighbour's storm of
+    /// changing BPDUs is not reflected one for one.
+    pub tx_news: u8,
     pub updt_info: bool,
 
     // Timers (17.17), whole seconds.
@@ -240,6 +253,13 @@ impl Port {
         let mut v = self.port_priority;
         v.root_path_cost = v.root_path_cost.saturating_add(self.port_path_cost);
         v
+    }
+
+    /// Whether the BPDU now due tells the neighbour something it has not
+    /// heard: a Proposal or Agreement, or another vector or role than the
+    /// last RST BPDU. Such a BPDU is not held by TxHoldCount (module docs).
+    pub fn tx_is_news(&self) -> bool {
+        self.tx_handshake || self.tx_last != Some((self.designated_priority, self.role))
     }
 
     pub fn new(cfg: PortConfig, bridge_times: Times, migrate_time: u16) -> Self {
@@ -290,6 +310,9 @@ impl Port {
             tc_prop: false,
             tx_count: 0,
             tx_periodic: false,
+            tx_handshake: false,
+            tx_last: None,
+            tx_news: 0,
             updt_info: false,
             edge_delay_while: migrate_time,
             fd_while: 0,

@@ -157,9 +157,19 @@ fn ptx_sends_proposal_then_hellos_and_respects_hold_count() {
     // Hello every 2 s.
     let n = sent(&out, 1).len();
     assert!((4..=6).contains(&n), "{n} hellos in 10 s");
-    // A storm of superior-then-inferior BPDUs: at most TxHoldCount per second.
+    // A storm of superior-then-inferior BPDUs: at most TxHoldCount per
+    // second, and TxHoldCount more of news (each BPDU of the storm changes
+    // the port's role, so each answer would be news).
     let n = storm(&mut b, 10 * S);
-    assert!(n <= 6, "{n}");
+    assert_eq!(n, 12, "TxHoldCount, then TxHoldCount of news");
+    // A second later: txCount has fallen by one, txNews is back.
+    tick_until(&mut b, 11 * S, &mut out);
+    let n = storm(&mut b, 11 * S + S / 2);
+    assert_eq!(
+        n, 6,
+        "TxHoldCount of news again (the unit of txCount the tick gave back \
+         went to the BPDU that was waiting)"
+    );
 }
 
 #[test]
@@ -676,7 +686,7 @@ fn ptx_hold_count_recovers_while_sending_hellos_every_second() {
     let mut out = Vec::new();
     tick_until(&mut b, 10 * S, &mut out);
     let first = storm(&mut b, 10 * S + S / 2);
-    assert_eq!(first, 6, "a storm gets TxHoldCount BPDUs out");
+    assert_eq!(first, 12, "a storm gets TxHoldCount BPDUs out, and as many of news");
     // Hellos every second from the designated port in between.
     let mut out = Vec::new();
     tick_until(&mut b, 20 * S, &mut out);
@@ -684,5 +694,5 @@ fn ptx_hold_count_recovers_while_sending_hellos_every_second() {
     let hellos = sent(&out, 1).len();
     assert!((9..=10).contains(&hellos), "{hellos} hellos in 10 s");
     let second = storm(&mut b, 20 * S + S / 2);
-    assert_eq!(second, 6, "the budget came back after 10 s of hellos only");
+    assert_eq!(second, 12, "the budget came back after 10 s of hellos only");
 }
