@@ -658,7 +658,7 @@ impl Bridge {
                 p.new_info = true;
                 p.tx_count = 0;
                 p.tx_periodic = false;
-                p.tx_handshake = false;
+                p.tx_answer = false;
                 p.tx_last = None;
                 p.tx_news = 0;
             }
@@ -707,7 +707,7 @@ impl Bridge {
     fn count_tx(&mut self, i: usize) {
         let hold = self.cfg.tx_hold_count;
         let p = &mut self.ports[i];
-        p.tx_handshake = false;
+        p.tx_answer = false;
         if p.tx_periodic {
             p.tx_periodic = false;
         } else if p.tx_count < hold {
@@ -824,7 +824,15 @@ impl Bridge {
             }
             PimState::InferiorDesignated => {
                 self.record_dispute(i);
-                self.ports[i].rcvd_msg = false;
+                let p = &mut self.ports[i];
+                p.rcvd_msg = false;
+                // Not of the standard (module docs): a neighbour that
+                // claims to be designated with worse information has not
+                // heard ours; tell it now rather than at the next hello.
+                if p.role == PortRole::Designated && p.info_is == InfoIs::Mine {
+                    p.new_info = true;
+                    p.tx_answer = true;
+                }
             }
             PimState::NotDesignated => {
                 self.record_agreement(i);
@@ -1032,7 +1040,7 @@ impl Bridge {
                 }
                 p.agree = true;
                 p.new_info = true;
-                p.tx_handshake = true;
+                p.tx_answer = true;
             }
             Reroot => self.set_re_root_tree(),
             RootForward => {
@@ -1056,7 +1064,7 @@ impl Bridge {
                 p.proposing = true;
                 p.edge_delay_while = ed;
                 p.new_info = true;
-                p.tx_handshake = true;
+                p.tx_answer = true;
             }
             DesignatedSynced => {
                 let p = &mut self.ports[i];

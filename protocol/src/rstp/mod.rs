@@ -53,6 +53,16 @@
 //!   one for one, news past the hold is itself limited to TxHoldCount per
 //!   tick (txNews, cleared at each tick): a port sends at most twice
 //!   TxHoldCount BPDUs in a second of storm, hellos aside.
+//! - A designated port that receives inferior designated information
+//!   (INFERIOR_DESIGNATED, 17.27) answers at once with its own, as news,
+//!   instead of leaving it to the next hello, as 802.1D-1998's bridges
+//!   answered an inferior Configuration BPDU. The neighbour has not heard
+//!   this port: typically its first BPDU after the link came up arrived
+//!   before the far end's daemon saw the carrier. Both ends then stay
+//!   designated and discarding on that link, and when the neighbour's root
+//!   port fails next its Proposal names a worse root, which the standard
+//!   leaves unanswered until this port's hello: 0.4-0.9 s of a flooded
+//!   flow's loss in the soak, each ending at this switch's tick.
 //! - updtRolesTree (17.21.25) leaves out of the root priority vector not
 //!   only a port priority vector whose Designated Bridge has this bridge's
 //!   address (as the standard does) but also one whose Root Bridge has it.

@@ -203,11 +203,12 @@ pub(crate) struct Port {
     /// designated port's hello, or a root port's while tcWhile runs), so
     /// that BPDU does not count in txCount. See the module docs.
     pub tx_periodic: bool,
-    /// Not of the standard: the BPDU now due carries a handshake, a
-    /// Proposal (DESIGNATED_PROPOSE) or an Agreement (ROOT_AGREED,
-    /// ALTERNATE_AGREED), so it goes out even when txCount has reached
-    /// TxHoldCount. See the module docs.
-    pub tx_handshake: bool,
+    /// Not of the standard: the BPDU now due answers the neighbour, with
+    /// a Proposal (DESIGNATED_PROPOSE), an Agreement (ROOT_AGREED,
+    /// ALTERNATE_AGREED) or this designated port's better information
+    /// (INFERIOR_DESIGNATED), so it is news even when its vector is not
+    /// new. See the module docs.
+    pub tx_answer: bool,
     /// Not of the standard: the priority vector and role of the last RST
     /// BPDU sent here; a BPDU that would change either is news, and goes
     /// out past TxHoldCount like a handshake.
@@ -259,7 +260,7 @@ impl Port {
     /// heard: a Proposal or Agreement, or another vector or role than the
     /// last RST BPDU. Such a BPDU is not held by TxHoldCount (module docs).
     pub fn tx_is_news(&self) -> bool {
-        self.tx_handshake || self.tx_last != Some((self.designated_priority, self.role))
+        self.tx_answer || self.tx_last != Some((self.designated_priority, self.role))
     }
 
     pub fn new(cfg: PortConfig, bridge_times: Times, migrate_time: u16) -> Self {
@@ -310,7 +311,7 @@ impl Port {
             tc_prop: false,
             tx_count: 0,
             tx_periodic: false,
-            tx_handshake: false,
+            tx_answer: false,
             tx_last: None,
             tx_news: 0,
             updt_info: false,

@@ -696,3 +696,41 @@ fn ptx_hold_count_recovers_while_sending_hellos_every_second() {
     let second = storm(&mut b, 20 * S + S / 2);
     assert_eq!(second, 12, "the budget came back after 10 s of hellos only");
 }
+
+/// A neighbour that claims to be designated with worse information has not
+/// heard this port (its first BPDU after a link came up was lost, say):
+/// the designated port answers at once, not at its next hello, and a storm
+/// of such claims is answered within TxHoldCount and as much news.
+#[test]
+fn a_designated_port_answers_inferior_designated_information_at_once() {
+    // Not an edge port: becoming none on the first BPDU would send one.
+    let mut cfg = PortConfig::new(1);
+    cfg.auto_edge = false;
+    let (mut b, _) = bridge_with(1, vec![cfg]);
+    let inferior = || Event::BpduReceived {
+        port: 1,
+        bpdu: Bpdu::rst(from(5, 5, 0, 1, designated(0))),
+    };
+    let mut out = Vec::new();
+    tick_until(&mut b, 10 * S, &mut out);
+    assert_eq!(port(&b, 1).role, PortRole::Designated);
+    assert!(!port(&b, 1).edge);
+    let mut out = Vec::new();
+    b.handle(10 * S + S / 2, inferior(), &mut out);
+    let tx = sent(&out, 1);
+    assert_eq!(tx.len(), 1, "answered between two hellos: {tx:?}");
+    let BpduBody::Rst(f) = tx[0].body else {
+        panic!("{tx:?}")
+    };
+    assert_eq!(f.root_id, b.status().bridge_id);
+    assert_eq!(f.flags.role(), PortRoleFlag::Designated);
+    let mut out = Vec::new();
+    for _ in 0..40 {
+        b.handle(10 * S + S / 2, inferior(), &mut out);
+    }
+    assert_eq!(
+        sent(&out, 1).len(),
+        11,
+        "the rest of TxHoldCount (5), then TxHoldCount of news (6)"
+    );
+}
