@@ -26,8 +26,9 @@ h7 only receives (static ARP, one-way datagrams), so once its switch has
 aged its MAC, h3 -> h7 is unknown unicast, flooded on the spanning tree:
 `--aging S` sets every switch's `[fdb] aging_time` to reach that in
 seconds rather than minutes. Each flap is recorded with its time since the
-probes started; every gap of 50 ms or more is printed with the flaps of
-the 2 s before it, and each port's non-zero drop counters at the end.
+probes started; every gap of 50 ms or more and every duplicated datagram
+is printed with the flaps of the 2 s before it, and each port's non-zero
+drop counters at the end.
 
 Prints the figures and one `SOAK-RESULT {json}` line; exits 1 on any
 failure. Every satellited is stopped by its PID at the end, failure or not.
@@ -205,6 +206,11 @@ class Soak:
                 before = [f for f in self.flaps if t - 2.0 <= f[0] <= t + 0.01]
                 out.append({'flow': flow, 'at_s': round(t, 3), 'ms': g['ms'],
                             'flaps_before': before})
+            for seq in (r or {}).get('duplicate_seqs', []):
+                t = seq / RATE
+                before = [f for f in self.flaps if t - 2.0 <= f[0] <= t + 0.01]
+                out.append({'flow': flow, 'at_s': round(t, 3),
+                            'duplicated': seq, 'flaps_before': before})
         return out
 
     def drops(self):
@@ -257,6 +263,11 @@ class Soak:
             self.result['flap_times'] = self.flaps
             self.result['long_gaps'] = self.long_gaps(reports)
             for g in self.result['long_gaps']:
+                if 'duplicated' in g:
+                    say('*** %s: datagram %d, sent at %.3f s, arrived twice;'
+                        ' flaps before: %s' % (g['flow'], g['duplicated'],
+                                               g['at_s'], g['flaps_before']))
+                    continue
                 say('*** %s lost %.0f ms from %.3f s; flaps before: %s' % (
                     g['flow'], g['ms'], g['at_s'], g['flaps_before']))
             self.result['drops'] = self.drops()

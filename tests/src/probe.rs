@@ -49,6 +49,9 @@ pub struct Report {
     /// scheduling stalls that lost nothing).
     pub max_silence_ms: f64,
     pub gaps: Vec<Gap>,
+    /// Sequence numbers that arrived twice (the first [`DUPLICATES_KEPT`]),
+    /// so a duplicate can be set beside what happened at its send time.
+    pub duplicate_seqs: Vec<u64>,
     /// Whether the end datagram arrived.
     pub end_seen: bool,
     /// Last sequence number received (None when nothing arrived).
@@ -70,6 +73,7 @@ impl Report {
             "gaps": self.gaps.iter().map(|g| serde_json::json!({
                 "start": g.start, "count": g.count, "ms": round3(g.ms)
             })).collect::<Vec<_>>(),
+            "duplicate_seqs": self.duplicate_seqs,
         })
     }
 
@@ -94,6 +98,10 @@ impl Report {
             outage_ms: v["outage_ms"].as_f64()?,
             max_silence_ms: v["max_silence_ms"].as_f64()?,
             gaps,
+            duplicate_seqs: v["duplicate_seqs"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_u64()).collect())
+                .unwrap_or_default(),
             end_seen: v["end_seen"].as_bool()?,
             last_seq: v["last_seq"].as_u64(),
         })
@@ -119,6 +127,9 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// How many duplicated sequence numbers a report lists.
+pub const DUPLICATES_KEPT: usize = 64;
+
 /// Gap accounting over arrivals (sequence number, arrival time since the
 /// start of the receiver). Pure, so it is unit-tested without sockets.
 #[derive(Debug, Default)]
@@ -127,6 +138,7 @@ pub struct GapTracker {
     last_arrival: Option<Duration>,
     received: u64,
     duplicates: u64,
+    duplicate_seqs: Vec<u64>,
     reordered: u64,
     max_silence: Duration,
     gaps: Vec<Gap>,
@@ -180,6 +192,9 @@ impl GapTracker {
                 self.received += 1;
             } else {
                 self.duplicates += 1;
+                if self.duplicate_seqs.len() < DUPLICATES_KEPT {
+                    self.duplicate_seqs.push(seq);
+                }
             }
             self.last_arrival = Some(at);
             return;
@@ -228,6 +243,7 @@ impl GapTracker {
             received: self.received,
             lost,
             duplicates: self.duplicates,
+            duplicate_seqs: self.duplicate_seqs,
             reordered: self.reordered,
             outage_ms,
             max_silence_ms: self.max_silence.as_secs_f64() * 1000.0,
@@ -547,6 +563,7 @@ mod tests {
         assert_eq!(r.received, 5);
         assert_eq!(r.reordered, 1);
         assert_eq!(r.duplicates, 1);
+        assert_eq!(r.duplicate_seqs, vec![1]);
         assert_eq!(r.lost, 1);
         assert_eq!(r.gaps.len(), 1);
         assert_eq!(r.gaps[0].start, 3);
