@@ -13,6 +13,21 @@
 //! machine each wake-up can cost milliseconds, and the control loop may be
 //! busy with SPF or flooding exactly when links fail.
 //!
+//! The kernel does not send every carrier loss at once: its link watcher
+//! (`net/core/link_watch.c`) sends "urgent" events at once and holds the
+//! others until a second after the last one it sent, and a carrier loss
+//! is urgent only on an interface with a lower link, which it tests as
+//! `ifindex != iflink`. A physical NIC has none (iflink is itself), and
+//! neither, by that test, has a veth whose peer happens to have the same
+//! index in its own namespace. Measured here (2026-12-08, two namespaces,
+//! `ip -ts monitor link`): a veth pair with indexes 2 and 2, its peer set
+//! down 0.3 s after an earlier change, was reported 700 ms later; a pair
+//! with indexes 2 and 4, 3 ms later. In the soak such a port took 82-90 ms
+//! to notice (the control loop's safety poll), against under 1 ms for the
+//! others. So ports behind such an interface (`iflink == ifindex` in sysfs)
+//! have their carrier read every [`CARRIER_POLL_DEFERRED`] by a second
+//! thread, which clears and rings exactly as an event would.
+//!
 //! The thread only ever *clears* bits. Setting one is the engine's
 //! verdict alone (an adjacency two-way and in sync), and after each pass
 //! that read carrier the control loop writes its whole verdict back
@@ -21,11 +36,19 @@
 //! clear that raced the write-back is followed by another ring, so the
 //! next pass clears it for good.
 
-use crossbeam::channel::Receiver;
+use crossbeam::channel::{Receiver, Sender};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tracing::warn;
+
+/// How often the carrier of a port whose losses the kernel may hold back
+/// is read (module docs).
+pub(crate) const CARRIER_POLL_DEFERRED: Duration = Duration::from_millis(1);
+/// How often the polling thread looks for such ports while there are none.
+const POLL_IDLE: Duration = Duration::from_millis(50);
 
 /// Netlink multicast group of link changes (`RTMGRP_LINK`, rtnetlink(7)).
 const RTMGRP_LINK: u32 = 1;
@@ -52,6 +75,16 @@ pub(crate) struct FastCarrier {
     /// not since the control loop last asked).
     cleared_at: [AtomicU64; WORD_PORTS],
     base: Instant,
+    /// Ports whose carrier losses the kernel may send late: read instead.
+    polled: Mutex<Vec<Polled>>,
+}
+
+/// A port whose carrier is read from sysfs: its slot, its interface index
+/// and its open `carrier` attribute (read again at offset 0 each time).
+struct Polled {
+    slot: usize,
+    index: u32,
+    carrier: File,
 }
 
 impl FastCarrier {
@@ -61,6 +94,7 @@ impl FastCarrier {
             ifindex: std::array::from_fn(|_| AtomicU32::new(0)),
             cleared_at: std::array::from_fn(|_| AtomicU64::new(0)),
             base: Instant::now(),
+            polled: Mutex::new(Vec::new()),
         }
     }
 
@@ -73,11 +107,26 @@ impl FastCarrier {
     /// ports beyond the word, or whose index cannot be read, are left to
     /// the control loop.
     pub(crate) fn watch(&self, slot: usize, iface: &str) {
-        let index = std::fs::read_to_string(format!("/sys/class/net/{iface}/ifindex"))
-            .ok()
-            .and_then(|s| s.trim().parse::<u32>().ok());
-        if let (Some(cell), Some(index)) = (self.ifindex.get(slot), index) {
-            cell.store(index, Ordering::Release);
+        let read = |what: &str| {
+            std::fs::read_to_string(format!("/sys/class/net/{iface}/{what}"))
+                .ok()
+                .and_then(|s| s.trim().parse::<u32>().ok())
+        };
+        let index = read("ifindex");
+        let (Some(cell), Some(index)) = (self.ifindex.get(slot), index) else {
+            return;
+        };
+        cell.store(index, Ordering::Release);
+        let mut polled = self.polled.lock().unwrap_or_else(|e| e.into_inner());
+        polled.retain(|p| p.slot != slot);
+        if read("iflink") == Some(index) {
+            if let Ok(carrier) = File::open(format!("/sys/class/net/{iface}/carrier")) {
+                polled.push(Polled {
+                    slot,
+                    index,
+                    carrier,
+                });
+            }
         }
     }
 
@@ -86,22 +135,55 @@ impl FastCarrier {
         if let Some(cell) = self.ifindex.get(slot) {
             cell.store(0, Ordering::Release);
         }
+        let mut polled = self.polled.lock().unwrap_or_else(|e| e.into_inner());
+        polled.retain(|p| p.slot != slot);
+    }
+
+    /// Reads the carrier of every polled port; a port without one (`0`,
+    /// or EINVAL: the interface is down here) is cleared as a kernel event
+    /// would clear it. Returns whether any bit was cleared now, and
+    /// whether there are polled ports at all.
+    fn poll_carriers(&self) -> (bool, bool) {
+        let polled = self.polled.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cleared = false;
+        let mut buf = [0u8; 4];
+        for p in polled.iter() {
+            let up = matches!(p.carrier.read_at(&mut buf, 0), Ok(n) if n > 0 && buf[0] == b'1');
+            if !up && self.clear(p.slot, p.index) {
+                cleared = true;
+            }
+        }
+        (cleared, !polled.is_empty())
+    }
+
+    /// Clears port `slot`'s bit if it is still interface `index`'s and
+    /// set; returns whether it did.
+    fn clear(&self, slot: usize, index: u32) -> bool {
+        let Some(live) = self.live.get() else {
+            return false;
+        };
+        if self.ifindex[slot].load(Ordering::Acquire) != index {
+            return false;
+        }
+        let bit = 1u64 << slot;
+        if live.fetch_and(!bit, Ordering::Release) & bit == 0 {
+            return false;
+        }
+        let ns = self.base.elapsed().as_nanos().max(1) as u64;
+        self.cleared_at[slot].store(ns, Ordering::Relaxed);
+        true
     }
 
     /// The kernel says interface `index` has no carrier: the port behind
     /// it, if any, is dead to the workers from their next burst. Returns
     /// that port.
     fn carrier_lost(&self, index: u32) -> Option<usize> {
-        let live = self.live.get()?;
+        self.live.get()?;
         let slot = self
             .ifindex
             .iter()
             .position(|c| index != 0 && c.load(Ordering::Acquire) == index)?;
-        let bit = 1u64 << slot;
-        if live.fetch_and(!bit, Ordering::Release) & bit != 0 {
-            let ns = self.base.elapsed().as_nanos().max(1) as u64;
-            self.cleared_at[slot].store(ns, Ordering::Relaxed);
-        }
+        self.clear(slot, index);
         Some(slot)
     }
 
@@ -161,6 +243,7 @@ pub(crate) fn watch(fast: Arc<FastCarrier>, fallback: Duration) -> Option<Receiv
         return None;
     }
     let (tx, rx) = crossbeam::channel::bounded(1);
+    let (fast2, tx2) = (fast.clone(), tx.clone());
     let spawned = std::thread::Builder::new()
         .name("link-events".into())
         .spawn(move || {
@@ -192,7 +275,32 @@ pub(crate) fn watch(fast: Arc<FastCarrier>, fallback: Duration) -> Option<Receiv
                 }
             }
         });
-    spawned.ok().map(|_| rx)
+    spawned.ok()?;
+    poll_deferred(fast2, tx2);
+    Some(rx)
+}
+
+/// Starts the thread that reads the carrier of ports whose losses the
+/// kernel may send late (module docs), ringing `tx` when it clears one.
+fn poll_deferred(fast: Arc<FastCarrier>, tx: Sender<()>) {
+    let spawned = std::thread::Builder::new()
+        .name("carrier-poll".into())
+        .spawn(move || loop {
+            let (cleared, any) = fast.poll_carriers();
+            if cleared {
+                if let Err(crossbeam::channel::TrySendError::Disconnected(_)) = tx.try_send(()) {
+                    return;
+                }
+            }
+            std::thread::sleep(if any {
+                CARRIER_POLL_DEFERRED
+            } else {
+                POLL_IDLE
+            });
+        });
+    if let Err(e) = spawned {
+        warn!("no carrier-poll thread ({e}): some carrier losses are seen only by the control loop's poll");
+    }
 }
 
 #[cfg(test)]
@@ -246,6 +354,37 @@ mod tests {
         for n in 0..good.len() {
             let _ = links(&good[..n]);
         }
+    }
+
+    #[test]
+    fn a_polled_port_is_cleared_once_when_its_carrier_reads_0() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("carrier");
+        std::fs::write(&path, "1\n").unwrap();
+        let fast = FastCarrier::new();
+        let word = Arc::new(AtomicU64::new(0b1000));
+        fast.attach(word.clone());
+        fast.ifindex[3].store(7, Ordering::Release);
+        fast.polled.lock().unwrap().push(Polled {
+            slot: 3,
+            index: 7,
+            carrier: File::open(&path).unwrap(),
+        });
+        assert_eq!(fast.poll_carriers(), (false, true));
+        assert_eq!(word.load(Ordering::Acquire), 0b1000);
+        // The same open file, read again from the start, as sysfs is.
+        std::fs::write(&path, "0\n").unwrap();
+        assert_eq!(fast.poll_carriers(), (true, true));
+        assert_eq!(word.load(Ordering::Acquire), 0);
+        assert!(fast.take_cleared(3).is_some());
+        // Still down: nothing new, nothing to ring.
+        assert_eq!(fast.poll_carriers(), (false, true));
+        // The control loop sets the bit again; a forgotten port is no
+        // longer read.
+        word.store(0b1000, Ordering::Release);
+        fast.forget(3);
+        assert_eq!(fast.poll_carriers(), (false, false));
+        assert_eq!(word.load(Ordering::Acquire), 0b1000);
     }
 
     #[test]

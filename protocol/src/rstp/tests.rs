@@ -686,7 +686,10 @@ fn ptx_hold_count_recovers_while_sending_hellos_every_second() {
     let mut out = Vec::new();
     tick_until(&mut b, 10 * S, &mut out);
     let first = storm(&mut b, 10 * S + S / 2);
-    assert_eq!(first, 12, "a storm gets TxHoldCount BPDUs out, and as many of news");
+    assert_eq!(
+        first, 12,
+        "a storm gets TxHoldCount BPDUs out, and as many of news"
+    );
     // Hellos every second from the designated port in between.
     let mut out = Vec::new();
     tick_until(&mut b, 20 * S, &mut out);
