@@ -203,11 +203,16 @@ fn the_engines_heap_does_not_grow_across_churn() {
     f.run_to_quiescence(WINDOW, LIMIT).unwrap();
     f.check_converged().unwrap();
     let after = (f.state_bytes(), f.heap_bytes());
-    // The database and routes come back to exactly their size; SPF's
-    // scratch keeps the capacity it once needed (so a recompute does not
-    // allocate), which churn may raise a little but not without bound.
+    // The database and routes come back to their size but for the hash
+    // tables (origins, MAC homes), which keep the capacity of their peak:
+    // 224 B on one switch of nine with this seed since the RSTP timing
+    // changed (2026-12-08), none with others, never more with more churn
+    // (`satellite-sim sstp torus:3x3 --homes 4 --memory 20000`: equal).
+    // SPF's scratch keeps the capacity it once needed (so a recompute
+    // does not allocate), which churn may raise a little but not without
+    // bound.
     assert!(
-        after.0 <= before.0,
+        after.0 * 100 <= before.0 * 101,
         "database and routes grew: {before:?} → {after:?}"
     );
     assert!(
