@@ -16,8 +16,8 @@
 //! The kernel does not send every carrier loss at once: its link watcher
 //! (`net/core/link_watch.c`) sends "urgent" events at once and holds the
 //! others until a second after the last one it sent, and a carrier loss
-//! is urgent only on an interface with a lower link, which it tests as
-//! `ifindex != iflink`. A physical NIC has none (iflink is itself), and
+//! is urgent only on a bond's port or master or on an interface with a
+//! lower link, which it tests as `ifindex != iflink`. A physical NIC has none (iflink is itself), and
 //! neither, by that test, has a veth whose peer happens to have the same
 //! index in its own namespace. Measured here (2026-12-08, two namespaces,
 //! `ip -ts monitor link`): a veth pair with indexes 2 and 2, its peer set

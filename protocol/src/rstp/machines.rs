@@ -700,10 +700,10 @@ impl Bridge {
     /// a Hello Time of 1 s txCount would never fall again after a burst and
     /// every BPDU an event needs would wait for the next tick.
     ///
-    /// Every BPDU sent carries the port's current proposing and agree
-    /// flags, so whatever goes out delivers a pending handshake.
-    /// News sent once txCount has reached TxHoldCount counts in txNews
-    /// instead (module docs).
+    /// Every BPDU sent carries the port's current flags and vector, so
+    /// whatever goes out delivers a pending answer (`tx_answer`). News
+    /// sent once txCount has reached TxHoldCount counts in txNews instead
+    /// (module docs).
     fn count_tx(&mut self, i: usize) {
         let hold = self.cfg.tx_hold_count;
         let p = &mut self.ports[i];

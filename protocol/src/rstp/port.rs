@@ -211,7 +211,7 @@ pub(crate) struct Port {
     pub tx_answer: bool,
     /// Not of the standard: the priority vector and role of the last RST
     /// BPDU sent here; a BPDU that would change either is news, and goes
-    /// out past TxHoldCount like a handshake.
+    /// out past TxHoldCount like an answer.
     pub tx_last: Option<(PriorityVector, PortRole)>,
     /// Not of the standard: news sent past TxHoldCount since the last
     /// tick; at most TxHoldCount a second, so a neighbour's storm of
