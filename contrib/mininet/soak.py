@@ -203,15 +203,18 @@ class Soak:
                 if g['ms'] < at_least_ms:
                     continue
                 t = g['start'] / RATE
-                before = [f for f in self.flaps if t - 2.0 <= f[0] <= t + 0.01]
                 out.append({'flow': flow, 'at_s': round(t, 3), 'ms': g['ms'],
-                            'flaps_before': before})
+                            'flaps_before': self.flaps_before(t)})
             for seq in (r or {}).get('duplicate_seqs', []):
                 t = seq / RATE
-                before = [f for f in self.flaps if t - 2.0 <= f[0] <= t + 0.01]
                 out.append({'flow': flow, 'at_s': round(t, 3),
-                            'duplicated': seq, 'flaps_before': before})
+                            'duplicated': seq,
+                            'flaps_before': self.flaps_before(t)})
         return out
+
+    def flaps_before(self, t):
+        """The flaps of the 2 s before time `t` (since the probes started)."""
+        return [f for f in self.flaps if t - 2.0 <= f[0] <= t + 0.01]
 
     def drops(self):
         """Each switch's drop counters that are not zero, by port."""
